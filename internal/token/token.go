@@ -1,0 +1,138 @@
+// Package token signs and verifies invitation tokens.
+//
+// A token is base64url(kind || id || nonce || HMAC-SHA256(key, kind || id ||
+// nonce)). Only the nonce is stored with the invitation, so a token can be
+// derived again on every read but a copy of the database yields no usable
+// token; replacing the nonce kills every earlier token.
+package token
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/google/uuid"
+)
+
+// Kind tells what a token is for, so a token of one kind never verifies as
+// another.
+type Kind byte
+
+// Token kinds.
+const (
+	KindOrganization Kind = 1
+	KindGuest        Kind = 2
+)
+
+const (
+	// NonceSize is the length of the random nonce stored with an invitation.
+	NonceSize = 16
+	// MinKeySize is the shortest signing key accepted.
+	MinKeySize = 32
+
+	macSize = sha256.Size
+	bodyLen = 1 + 16 + NonceSize
+	rawLen  = bodyLen + macSize
+)
+
+// Errors.
+var (
+	// ErrInvalid reports a token that is malformed, tampered with, of
+	// another kind, signed by an unknown key, or no longer current. It never
+	// says which.
+	ErrInvalid = errors.New("invitekit: invalid invitation token")
+
+	// ErrNoKey reports a signer built without a key.
+	ErrNoKey = errors.New("invitekit: a token signing key is required")
+
+	// ErrShortKey reports a signing key shorter than MinKeySize bytes.
+	ErrShortKey = fmt.Errorf("invitekit: token signing keys must be at least %d bytes", MinKeySize)
+)
+
+// Signer signs with its first key and verifies with any of its keys, so keys
+// can be rotated without invalidating tokens already sent.
+type Signer struct {
+	keys [][]byte
+}
+
+// NewSigner returns a Signer for keys; keys[0] signs. Every key must be at
+// least MinKeySize bytes.
+func NewSigner(keys [][]byte) (*Signer, error) {
+	if len(keys) == 0 {
+		return nil, ErrNoKey
+	}
+	s := &Signer{keys: make([][]byte, len(keys))}
+	for i, k := range keys {
+		if len(k) < MinKeySize {
+			return nil, fmt.Errorf("key %d has %d bytes: %w", i, len(k), ErrShortKey)
+		}
+		s.keys[i] = append([]byte(nil), k...)
+	}
+	return s, nil
+}
+
+// Sign returns the token for an invitation of kind with id and nonce.
+func (s *Signer) Sign(kind Kind, id uuid.UUID, nonce []byte) string {
+	raw := make([]byte, 0, rawLen)
+	raw = appendBody(raw, kind, id, nonce)
+	raw = appendMAC(raw, s.keys[0], raw)
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// Verify checks tok and returns the invitation ID and nonce it names. The
+// caller must still load the invitation and compare its stored nonce with
+// NonceEqual. Every failure is ErrInvalid.
+func (s *Signer) Verify(kind Kind, tok string) (uuid.UUID, []byte, error) {
+	if base64.RawURLEncoding.DecodedLen(len(tok)) != rawLen {
+		return uuid.Nil, nil, ErrInvalid
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || len(raw) != rawLen {
+		return uuid.Nil, nil, ErrInvalid
+	}
+	body, mac := raw[:bodyLen], raw[bodyLen:]
+	ok := false
+	for _, k := range s.keys {
+		// Check every key, so the time taken does not tell which one matched.
+		if hmac.Equal(mac, appendMAC(nil, k, body)) {
+			ok = true
+		}
+	}
+	if !ok || Kind(body[0]) != kind {
+		return uuid.Nil, nil, ErrInvalid
+	}
+	id, err := uuid.FromBytes(body[1:17])
+	if err != nil {
+		return uuid.Nil, nil, ErrInvalid
+	}
+	return id, append([]byte(nil), body[17:]...), nil
+}
+
+// NonceEqual compares a presented nonce with the stored one in constant time.
+func NonceEqual(presented, stored []byte) bool {
+	return len(stored) == NonceSize && hmac.Equal(presented, stored)
+}
+
+// NewNonce reads a fresh nonce from r.
+func NewNonce(r io.Reader) ([]byte, error) {
+	n := make([]byte, NonceSize)
+	if _, err := io.ReadFull(r, n); err != nil {
+		return nil, fmt.Errorf("invitekit: read token nonce: %w", err)
+	}
+	return n, nil
+}
+
+func appendBody(dst []byte, kind Kind, id uuid.UUID, nonce []byte) []byte {
+	dst = append(dst, byte(kind))
+	dst = append(dst, id[:]...)
+	return append(dst, nonce...)
+}
+
+func appendMAC(dst, key, body []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write(body)
+	return m.Sum(dst)
+}

@@ -1,0 +1,172 @@
+// Package invitation implements organization invitations: an organization
+// invites an email address to join it with a role, and only a user with that
+// email can accept.
+//
+// The package holds the rules (validation, expiry, status transitions,
+// signed tokens) and a Service that applies them on top of any Store. Stores
+// live in their own packages (memstore, sqlitestore, postgresstore); the
+// HTTP adapter in httpadapter exposes the Service over the documented
+// routes.
+//
+// A stored invitation is pending, accepted or revoked. Its effective status
+// at a given instant is expired when it is pending and the instant is at or
+// after ExpireAt. Accepted and revoked are final.
+package invitation
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/invitekit/invitekit/internal/token"
+	"github.com/invitekit/invitekit/store"
+)
+
+// Status is the status of an invitation.
+type Status string
+
+// Statuses. Pending, Accepted and Revoked are stored; Expired is only ever
+// derived, by EffectiveStatus.
+const (
+	StatusPending  Status = "pending"
+	StatusAccepted Status = "accepted"
+	StatusRevoked  Status = "revoked"
+	StatusExpired  Status = "expired"
+)
+
+// Valid reports whether s is one of the four statuses.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusPending, StatusAccepted, StatusRevoked, StatusExpired:
+		return true
+	}
+	return false
+}
+
+// Invitation is an invitation of an email address to an organization.
+type Invitation struct {
+	ID             uuid.UUID
+	OrganizationID uuid.UUID
+	// Email is trimmed and lowercase.
+	Email string
+	Role  string
+	// InviterID optionally names who sent the invitation, in the caller's
+	// own terms (a user ID, an API key ID).
+	InviterID string
+	// Status is the stored status: pending, accepted or revoked.
+	Status Status
+	// Nonce is the random value the current token is signed over. Resend
+	// replaces it, which invalidates every earlier token.
+	Nonce     []byte
+	CreatedAt time.Time
+	// SentAt is when the invitation was last sent: CreatedAt, or the time of
+	// the last Resend.
+	SentAt     time.Time
+	ExpireAt   time.Time
+	AcceptedAt *time.Time
+	RevokedAt  *time.Time
+}
+
+// EffectiveStatus returns the status at now: StatusExpired when the
+// invitation is pending and now is at or after ExpireAt, the stored status
+// otherwise.
+func (inv Invitation) EffectiveStatus(now time.Time) Status {
+	if inv.Status == StatusPending && !now.Before(inv.ExpireAt) {
+		return StatusExpired
+	}
+	return inv.Status
+}
+
+// Open reports whether the invitation can still be accepted at now: pending
+// and not expired. At most one invitation per organization and email is open
+// at any instant.
+func (inv Invitation) Open(now time.Time) bool {
+	return inv.EffectiveStatus(now) == StatusPending
+}
+
+// Errors shared with the store package, re-exported for callers of this one.
+var (
+	ErrNotFound      = store.ErrNotFound
+	ErrAlreadyExists = store.ErrAlreadyExists
+	ErrConflict      = store.ErrConflict
+	// ErrInvalidToken reports a token that is malformed, tampered with,
+	// signed by an unknown key, meant for a guest invitation, or replaced by
+	// a resend. It never says which.
+	ErrInvalidToken = token.ErrInvalid
+)
+
+// ValidationError lists every invalid field of a request. Use errors.As.
+type ValidationError = store.ValidationError
+
+// FieldError is one entry of a ValidationError.
+type FieldError = store.FieldError
+
+// Errors of the status transitions. The final-state ones wrap ErrConflict.
+var (
+	// ErrAlreadyAccepted reports a change to an accepted invitation.
+	ErrAlreadyAccepted = fmt.Errorf("invitation already accepted: %w", store.ErrConflict)
+	// ErrRevoked reports a change to a revoked invitation.
+	ErrRevoked = fmt.Errorf("invitation revoked: %w", store.ErrConflict)
+	// ErrExpired reports an attempt to accept or resend an expired
+	// invitation.
+	ErrExpired = errors.New("invitation expired")
+	// ErrEmailMismatch reports an accept by a user whose email is not the
+	// one invited.
+	ErrEmailMismatch = errors.New("invitation is addressed to another email")
+)
+
+// finalErr returns the error for changing inv, or nil when it is still
+// pending.
+func (inv Invitation) finalErr() error {
+	switch inv.Status {
+	case StatusAccepted:
+		return ErrAlreadyAccepted
+	case StatusRevoked:
+		return ErrRevoked
+	}
+	return nil
+}
+
+// accept moves a pending, unexpired invitation to accepted at now.
+func (inv *Invitation) accept(now time.Time, email string) error {
+	if err := inv.finalErr(); err != nil {
+		return err
+	}
+	if !inv.Open(now) {
+		return ErrExpired
+	}
+	if inv.Email != email {
+		return ErrEmailMismatch
+	}
+	inv.Status = StatusAccepted
+	inv.AcceptedAt = &now
+	return nil
+}
+
+// revoke moves a pending invitation, expired or not, to revoked at now.
+func (inv *Invitation) revoke(now time.Time) error {
+	if err := inv.finalErr(); err != nil {
+		return err
+	}
+	inv.Status = StatusRevoked
+	inv.RevokedAt = &now
+	return nil
+}
+
+// resend gives a pending, unexpired invitation a new nonce, sent time and
+// expiry. An expired invitation is not revived: create a new one, which an
+// expired invitation does not block.
+func (inv *Invitation) resend(now time.Time, ttl time.Duration, nonce []byte) error {
+	if err := inv.finalErr(); err != nil {
+		return err
+	}
+	if !inv.Open(now) {
+		return ErrExpired
+	}
+	inv.Nonce = nonce
+	inv.SentAt = now
+	inv.ExpireAt = now.Add(ttl)
+	return nil
+}

@@ -1,0 +1,368 @@
+package invitation
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/invitekit/invitekit/internal/email"
+	"github.com/invitekit/invitekit/internal/token"
+	"github.com/invitekit/invitekit/store"
+)
+
+// Bounds of Config.TTL and of list pages.
+const (
+	DefaultTTL = 7 * 24 * time.Hour
+	MinTTL     = time.Hour
+	MaxTTL     = 365 * 24 * time.Hour
+
+	DefaultLimit = 20
+	MaxLimit     = 100
+)
+
+// Email length bounds, in characters.
+const (
+	minEmailLen = 3
+	maxEmailLen = 254
+)
+
+// Config configures a Service. Store and Keys are required.
+type Config struct {
+	// Store keeps the invitations.
+	Store Store
+	// Keys sign and verify tokens. Keys[0] signs new tokens; every key
+	// verifies, so a key can be rotated out without breaking the links
+	// already sent. Each key must be at least 32 bytes.
+	Keys [][]byte
+	// TTL is how long an invitation stays acceptable after it is created or
+	// resent: 1 hour to 365 days, DefaultTTL when zero.
+	TTL time.Duration
+	// ValidateRole checks a role and says what is wrong with it. The default
+	// accepts 1 to 64 characters of [a-z0-9_.:-] starting with a letter.
+	ValidateRole func(role string) error
+	// Clock returns the current time; time.Now when nil.
+	Clock func() time.Time
+	// NewID returns a new invitation ID; uuid.NewV7 when nil.
+	NewID func() (uuid.UUID, error)
+	// Rand is the source of token nonces; crypto/rand.Reader when nil.
+	Rand io.Reader
+}
+
+// Service applies the invitation rules on top of a Store. It is safe for
+// concurrent use.
+type Service struct {
+	store        Store
+	signer       *token.Signer
+	ttl          time.Duration
+	validateRole func(string) error
+	clock        func() time.Time
+	newID        func() (uuid.UUID, error)
+	rand         io.Reader
+}
+
+// NewService checks cfg and returns a Service.
+func NewService(cfg Config) (*Service, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("invitation: Config.Store is required")
+	}
+	signer, err := token.NewSigner(cfg.Keys)
+	if err != nil {
+		return nil, fmt.Errorf("invitation: Config.Keys: %w", err)
+	}
+	s := &Service{
+		store:        cfg.Store,
+		signer:       signer,
+		ttl:          cfg.TTL,
+		validateRole: cfg.ValidateRole,
+		clock:        cfg.Clock,
+		newID:        cfg.NewID,
+		rand:         cfg.Rand,
+	}
+	if s.ttl == 0 {
+		s.ttl = DefaultTTL
+	}
+	if s.ttl < MinTTL || s.ttl > MaxTTL {
+		return nil, fmt.Errorf("invitation: Config.TTL %v is outside %v to %v", s.ttl, MinTTL, MaxTTL)
+	}
+	if s.validateRole == nil {
+		s.validateRole = DefaultValidateRole
+	}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	if s.newID == nil {
+		s.newID = uuid.NewV7
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	return s, nil
+}
+
+var rolePattern = regexp.MustCompile(`^[a-z][a-z0-9_.:-]{0,63}$`)
+
+// DefaultValidateRole accepts 1 to 64 characters of [a-z0-9_.:-] that start
+// with a letter.
+func DefaultValidateRole(role string) error {
+	if !rolePattern.MatchString(role) {
+		return errors.New("must be 1 to 64 characters of a-z, 0-9, '_', '.', ':' or '-', starting with a letter")
+	}
+	return nil
+}
+
+// Now returns the service clock's current time in UTC, truncated to
+// microseconds, the precision every store keeps.
+func (s *Service) Now() time.Time {
+	return s.clock().UTC().Truncate(time.Microsecond)
+}
+
+// Token returns the token that accepts inv. It is derived from the stored
+// nonce, so it is the same on every call until the invitation is resent.
+func (s *Service) Token(inv Invitation) string {
+	return s.signer.Sign(token.KindOrganization, inv.ID, inv.Nonce)
+}
+
+// CreateParams are the inputs of Create.
+type CreateParams struct {
+	OrganizationID uuid.UUID
+	Email          string
+	Role           string
+	// InviterID is optional.
+	InviterID string
+}
+
+// Create validates p and stores a new pending invitation that expires after
+// the configured TTL. It fails with a *ValidationError naming each invalid
+// field, or with ErrAlreadyExists when the organization already has an open
+// invitation for the email. Send Token(inv) to the invitee.
+func (s *Service) Create(ctx context.Context, p CreateParams) (Invitation, error) {
+	var verr ValidationError
+	if p.OrganizationID == uuid.Nil {
+		verr.Add("organizationId", "is required")
+	}
+	addr, err := email.Normalize(p.Email, minEmailLen, maxEmailLen)
+	if err != nil {
+		verr.Add("email", err.Error())
+	}
+	if err := s.validateRole(p.Role); err != nil {
+		verr.Add("role", err.Error())
+	}
+	if err := verr.Err(); err != nil {
+		return Invitation{}, err
+	}
+	id, err := s.newID()
+	if err != nil {
+		return Invitation{}, fmt.Errorf("invitation: create: new ID: %w", err)
+	}
+	nonce, err := token.NewNonce(s.rand)
+	if err != nil {
+		return Invitation{}, fmt.Errorf("invitation: create: %w", err)
+	}
+	now := s.Now()
+	inv := Invitation{
+		ID:             id,
+		OrganizationID: p.OrganizationID,
+		Email:          addr,
+		Role:           p.Role,
+		InviterID:      p.InviterID,
+		Status:         StatusPending,
+		Nonce:          nonce,
+		CreatedAt:      now,
+		SentAt:         now,
+		ExpireAt:       now.Add(s.ttl),
+	}
+	if err := s.store.CreateInvitation(ctx, inv, now); err != nil {
+		return Invitation{}, fmt.Errorf("invitation: create: %w", err)
+	}
+	return inv, nil
+}
+
+// Get returns the invitation of orgID with id, or ErrNotFound.
+func (s *Service) Get(ctx context.Context, orgID, id uuid.UUID) (Invitation, error) {
+	inv, err := s.store.GetInvitation(ctx, orgID, id)
+	if err != nil {
+		return Invitation{}, fmt.Errorf("invitation: get %s: %w", id, err)
+	}
+	return inv, nil
+}
+
+// ListOptions select a page of List.
+type ListOptions struct {
+	// Status, when set, keeps invitations with this effective status.
+	Status Status
+	// Email, when set, keeps invitations addressed to this email.
+	Email string
+	// Cursor continues a list where the page that returned it as Next
+	// ended. Empty starts at the newest invitation.
+	Cursor string
+	// Limit is the page size: 1 to MaxLimit, DefaultLimit when zero.
+	Limit int
+}
+
+// Page is one page of List.
+type Page struct {
+	Invitations []Invitation
+	// Next is the cursor of the next page, empty on the last page.
+	Next string
+}
+
+// List returns a page of orgID's invitations, newest first.
+func (s *Service) List(ctx context.Context, orgID uuid.UUID, opts ListOptions) (Page, error) {
+	q := ListQuery{OrganizationID: orgID, Status: opts.Status, Limit: opts.Limit, Now: s.Now()}
+	var verr ValidationError
+	if opts.Status != "" && !opts.Status.Valid() {
+		verr.Add("status", "must be one of pending, accepted, revoked, expired")
+	}
+	if opts.Email != "" {
+		addr, err := email.Normalize(opts.Email, minEmailLen, maxEmailLen)
+		if err != nil {
+			verr.Add("email", err.Error())
+		}
+		q.Email = addr
+	}
+	if opts.Cursor != "" {
+		c, err := store.ParseCursor(opts.Cursor)
+		if err != nil {
+			verr.Add("cursor", "is not a cursor returned by this list")
+		}
+		q.After = &c
+	}
+	switch {
+	case q.Limit == 0:
+		q.Limit = DefaultLimit
+	case q.Limit < 1 || q.Limit > MaxLimit:
+		verr.Add("limit", fmt.Sprintf("must be 1 to %d", MaxLimit))
+	}
+	if err := verr.Err(); err != nil {
+		return Page{}, err
+	}
+	// One more than the page tells whether another page follows.
+	want := q.Limit
+	q.Limit++
+	items, err := s.store.ListInvitations(ctx, q)
+	if err != nil {
+		return Page{}, fmt.Errorf("invitation: list: %w", err)
+	}
+	var p Page
+	if len(items) > want {
+		items = items[:want]
+		last := items[want-1]
+		p.Next = store.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}.String()
+	}
+	p.Invitations = items
+	return p, nil
+}
+
+// ListForEmail returns up to limit (1 to MaxLimit, MaxLimit when zero) open
+// invitations addressed to addr across all organizations, newest first: what
+// a signed-in user can still accept.
+func (s *Service) ListForEmail(ctx context.Context, addr string, limit int) ([]Invitation, error) {
+	var verr ValidationError
+	norm, err := email.Normalize(addr, minEmailLen, maxEmailLen)
+	if err != nil {
+		verr.Add("email", err.Error())
+	}
+	if limit == 0 {
+		limit = MaxLimit
+	}
+	if limit < 1 || limit > MaxLimit {
+		verr.Add("limit", fmt.Sprintf("must be 1 to %d", MaxLimit))
+	}
+	if err := verr.Err(); err != nil {
+		return nil, err
+	}
+	items, err := s.store.ListInvitationsForEmail(ctx, norm, s.Now(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("invitation: list for email: %w", err)
+	}
+	return items, nil
+}
+
+// Delete removes the invitation of orgID with id, whatever its status. Its
+// token stops working.
+func (s *Service) Delete(ctx context.Context, orgID, id uuid.UUID) error {
+	if err := s.store.DeleteInvitation(ctx, orgID, id); err != nil {
+		return fmt.Errorf("invitation: delete %s: %w", id, err)
+	}
+	return nil
+}
+
+// Revoke moves a pending invitation, expired or not, to revoked. It fails
+// with ErrAlreadyAccepted or ErrRevoked when the invitation is final.
+func (s *Service) Revoke(ctx context.Context, orgID, id uuid.UUID) (Invitation, error) {
+	now := s.Now()
+	inv, err := s.store.UpdateInvitation(ctx, orgID, id, now, func(inv *Invitation) error {
+		return inv.revoke(now)
+	})
+	if err != nil {
+		return Invitation{}, fmt.Errorf("invitation: revoke %s: %w", id, err)
+	}
+	return inv, nil
+}
+
+// Resend rotates the token of an open invitation, so earlier links stop
+// working, sets SentAt to now and moves ExpireAt to now plus the TTL. Send
+// Token of the result. It fails with ErrExpired for an expired invitation
+// (create a new one instead) and with ErrAlreadyAccepted or ErrRevoked for a
+// final one.
+func (s *Service) Resend(ctx context.Context, orgID, id uuid.UUID) (Invitation, error) {
+	nonce, err := token.NewNonce(s.rand)
+	if err != nil {
+		return Invitation{}, fmt.Errorf("invitation: resend %s: %w", id, err)
+	}
+	now := s.Now()
+	inv, err := s.store.UpdateInvitation(ctx, orgID, id, now, func(inv *Invitation) error {
+		return inv.resend(now, s.ttl, nonce)
+	})
+	if err != nil {
+		return Invitation{}, fmt.Errorf("invitation: resend %s: %w", id, err)
+	}
+	return inv, nil
+}
+
+// Accept accepts the invitation tok was issued for, on behalf of a user whose
+// verified email is userEmail. It fails with ErrInvalidToken for any token
+// that is not the invitation's current one, ErrEmailMismatch when the
+// invitation is addressed to another email, ErrExpired, ErrAlreadyAccepted
+// or ErrRevoked. Of concurrent accepts of one invitation exactly one
+// succeeds.
+func (s *Service) Accept(ctx context.Context, tok, userEmail string) (Invitation, error) {
+	addr, err := email.Normalize(userEmail, minEmailLen, maxEmailLen)
+	if err != nil {
+		verr := &ValidationError{}
+		verr.Add("email", err.Error())
+		return Invitation{}, verr
+	}
+	id, nonce, err := s.signer.Verify(token.KindOrganization, tok)
+	if err != nil {
+		return Invitation{}, fmt.Errorf("invitation: accept: %w", err)
+	}
+	found, err := s.store.FindInvitation(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		// A deleted invitation's token is as dead as a forged one.
+		return Invitation{}, fmt.Errorf("invitation: accept: %w", ErrInvalidToken)
+	}
+	if err != nil {
+		return Invitation{}, fmt.Errorf("invitation: accept: %w", err)
+	}
+	now := s.Now()
+	inv, err := s.store.UpdateInvitation(ctx, found.OrganizationID, id, now, func(inv *Invitation) error {
+		if !token.NonceEqual(nonce, inv.Nonce) {
+			return ErrInvalidToken
+		}
+		return inv.accept(now, addr)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		err = ErrInvalidToken
+	}
+	if err != nil {
+		return Invitation{}, fmt.Errorf("invitation: accept: %w", err)
+	}
+	return inv, nil
+}

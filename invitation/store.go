@@ -1,0 +1,93 @@
+package invitation
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/invitekit/invitekit/store"
+)
+
+// Store is the storage the Service consumes. memstore, sqlitestore and
+// postgresstore implement it, and store/storetest checks that they do so the
+// same way. Every method honours ctx, and returns errors that wrap the
+// store package's sentinels where one applies.
+//
+// Methods that take an organization ID treat a record of another
+// organization exactly as a missing one (store.ErrNotFound).
+type Store interface {
+	// CreateInvitation stores inv, which the Service has validated. It
+	// fails with store.ErrAlreadyExists when inv.ID is taken, or when
+	// another invitation for the same organization and email is open (see
+	// Invitation.Open) at now. Concurrent creates for one organization and
+	// email never both succeed.
+	CreateInvitation(ctx context.Context, inv Invitation, now time.Time) error
+
+	// GetInvitation returns the invitation of organization orgID with id,
+	// or store.ErrNotFound.
+	GetInvitation(ctx context.Context, orgID, id uuid.UUID) (Invitation, error)
+
+	// FindInvitation returns the invitation with id in any organization, or
+	// store.ErrNotFound. The Service calls it only with the ID of a token
+	// whose signature it has verified.
+	FindInvitation(ctx context.Context, id uuid.UUID) (Invitation, error)
+
+	// UpdateInvitation loads the invitation of orgID with id, calls update
+	// on a copy and stores the result, all in one transaction: two
+	// concurrent updates of one invitation never both apply to the same old
+	// state. An error from update is returned unchanged and nothing is
+	// written. The ID, organization, email and CreatedAt never change; if
+	// the updated invitation is open at now, the same uniqueness rule as
+	// CreateInvitation applies. It returns the stored result, or
+	// store.ErrNotFound.
+	UpdateInvitation(ctx context.Context, orgID, id uuid.UUID, now time.Time, update func(*Invitation) error) (Invitation, error)
+
+	// DeleteInvitation removes the invitation of orgID with id, or returns
+	// store.ErrNotFound.
+	DeleteInvitation(ctx context.Context, orgID, id uuid.UUID) error
+
+	// ListInvitations returns up to q.Limit invitations of q.OrganizationID
+	// that match q, newest first: by CreatedAt, then by ID (compared as
+	// bytes, see store.CompareIDs), both descending.
+	ListInvitations(ctx context.Context, q ListQuery) ([]Invitation, error)
+
+	// ListInvitationsForEmail returns up to limit invitations, across all
+	// organizations, addressed to email (already normalised) and open at
+	// now, newest first in the same order as ListInvitations.
+	ListInvitationsForEmail(ctx context.Context, email string, now time.Time, limit int) ([]Invitation, error)
+}
+
+// ListQuery selects a page of one organization's invitations.
+type ListQuery struct {
+	OrganizationID uuid.UUID
+	// Status, when set, keeps invitations whose effective status at Now is
+	// Status.
+	Status Status
+	// Email, when set, keeps invitations addressed to exactly Email
+	// (normalised).
+	Email string
+	// Now is the instant effective statuses are evaluated at.
+	Now time.Time
+	// After, when set, keeps invitations that sort after it in the list's
+	// newest-first order: strictly older than (CreatedAt, ID).
+	After *store.Cursor
+	// Limit is the most invitations to return; it is at least 1.
+	Limit int
+}
+
+// Matches reports whether inv passes q's organization, status, email and
+// cursor conditions. Stores that filter in Go use it so they cannot drift
+// from the SQL ones.
+func (q ListQuery) Matches(inv Invitation) bool {
+	if inv.OrganizationID != q.OrganizationID {
+		return false
+	}
+	if q.Status != "" && inv.EffectiveStatus(q.Now) != q.Status {
+		return false
+	}
+	if q.Email != "" && inv.Email != q.Email {
+		return false
+	}
+	return q.After == nil || q.After.Before(inv.CreatedAt, inv.ID)
+}

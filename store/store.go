@@ -1,0 +1,90 @@
+// Package store holds what every invitekit storage backend and every layer
+// above it share: the sentinel errors a backend translates its driver errors
+// into, the validation error type the domain packages return, and the small
+// query primitives (sort direction, keyset cursor) both domains use.
+//
+// It imports nothing else of invitekit, so the domain packages, the backends
+// and the HTTP adapter can all depend on it without cycles.
+package store
+
+import (
+	"errors"
+	"strings"
+)
+
+// Sentinel errors. Backends return them, possibly wrapped, and callers test
+// for them with errors.Is. The domain packages re-export them.
+var (
+	// ErrNotFound reports that no record has the given ID, or that it
+	// belongs to another organization: backends never distinguish the two,
+	// so IDs cannot be probed across tenants.
+	ErrNotFound = errors.New("invitekit: not found")
+
+	// ErrAlreadyExists reports that a write would break a uniqueness rule:
+	// a duplicate ID, or a second open invitation for one organization and
+	// email.
+	ErrAlreadyExists = errors.New("invitekit: already exists")
+
+	// ErrConflict reports that the record is in a state that does not allow
+	// the requested change, for example accepting an invitation that was
+	// already accepted. The domain packages wrap it in more specific errors.
+	ErrConflict = errors.New("invitekit: conflict")
+)
+
+// FieldError describes one invalid input field.
+type FieldError struct {
+	// Field is the name of the field as the documented API spells it
+	// ("email", "expired_at").
+	Field string
+	// Message says what is wrong, in words a caller can show to a person.
+	Message string
+}
+
+// ValidationError reports every invalid field of one request. The HTTP
+// adapter turns it into a 422 response that lists the fields.
+type ValidationError struct {
+	Fields []FieldError
+}
+
+// Error implements error.
+func (e *ValidationError) Error() string {
+	var b strings.Builder
+	b.WriteString("invitekit: invalid input")
+	for i, f := range e.Fields {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(f.Field)
+		b.WriteString(": ")
+		b.WriteString(f.Message)
+	}
+	return b.String()
+}
+
+// Add records an invalid field.
+func (e *ValidationError) Add(field, message string) {
+	e.Fields = append(e.Fields, FieldError{Field: field, Message: message})
+}
+
+// Err returns e when it holds at least one field, and nil otherwise, so a
+// validator can collect every problem and return once.
+func (e *ValidationError) Err() error {
+	if len(e.Fields) == 0 {
+		return nil
+	}
+	return e
+}
+
+// Direction is a sort direction.
+type Direction string
+
+// Sort directions.
+const (
+	Asc  Direction = "asc"
+	Desc Direction = "desc"
+)
+
+// Valid reports whether d is Asc or Desc.
+func (d Direction) Valid() bool { return d == Asc || d == Desc }
