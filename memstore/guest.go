@@ -1,0 +1,166 @@
+package memstore
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/invitekit/invitekit/guest"
+	"github.com/invitekit/invitekit/store"
+)
+
+func cloneGuest(inv guest.Invitation) *guest.Invitation {
+	inv.Nonce = slices.Clone(inv.Nonce)
+	inv.AcceptedAt = cloneTime(inv.AcceptedAt)
+	inv.ArchivedAt = cloneTime(inv.ArchivedAt)
+	if inv.ParentOrganizationID != nil {
+		id := *inv.ParentOrganizationID
+		inv.ParentOrganizationID = &id
+	}
+	if inv.ParentOrganizationName != nil {
+		name := *inv.ParentOrganizationName
+		inv.ParentOrganizationName = &name
+	}
+	return &inv
+}
+
+func guestKey(inv *guest.Invitation) key { return key{inv.CreatedAt, inv.ID} }
+
+func guestScope(inv *guest.Invitation) scope { return scope{inv.HostOrganizationID, inv.Email} }
+
+func openGuest(now time.Time) func(*guest.Invitation) bool {
+	return func(inv *guest.Invitation) bool { return inv.Open(now) }
+}
+
+// CreateGuestInvitation implements guest.Store.
+func (s *Store) CreateGuestInvitation(ctx context.Context, inv guest.Invitation, now time.Time) error {
+	return s.write(ctx, func() error {
+		if _, ok := s.guests.byID[inv.ID]; ok {
+			return store.ErrAlreadyExists
+		}
+		rec := cloneGuest(inv)
+		if rec.Open(now) && s.guests.anyOpen(guestScope(rec), rec.ID, openGuest(now)) {
+			return store.ErrAlreadyExists
+		}
+		s.guests.insert(rec.HostOrganizationID, guestKey(rec), guestScope(rec), rec)
+		return nil
+	})
+}
+
+// getGuest returns the stored record of hostID with id; call it with the
+// lock held.
+func (s *Store) getGuest(hostID, id uuid.UUID) (*guest.Invitation, error) {
+	rec, ok := s.guests.byID[id]
+	if !ok || rec.HostOrganizationID != hostID {
+		return nil, store.ErrNotFound
+	}
+	return rec, nil
+}
+
+// GetGuestInvitation implements guest.Store.
+func (s *Store) GetGuestInvitation(ctx context.Context, hostID, id uuid.UUID) (guest.Invitation, error) {
+	var out guest.Invitation
+	err := s.read(ctx, func() error {
+		rec, err := s.getGuest(hostID, id)
+		if err == nil {
+			out = *cloneGuest(*rec)
+		}
+		return err
+	})
+	return out, err
+}
+
+// FindGuestInvitation implements guest.Store.
+func (s *Store) FindGuestInvitation(ctx context.Context, id uuid.UUID) (guest.Invitation, error) {
+	var out guest.Invitation
+	err := s.read(ctx, func() error {
+		rec, ok := s.guests.byID[id]
+		if !ok {
+			return store.ErrNotFound
+		}
+		out = *cloneGuest(*rec)
+		return nil
+	})
+	return out, err
+}
+
+// UpdateGuestInvitation implements guest.Store.
+func (s *Store) UpdateGuestInvitation(ctx context.Context, hostID, id uuid.UUID, now time.Time, update func(*guest.Invitation) error) (guest.Invitation, error) {
+	var out guest.Invitation
+	err := s.write(ctx, func() error {
+		rec, err := s.getGuest(hostID, id)
+		if err != nil {
+			return err
+		}
+		next := cloneGuest(*rec)
+		if err := update(next); err != nil {
+			return err
+		}
+		// The record's identity and index keys never change.
+		next.ID, next.HostOrganizationID, next.Email, next.CreatedAt = rec.ID, rec.HostOrganizationID, rec.Email, rec.CreatedAt
+		if next.Open(now) && s.guests.anyOpen(guestScope(next), next.ID, openGuest(now)) {
+			return store.ErrAlreadyExists
+		}
+		*rec = *next
+		out = *cloneGuest(*rec)
+		return nil
+	})
+	return out, err
+}
+
+// DeleteGuestInvitation implements guest.Store.
+func (s *Store) DeleteGuestInvitation(ctx context.Context, hostID, id uuid.UUID) error {
+	return s.write(ctx, func() error {
+		rec, err := s.getGuest(hostID, id)
+		if err != nil {
+			return err
+		}
+		s.guests.remove(rec.HostOrganizationID, guestKey(rec), guestScope(rec))
+		return nil
+	})
+}
+
+// ListGuestInvitations implements guest.Store.
+func (s *Store) ListGuestInvitations(ctx context.Context, q guest.ListQuery) ([]guest.Invitation, int, error) {
+	var (
+		out   []guest.Invitation
+		total int
+	)
+	err := s.read(ctx, func() error {
+		idx := s.guests.byOrg[q.HostOrganizationID]
+		if unfiltered(q) {
+			// The index is already in this order: cut the page out of it.
+			total = len(idx)
+			for i := q.Offset; i < total && len(out) < q.Limit; i++ {
+				j := i
+				if q.Order == store.Desc {
+					j = total - 1 - i
+				}
+				out = append(out, *cloneGuest(*s.guests.byID[idx[j].id]))
+			}
+			return nil
+		}
+		var match []*guest.Invitation
+		for _, k := range idx {
+			if rec := s.guests.byID[k.id]; q.Matches(*rec) {
+				match = append(match, rec)
+			}
+		}
+		slices.SortFunc(match, func(a, b *guest.Invitation) int { return q.Compare(*a, *b) })
+		total = len(match)
+		for i := q.Offset; i < total && len(out) < q.Limit; i++ {
+			out = append(out, *cloneGuest(*match[i]))
+		}
+		return nil
+	})
+	return out, total, err
+}
+
+// unfiltered reports whether q lists every invitation of the host in
+// created_at order, the order of the host's index.
+func unfiltered(q guest.ListQuery) bool {
+	return q.OrderBy == guest.OrderByCreatedAt && len(q.Statuses) == 0 && q.EmailContains == "" &&
+		q.Expired == nil && q.Archived == nil
+}

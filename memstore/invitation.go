@@ -1,0 +1,163 @@
+package memstore
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/store"
+)
+
+func cloneInvitation(inv invitation.Invitation) *invitation.Invitation {
+	inv.Nonce = slices.Clone(inv.Nonce)
+	inv.AcceptedAt = cloneTime(inv.AcceptedAt)
+	inv.RevokedAt = cloneTime(inv.RevokedAt)
+	return &inv
+}
+
+func invKey(inv *invitation.Invitation) key { return key{inv.CreatedAt, inv.ID} }
+
+func invScope(inv *invitation.Invitation) scope { return scope{inv.OrganizationID, inv.Email} }
+
+func openInvitation(now time.Time) func(*invitation.Invitation) bool {
+	return func(inv *invitation.Invitation) bool { return inv.Open(now) }
+}
+
+// CreateInvitation implements invitation.Store.
+func (s *Store) CreateInvitation(ctx context.Context, inv invitation.Invitation, now time.Time) error {
+	return s.write(ctx, func() error {
+		if _, ok := s.orgs.byID[inv.ID]; ok {
+			return store.ErrAlreadyExists
+		}
+		rec := cloneInvitation(inv)
+		if rec.Open(now) && s.orgs.anyOpen(invScope(rec), rec.ID, openInvitation(now)) {
+			return store.ErrAlreadyExists
+		}
+		s.orgs.insert(rec.OrganizationID, invKey(rec), invScope(rec), rec)
+		s.byEmail[rec.Email] = append(s.byEmail[rec.Email], rec.ID)
+		return nil
+	})
+}
+
+// getInvitation returns the stored record of orgID with id; call it with
+// the lock held.
+func (s *Store) getInvitation(orgID, id uuid.UUID) (*invitation.Invitation, error) {
+	rec, ok := s.orgs.byID[id]
+	if !ok || rec.OrganizationID != orgID {
+		return nil, store.ErrNotFound
+	}
+	return rec, nil
+}
+
+// GetInvitation implements invitation.Store.
+func (s *Store) GetInvitation(ctx context.Context, orgID, id uuid.UUID) (invitation.Invitation, error) {
+	var out invitation.Invitation
+	err := s.read(ctx, func() error {
+		rec, err := s.getInvitation(orgID, id)
+		if err == nil {
+			out = *cloneInvitation(*rec)
+		}
+		return err
+	})
+	return out, err
+}
+
+// FindInvitation implements invitation.Store.
+func (s *Store) FindInvitation(ctx context.Context, id uuid.UUID) (invitation.Invitation, error) {
+	var out invitation.Invitation
+	err := s.read(ctx, func() error {
+		rec, ok := s.orgs.byID[id]
+		if !ok {
+			return store.ErrNotFound
+		}
+		out = *cloneInvitation(*rec)
+		return nil
+	})
+	return out, err
+}
+
+// UpdateInvitation implements invitation.Store.
+func (s *Store) UpdateInvitation(ctx context.Context, orgID, id uuid.UUID, now time.Time, update func(*invitation.Invitation) error) (invitation.Invitation, error) {
+	var out invitation.Invitation
+	err := s.write(ctx, func() error {
+		rec, err := s.getInvitation(orgID, id)
+		if err != nil {
+			return err
+		}
+		next := cloneInvitation(*rec)
+		if err := update(next); err != nil {
+			return err
+		}
+		// The record's identity and index keys never change.
+		next.ID, next.OrganizationID, next.Email, next.CreatedAt = rec.ID, rec.OrganizationID, rec.Email, rec.CreatedAt
+		if next.Open(now) && s.orgs.anyOpen(invScope(next), next.ID, openInvitation(now)) {
+			return store.ErrAlreadyExists
+		}
+		*rec = *next
+		out = *cloneInvitation(*rec)
+		return nil
+	})
+	return out, err
+}
+
+// DeleteInvitation implements invitation.Store.
+func (s *Store) DeleteInvitation(ctx context.Context, orgID, id uuid.UUID) error {
+	return s.write(ctx, func() error {
+		rec, err := s.getInvitation(orgID, id)
+		if err != nil {
+			return err
+		}
+		s.orgs.remove(rec.OrganizationID, invKey(rec), invScope(rec))
+		ids := slices.DeleteFunc(s.byEmail[rec.Email], func(x uuid.UUID) bool { return x == id })
+		if len(ids) == 0 {
+			delete(s.byEmail, rec.Email)
+		} else {
+			s.byEmail[rec.Email] = ids
+		}
+		return nil
+	})
+}
+
+// ListInvitations implements invitation.Store.
+func (s *Store) ListInvitations(ctx context.Context, q invitation.ListQuery) ([]invitation.Invitation, error) {
+	var out []invitation.Invitation
+	err := s.read(ctx, func() error {
+		idx := s.orgs.byOrg[q.OrganizationID]
+		end := len(idx)
+		if q.After != nil {
+			// Everything before the cursor's position is older than it.
+			end, _ = slices.BinarySearchFunc(idx, key{q.After.CreatedAt, q.After.ID}, compareKeys)
+		}
+		for i := end - 1; i >= 0 && len(out) < q.Limit; i-- {
+			rec := s.orgs.byID[idx[i].id]
+			if q.Matches(*rec) {
+				out = append(out, *cloneInvitation(*rec))
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ListInvitationsForEmail implements invitation.Store.
+func (s *Store) ListInvitationsForEmail(ctx context.Context, email string, now time.Time, limit int) ([]invitation.Invitation, error) {
+	var out []invitation.Invitation
+	err := s.read(ctx, func() error {
+		for _, id := range s.byEmail[email] {
+			if rec := s.orgs.byID[id]; rec.Open(now) {
+				out = append(out, *cloneInvitation(*rec))
+			}
+		}
+		return nil
+	})
+	slices.SortFunc(out, func(a, b invitation.Invitation) int {
+		return compareKeys(key{b.CreatedAt, b.ID}, key{a.CreatedAt, a.ID})
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, err
+}

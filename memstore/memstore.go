@@ -1,0 +1,176 @@
+// Package memstore is an in-memory store for both kinds of invitations. It
+// implements invitation.Store and guest.Store, passes the same conformance
+// suite as the durable stores, and is the store to use in unit tests of code
+// built on invitekit.
+//
+// Lookups by ID cost O(1). Each organization's invitations are also kept in
+// a slice sorted by (CreatedAt, ID), so a keyset page of the organization
+// list costs O(log n + page size) whatever the organization holds; guest
+// lists in the default created_at order cost the same, other orders and
+// filters a scan of the host's invitations. Deleting costs O(n) for the
+// organization, a memmove of its index.
+//
+// Nothing is written to disk: everything is gone when the process exits.
+package memstore
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/invitekit/invitekit/guest"
+	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/store"
+)
+
+// ErrClosed is returned by every method called after Close.
+var ErrClosed = errors.New("memstore: store is closed")
+
+// Store keeps invitations in memory. It is safe for concurrent use. The
+// zero value is not usable; call New.
+type Store struct {
+	mu     sync.RWMutex
+	closed bool
+	orgs   table[invitation.Invitation]
+	guests table[guest.Invitation]
+	// byEmail indexes organization invitations by email across
+	// organizations, for ListInvitationsForEmail.
+	byEmail map[string][]uuid.UUID
+}
+
+var (
+	_ invitation.Store = (*Store)(nil)
+	_ guest.Store      = (*Store)(nil)
+)
+
+// New returns an empty Store.
+func New() *Store {
+	return &Store{
+		orgs:    newTable[invitation.Invitation](),
+		guests:  newTable[guest.Invitation](),
+		byEmail: make(map[string][]uuid.UUID),
+	}
+}
+
+// Close releases the Store's memory. Every later call fails with ErrClosed.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	s.orgs = newTable[invitation.Invitation]()
+	s.guests = newTable[guest.Invitation]()
+	s.byEmail = nil
+	return nil
+}
+
+// read runs f under the read lock, after checking ctx and Close.
+func (s *Store) read(ctx context.Context, f func() error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return f()
+}
+
+// write runs f under the write lock, after checking ctx and Close.
+func (s *Store) write(ctx context.Context, f func() error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return f()
+}
+
+// key is the position of a record in its organization's sorted index.
+type key struct {
+	createdAt time.Time
+	id        uuid.UUID
+}
+
+func compareKeys(a, b key) int {
+	if c := a.createdAt.Compare(b.createdAt); c != 0 {
+		return c
+	}
+	return store.CompareIDs(a.id, b.id)
+}
+
+// scope names one organization's invitations for one email.
+type scope struct {
+	org   uuid.UUID
+	email string
+}
+
+// table holds one kind of record with the indexes both kinds need.
+type table[T any] struct {
+	byID    map[uuid.UUID]*T
+	byOrg   map[uuid.UUID][]key // sorted ascending by compareKeys
+	byScope map[scope][]uuid.UUID
+}
+
+func newTable[T any]() table[T] {
+	return table[T]{
+		byID:    make(map[uuid.UUID]*T),
+		byOrg:   make(map[uuid.UUID][]key),
+		byScope: make(map[scope][]uuid.UUID),
+	}
+}
+
+func (t *table[T]) insert(org uuid.UUID, k key, sc scope, rec *T) {
+	t.byID[k.id] = rec
+	idx := t.byOrg[org]
+	// Records mostly arrive in time order, so this is nearly always an
+	// append.
+	i, _ := slices.BinarySearchFunc(idx, k, compareKeys)
+	t.byOrg[org] = slices.Insert(idx, i, k)
+	t.byScope[sc] = append(t.byScope[sc], k.id)
+}
+
+func (t *table[T]) remove(org uuid.UUID, k key, sc scope) {
+	delete(t.byID, k.id)
+	idx := t.byOrg[org]
+	if i, ok := slices.BinarySearchFunc(idx, k, compareKeys); ok {
+		idx = slices.Delete(idx, i, i+1)
+	}
+	if len(idx) == 0 {
+		delete(t.byOrg, org)
+	} else {
+		t.byOrg[org] = idx
+	}
+	ids := slices.DeleteFunc(t.byScope[sc], func(id uuid.UUID) bool { return id == k.id })
+	if len(ids) == 0 {
+		delete(t.byScope, sc)
+	} else {
+		t.byScope[sc] = ids
+	}
+}
+
+// anyOpen reports whether a record in sc other than except is open.
+func (t *table[T]) anyOpen(sc scope, except uuid.UUID, open func(*T) bool) bool {
+	for _, id := range t.byScope[sc] {
+		if id != except && open(t.byID[id]) {
+			return true
+		}
+	}
+	return false
+}
+
+// cloneTime copies a nullable time so callers never share it with the store.
+func cloneTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	return &c
+}

@@ -1,0 +1,89 @@
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitekit/guest"
+	"github.com/invitekit/invitekit/invitation"
+)
+
+// start is the fake clock's first reading: microsecond precision, like
+// every time the services hand a store.
+var start = time.Date(2026, 3, 14, 15, 9, 26, 535897000, time.UTC)
+
+// key is the token signing key of the suite's services.
+var key = bytes.Repeat([]byte{7}, 32)
+
+// clock is a settable fake clock, safe for concurrent use.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// harness is one subtest's store, clock and services.
+type harness struct {
+	t     *testing.T
+	ctx   context.Context
+	b     Backend
+	clock *clock
+	orgs  *invitation.Service
+	guest *guest.Service
+}
+
+func newHarness(t *testing.T, b Backend) *harness {
+	t.Helper()
+	require.NotNil(t, b, "newBackend returned nil")
+	h := &harness{t: t, ctx: context.Background(), b: b, clock: &clock{now: start}}
+	var err error
+	h.orgs, err = invitation.NewService(invitation.Config{Store: b, Keys: [][]byte{key}, Clock: h.clock.Now})
+	require.NoError(t, err)
+	h.guest, err = guest.NewService(guest.Config{Store: b, Keys: [][]byte{key}, Clock: h.clock.Now})
+	require.NoError(t, err)
+	return h
+}
+
+// test is one behaviour of the contract.
+type test struct {
+	name string
+	run  func(t *testing.T, h *harness)
+}
+
+// tests is filled by the files of this package, one group of behaviours
+// each.
+var tests []test
+
+func register(ts ...test) bool {
+	tests = append(tests, ts...)
+	return true
+}
+
+// ptr returns a pointer to a copy of v.
+func ptr[T any](v T) *T { return &v }
+
+// newOrg returns a fresh organization ID.
+func newOrg() uuid.UUID { return uuid.New() }
