@@ -38,9 +38,9 @@ func TestLoadRejects(t *testing.T) {
 	assert.Error(t, err)
 }
 
-func TestErrTooNew(t *testing.T) {
+func TestTooNewError(t *testing.T) {
 	t.Parallel()
-	err := &ErrTooNew{Database: 5, Supported: 3}
+	err := &TooNewError{Database: 5, Supported: 3}
 	assert.Contains(t, err.Error(), "version 5")
 	assert.Contains(t, err.Error(), "version 3")
 }
