@@ -51,6 +51,7 @@ func TestVerifyRejects(t *testing.T) {
 		"short":        tok[:40],
 		"extended":     tok + "A",
 		"padded":       base64.URLEncoding.EncodeToString(raw),
+		"last char":    tok[:len(tok)-1] + string(tok[len(tok)-1]^1),
 		"foreign kind": s.Sign(KindGuest, id, nonce),
 		"other key":    signer(t, keyB).Sign(KindOrganization, id, nonce),
 	}
