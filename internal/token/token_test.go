@@ -2,8 +2,8 @@ package token
 
 import (
 	"bytes"
-	"fmt"
 	"encoding/base64"
+	"fmt"
 	"testing"
 
 	"github.com/google/uuid"
