@@ -1,0 +1,171 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// statements are the store's fixed queries, prepared once: SQLite compiles a
+// statement in about as long as it takes to run a simple one. Writes are
+// prepared on the write pool, so a transaction reuses them with Tx.Stmt.
+type statements struct {
+	all []*sql.Stmt
+
+	insertInvitation, lockInvitation, updateInvitation, releaseInvitation, deleteInvitation *sql.Stmt
+	getInvitation, findInvitation, invitationsForEmail                                      *sql.Stmt
+
+	insertGuest, lockGuest, updateGuest, releaseGuest, deleteGuest *sql.Stmt
+	getGuest, findGuest                                            *sql.Stmt
+}
+
+func (st *statements) prepare(ctx context.Context, write, read *sql.DB) error {
+	for _, p := range []struct {
+		dst   **sql.Stmt
+		db    *sql.DB
+		query string
+	}{
+		{&st.insertInvitation, write, insertInvitationSQL},
+		{&st.lockInvitation, write, getInvitationSQL},
+		{&st.updateInvitation, write, updateInvitationSQL},
+		{&st.releaseInvitation, write, releaseInvitationSQL},
+		{&st.deleteInvitation, write, deleteInvitationSQL},
+		{&st.getInvitation, read, getInvitationSQL},
+		{&st.findInvitation, read, findInvitationSQL},
+		{&st.invitationsForEmail, read, invitationsForEmailSQL},
+		{&st.insertGuest, write, insertGuestSQL},
+		{&st.lockGuest, write, getGuestSQL},
+		{&st.updateGuest, write, updateGuestSQL},
+		{&st.releaseGuest, write, releaseGuestSQL},
+		{&st.deleteGuest, write, deleteGuestSQL},
+		{&st.getGuest, read, getGuestSQL},
+		{&st.findGuest, read, findGuestSQL},
+	} {
+		stmt, err := p.db.PrepareContext(ctx, p.query)
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", p.query, err)
+		}
+		*p.dst = stmt
+		st.all = append(st.all, stmt)
+	}
+	return nil
+}
+
+func (st *statements) close() error {
+	var err error
+	for _, stmt := range st.all {
+		err = errors.Join(err, stmt.Close())
+	}
+	st.all = nil
+	return err
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// collect scans every row of rows and closes it; it returns nil for no
+// rows.
+func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// claim runs write, which stores a record that claims its (organization,
+// email) slot when open is true. When the slot's unique index refuses it,
+// the holder may be a record that has expired since it was written: release
+// runs, in the same transaction, to free the slots of such records, and
+// write is retried once. A slot still held afterwards is held by an
+// invitation open at now, and the unique violation is the answer.
+func claim(open bool, write func() error, release func() (int64, error)) error {
+	err := write()
+	if err == nil || !open || !isUniqueViolation(err) {
+		return err
+	}
+	n, rerr := release()
+	if rerr != nil {
+		return rerr
+	}
+	if n == 0 {
+		return err
+	}
+	return write()
+}
+
+// Every ID is a 16-byte BLOB and every time an INTEGER of Unix microseconds
+// (UTC): both compare in SQL exactly as the domain packages compare them.
+
+func idArg(id uuid.UUID) []byte { return id[:] }
+
+func nullIDArg(id *uuid.UUID) any {
+	if id == nil {
+		return nil
+	}
+	return id[:]
+}
+
+func timeArg(t time.Time) int64 { return t.UnixMicro() }
+
+func nullTimeArg(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func boolArg(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func toTime(micros int64) time.Time { return time.UnixMicro(micros).UTC() }
+
+func toNullTime(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := toTime(n.Int64)
+	return &t
+}
+
+// roundTime returns t as the store gives it back: microseconds, UTC.
+func roundTime(t time.Time) time.Time { return toTime(t.UnixMicro()) }
+
+func roundNullTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	r := roundTime(*t)
+	return &r
+}
+
+// nullID scans a nullable UUID.
+type nullID struct{ id *uuid.UUID }
+
+func (n *nullID) Scan(src any) error {
+	if src == nil {
+		n.id = nil
+		return nil
+	}
+	var id uuid.UUID
+	if err := id.Scan(src); err != nil {
+		return err
+	}
+	n.id = &id
+	return nil
+}
