@@ -214,19 +214,31 @@ func (s *Store) ListGuestInvitations(ctx context.Context, q guest.ListQuery) ([]
 		return nil, 0, err
 	}
 	where, args := guestFilter(q)
+	countSQL := `SELECT COUNT(*) FROM guest_invitations WHERE ` + where
+	pageSQL := `SELECT ` + guestColumns + ` FROM guest_invitations WHERE ` + where + guestOrder(q) + ` LIMIT ? OFFSET ?`
+	countStmt, err := s.stmts.cached(ctx, countSQL)
+	if err != nil {
+		return nil, 0, translate(ctx, op, err)
+	}
+	pageStmt, err := s.stmts.cached(ctx, pageSQL)
+	if err != nil {
+		return nil, 0, translate(ctx, op, err)
+	}
 	var (
 		out   []guest.Invitation
 		total int
 	)
-	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM guest_invitations WHERE `+where, args...).Scan(&total); err != nil {
+	err = s.readTx(ctx, func(tx *sql.Tx) error {
+		rows, err := queryTx(ctx, tx, countStmt, countSQL, args...)
+		if err != nil {
 			return err
 		}
-		if total == 0 {
-			return nil
+		counts, err := collect(rows, func(r scanner) (n int, err error) { return n, r.Scan(&n) })
+		if err != nil || len(counts) != 1 || counts[0] == 0 {
+			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+guestColumns+` FROM guest_invitations WHERE `+where+guestOrder(q)+` LIMIT ? OFFSET ?`,
-			append(args, max(q.Limit, 0), max(q.Offset, 0))...)
+		total = counts[0]
+		rows, err = queryTx(ctx, tx, pageStmt, pageSQL, append(args, max(q.Limit, 0), max(q.Offset, 0))...)
 		if err != nil {
 			return err
 		}

@@ -211,7 +211,7 @@ func (s *Store) ListInvitations(ctx context.Context, q invitation.ListQuery) ([]
 	}
 	b.WriteString(` ORDER BY created_at DESC, id DESC LIMIT ?`)
 	args = append(args, max(q.Limit, 0))
-	rows, err := s.read.QueryContext(ctx, b.String(), args...)
+	rows, err := s.stmts.query(ctx, b.String(), args...)
 	if err != nil {
 		return nil, translate(ctx, op, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -16,6 +17,13 @@ import (
 type statements struct {
 	all []*sql.Stmt
 
+	// cache holds the list queries, which are built per filter
+	// combination, prepared on the read pool on first use.
+	mu     sync.Mutex
+	read   *sql.DB
+	cache  map[string]*sql.Stmt
+	closed bool
+
 	insertInvitation, lockInvitation, updateInvitation, releaseInvitation, deleteInvitation *sql.Stmt
 	getInvitation, findInvitation, invitationsForEmail                                      *sql.Stmt
 
@@ -23,7 +31,13 @@ type statements struct {
 	getGuest, findGuest                                            *sql.Stmt
 }
 
+// maxCached bounds the list queries kept prepared. The organization list
+// has 16 shapes; the guest list has more, the common ones first.
+const maxCached = 128
+
 func (st *statements) prepare(ctx context.Context, write, read *sql.DB) error {
+	st.read = read
+	st.cache = make(map[string]*sql.Stmt)
 	for _, p := range []struct {
 		dst   **sql.Stmt
 		db    *sql.DB
@@ -55,12 +69,56 @@ func (st *statements) prepare(ctx context.Context, write, read *sql.DB) error {
 	return nil
 }
 
+// query runs query on the read pool through its cached prepared statement
+// while the cache has room.
+func (st *statements) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	stmt, err := st.cached(ctx, query)
+	switch {
+	case err != nil:
+		return nil, err
+	case stmt == nil:
+		return st.read.QueryContext(ctx, query, args...)
+	}
+	return stmt.QueryContext(ctx, args...)
+}
+
+// queryTx runs query in tx, through stmt when it is not nil.
+func queryTx(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, query string, args ...any) (*sql.Rows, error) {
+	if stmt == nil {
+		return tx.QueryContext(ctx, query, args...)
+	}
+	return tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+}
+
+// cached returns the prepared statement of query, or nil when the cache is
+// full or closed. Preparing takes a connection of the read pool, which is
+// the only one for :memory:: never call it inside a read transaction.
+func (st *statements) cached(ctx context.Context, query string) (*sql.Stmt, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if stmt, ok := st.cache[query]; ok || st.closed || len(st.cache) >= maxCached {
+		return stmt, nil
+	}
+	stmt, err := st.read.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	st.cache[query] = stmt
+	return stmt, nil
+}
+
 func (st *statements) close() error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.closed = true
 	var err error
 	for _, stmt := range st.all {
 		err = errors.Join(err, stmt.Close())
 	}
-	st.all = nil
+	for _, stmt := range st.cache {
+		err = errors.Join(err, stmt.Close())
+	}
+	st.all, st.cache = nil, nil
 	return err
 }
 

@@ -1,0 +1,239 @@
+package sqlitestore
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	mrand "math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/store"
+)
+
+// Run with: go test -run '^$' -bench . ./sqlitestore/
+//
+// Every benchmark uses a file store with the default options, as an
+// application would; BenchmarkBaselineInsert is the floor Create is held
+// to: the same row, inserted by a bare prepared statement.
+
+// benchInvitation returns the n-th invitation of org, created at now.
+func benchInvitation(org uuid.UUID, n int, now time.Time) invitation.Invitation {
+	inv := newInvitation(org, fmt.Sprintf("user%07d@example.com", n), now)
+	inv.Nonce = make([]byte, 16)
+	rand.Read(inv.Nonce)
+	return inv
+}
+
+func BenchmarkCreate(b *testing.B) {
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "bench.db")
+	s := openStore(b, path)
+	org, now := uuid.New(), time.Now().UTC().Truncate(time.Microsecond)
+	n := 0
+	for b.Loop() {
+		if err := s.CreateInvitation(ctx, benchInvitation(org, n, now), now); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	b.StopTimer()
+	reportFileSize(b, s, path, n)
+}
+
+func BenchmarkBaselineInsert(b *testing.B) {
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "bench.db")
+	s := openStore(b, path) // the same schema and connection settings
+	stmt, err := s.write.PrepareContext(ctx, insertInvitationSQL)
+	require.NoError(b, err)
+	defer stmt.Close()
+	org, now := uuid.New(), time.Now().UTC().Truncate(time.Microsecond)
+	n := 0
+	for b.Loop() {
+		inv := benchInvitation(org, n, now)
+		if _, err := stmt.ExecContext(ctx, insertInvitationArgs(inv, true)...); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+}
+
+// reportFileSize reports the database's size per invitation, after a
+// checkpoint has moved the log into the file.
+func reportFileSize(b *testing.B, s *Store, path string, n int) {
+	b.Helper()
+	if n == 0 {
+		return
+	}
+	_, err := s.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	require.NoError(b, err)
+	fi, err := os.Stat(path)
+	require.NoError(b, err)
+	b.ReportMetric(float64(fi.Size())/float64(n), "bytes/invitation")
+}
+
+func BenchmarkGet(b *testing.B) {
+	ctx := context.Background()
+	s := openStore(b, filepath.Join(b.TempDir(), "bench.db"))
+	org, now := uuid.New(), time.Now().UTC().Truncate(time.Microsecond)
+	ids := make([]uuid.UUID, 1000)
+	for i := range ids {
+		inv := benchInvitation(org, i, now)
+		require.NoError(b, s.CreateInvitation(ctx, inv, now))
+		ids[i] = inv.ID
+	}
+	i := 0
+	for b.Loop() {
+		if _, err := s.GetInvitation(ctx, org, ids[i%len(ids)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkAccept accepts invitations through invitation.Service: a token
+// check, a find and an update transaction.
+func BenchmarkAccept(b *testing.B) {
+	ctx := context.Background()
+	s := openStore(b, filepath.Join(b.TempDir(), "bench.db"))
+	svc, err := invitation.NewService(invitation.Config{Store: s, Keys: [][]byte{bytes.Repeat([]byte{7}, 32)}})
+	require.NoError(b, err)
+	org := uuid.New()
+	type pending struct{ token, email string }
+	todo := make([]pending, b.N)
+	for i := range todo {
+		email := fmt.Sprintf("user%07d@example.com", i)
+		inv, err := svc.Create(ctx, invitation.CreateParams{OrganizationID: org, Email: email, Role: "member"})
+		require.NoError(b, err)
+		todo[i] = pending{svc.Token(inv), email}
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := svc.Accept(ctx, todo[i].token, todo[i].email); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkListPage reads pages of 50, each after a random cursor, from one
+// organization's invitations. A keyset page is one index seek, so its cost
+// should barely grow with the organization.
+func BenchmarkListPage(b *testing.B) {
+	for _, rows := range []int{1_000, 1_000_000} {
+		b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) {
+			if rows > 1_000 && testing.Short() {
+				b.Skip("builds a database of a million invitations")
+			}
+			db, err := listDB(rows)
+			require.NoError(b, err)
+			b.Logf("%d rows built in %v", rows, db.built.Round(time.Millisecond))
+			s := openStore(b, db.path)
+			ctx := context.Background()
+			i := 0
+			for b.Loop() {
+				after := db.cursors[i%len(db.cursors)]
+				page, err := s.ListInvitations(ctx, invitation.ListQuery{OrganizationID: db.org, Now: db.now, After: &after, Limit: 50})
+				if err != nil || len(page) != 50 {
+					b.Fatal(len(page), err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(db.size)/float64(rows), "bytes/invitation")
+		})
+	}
+}
+
+// listDatabase is a database of one organization's invitations, built
+// once per test binary run for each size.
+type listDatabase struct {
+	path    string
+	org     uuid.UUID
+	now     time.Time
+	cursors []store.Cursor // random positions with at least 50 older rows
+	size    int64
+	built   time.Duration // how long building took
+}
+
+var (
+	listDBsMu sync.Mutex
+	listDBs   = map[int]*listDatabase{}
+	// benchDir holds the list databases; TestMain removes it.
+	benchDir string
+)
+
+func listDB(rows int) (*listDatabase, error) {
+	listDBsMu.Lock()
+	defer listDBsMu.Unlock()
+	if db, ok := listDBs[rows]; ok {
+		return db, nil
+	}
+	if benchDir == "" {
+		dir, err := os.MkdirTemp("", "sqlitestore-bench-")
+		if err != nil {
+			return nil, err
+		}
+		benchDir = dir
+	}
+	db, err := buildListDB(filepath.Join(benchDir, fmt.Sprintf("list-%d.db", rows)), rows)
+	if err != nil {
+		return nil, err
+	}
+	listDBs[rows] = db
+	return db, nil
+}
+
+// buildListDB inserts rows invitations, one millisecond apart, in a single
+// transaction through a prepared statement: a million take seconds, not
+// minutes.
+func buildListDB(path string, rows int) (*listDatabase, error) {
+	ctx := context.Background()
+	began := time.Now()
+	s, err := Open(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	db := &listDatabase{path: path, org: uuid.New(), now: time.Now().UTC().Truncate(time.Microsecond)}
+	start := db.now.Add(-time.Duration(rows) * time.Millisecond)
+	keys := make([]store.Cursor, 0, rows)
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	stmt := tx.StmtContext(ctx, s.stmts.insertInvitation)
+	for i := range rows {
+		created := start.Add(time.Duration(i) * time.Millisecond)
+		inv := benchInvitation(db.org, i, created)
+		inv.ExpireAt = db.now.Add(invitation.DefaultTTL)
+		if _, err := stmt.ExecContext(ctx, insertInvitationArgs(inv, true)...); err != nil {
+			return nil, err
+		}
+		keys = append(keys, store.Cursor{CreatedAt: inv.CreatedAt, ID: inv.ID})
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	if _, err := s.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		return nil, err
+	}
+	for range 1000 {
+		db.cursors = append(db.cursors, keys[50+mrand.IntN(rows-50)])
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	db.size = fi.Size()
+	db.built = time.Since(began)
+	return db, nil
+}
