@@ -25,7 +25,6 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -193,8 +192,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 }
 
 // New returns a store on db, which the caller opened with the driver
-// "sqlite" of modernc.org/sqlite and keeps owning: Close does not close it.
-// It applies the schema migrations the database lacks, like Open.
+// "sqlite" of modernc.org/sqlite (importing this package registers it) and
+// keeps owning: Close does not close it. It applies the schema migrations
+// the database lacks, like Open.
 //
 // Configure db as Open does, in its DSN so that every pooled connection
 // gets it:
@@ -319,10 +319,11 @@ func immediateTx(ctx context.Context, db *sql.DB, f func(*sql.Conn) error) error
 		return nil
 	}
 	// The connection goes back to the pool: it must not stay inside the
-	// transaction, even when ctx is what failed.
+	// transaction, even when ctx is what failed. The rollback fails when
+	// SQLite has already rolled back (an interrupted statement does), and
+	// the connection is fine then; it is not discarded, as for :memory:
+	// that would discard the database.
 	if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
-		// Discard the connection rather than pool it mid-transaction.
-		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 		return errors.Join(err, rerr)
 	}
 	return err
