@@ -218,7 +218,11 @@ func New(ctx context.Context, db *sql.DB) (*Store, error) {
 }
 
 func newStore(ctx context.Context, write, read *sql.DB, owned bool) (*Store, error) {
-	if err := applyMigrations(ctx, write); err != nil {
+	ms, err := migrate.Load(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	if err := applyMigrations(ctx, write, ms); err != nil {
 		return nil, err
 	}
 	s := &Store{write: write, read: read, owned: owned}
@@ -247,11 +251,7 @@ func (s *Store) Close() error {
 
 // applyMigrations applies, in order, each migration the database lacks, one
 // transaction per migration.
-func applyMigrations(ctx context.Context, db *sql.DB) error {
-	ms, err := migrate.Load(migrationFiles, "migrations")
-	if err != nil {
-		return err
-	}
+func applyMigrations(ctx context.Context, db *sql.DB, ms []migrate.Migration) error {
 	for {
 		done, err := applyNext(ctx, db, ms)
 		if err != nil || done {

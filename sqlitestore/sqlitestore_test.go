@@ -445,3 +445,28 @@ func TestListGuestEmailContainsIsLiteral(t *testing.T) {
 		assert.Equal(t, len(want), total, pattern)
 	}
 }
+
+func TestMigrationsApplyEachInItsOwnTransaction(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openDB(t, filepath.Join(t.TempDir(), "x.db"))
+	ms := []migrate.Migration{
+		{Version: 1, Name: "0001_one.sql", SQL: `CREATE TABLE one (x INTEGER);`},
+		{Version: 2, Name: "0002_two.sql", SQL: `CREATE TABLE two (x INTEGER); INSERT INTO nowhere VALUES (1);`},
+	}
+	err := applyMigrations(ctx, db, ms)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "0002_two.sql", "the error names the failed migration")
+	assert.Equal(t, []int{1}, appliedVersions(t, db), "the migration before the failed one stays applied")
+	rows, err := db.Query(`SELECT name FROM sqlite_schema WHERE name IN ('one', 'two') ORDER BY name`)
+	require.NoError(t, err)
+	tables, err := collect(rows, func(r scanner) (name string, err error) { return name, r.Scan(&name) })
+	require.NoError(t, err)
+	assert.Equal(t, []string{"one"}, tables, "nothing of the failed migration remains")
+
+	ms[1].SQL = `CREATE TABLE two (x INTEGER);`
+	require.NoError(t, applyMigrations(ctx, db, ms))
+	assert.Equal(t, []int{1, 2}, appliedVersions(t, db))
+	require.NoError(t, applyMigrations(ctx, db, ms), "applying again is a no-op")
+	assert.Equal(t, []int{1, 2}, appliedVersions(t, db))
+}
