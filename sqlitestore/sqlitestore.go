@@ -16,8 +16,9 @@
 // write-ahead log. A crash of the application (a panic, kill -9, an OOM kill)
 // loses nothing that was acknowledged, and the file is never corrupted. With
 // the default synchronous=NORMAL, a power loss or operating-system crash may
-// lose the last few acknowledged transactions (those not yet checkpointed),
-// but still never corrupts the file. WithSynchronous(SynchronousFull) syncs
+// lose the last acknowledged transactions (those committed since the log was
+// last synced to disk, which happens at every checkpoint), but still never
+// corrupts the file. WithSynchronous(SynchronousFull) syncs
 // the log on every commit, so acknowledged writes survive power loss too, at
 // the cost of one fsync per write.
 package sqlitestore
@@ -152,7 +153,9 @@ func escapePath(path string) string {
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	c := config{synchronous: SynchronousNormal, busyTimeout: 5 * time.Second}
 	for _, o := range opts {
-		o(&c)
+		if o != nil {
+			o(&c)
+		}
 	}
 	if err := c.check(); err != nil {
 		return nil, err
