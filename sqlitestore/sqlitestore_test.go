@@ -470,3 +470,43 @@ func TestMigrationsApplyEachInItsOwnTransaction(t *testing.T) {
 	require.NoError(t, applyMigrations(ctx, db, ms), "applying again is a no-op")
 	assert.Equal(t, []int{1, 2}, appliedVersions(t, db))
 }
+
+// A write waits for the store's one write connection; its context ends the
+// wait, and the store stays usable, :memory: included, whose connection is
+// the database.
+func TestContextEndsWaitForWriter(t *testing.T) {
+	t.Parallel()
+	for name, path := range map[string]string{"Memory": ":memory:", "File": filepath.Join(t.TempDir(), "x.db")} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			s := openStore(t, path)
+			inv := newInvitation(uuid.New(), "a@example.com", t0)
+			require.NoError(t, s.CreateInvitation(ctx, inv, t0))
+
+			inUpdate, release := make(chan struct{}), make(chan struct{})
+			updated := make(chan error)
+			go func() {
+				_, err := s.UpdateInvitation(ctx, inv.OrganizationID, inv.ID, t0, func(i *invitation.Invitation) error {
+					close(inUpdate)
+					<-release
+					i.Role = "member"
+					return nil
+				})
+				updated <- err
+			}()
+			<-inUpdate
+			waiting, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+			defer cancel()
+			err := s.CreateInvitation(waiting, newInvitation(uuid.New(), "b@example.com", t0), t0)
+			assert.ErrorIs(t, err, context.DeadlineExceeded)
+			close(release)
+			require.NoError(t, <-updated)
+
+			got, err := s.GetInvitation(ctx, inv.OrganizationID, inv.ID)
+			require.NoError(t, err)
+			assert.Equal(t, "member", got.Role)
+			assert.NoError(t, s.CreateInvitation(ctx, newInvitation(uuid.New(), "b@example.com", t0), t0))
+		})
+	}
+}
