@@ -32,7 +32,8 @@ type statements struct {
 }
 
 // maxCached bounds the list queries kept prepared. The organization list
-// has 16 shapes; the guest list has more, the common ones first.
+// has 16 shapes; the guest list has more, and the first 128 shapes used
+// stay prepared.
 const maxCached = 128
 
 func (st *statements) prepare(ctx context.Context, write, read *sql.DB) error {
@@ -95,13 +96,23 @@ func queryTx(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, query string, args
 // the only one for :memory:: never call it inside a read transaction.
 func (st *statements) cached(ctx context.Context, query string) (*sql.Stmt, error) {
 	st.mu.Lock()
-	defer st.mu.Unlock()
-	if stmt, ok := st.cache[query]; ok || st.closed || len(st.cache) >= maxCached {
+	stmt, ok := st.cache[query]
+	full := st.closed || len(st.cache) >= maxCached
+	st.mu.Unlock()
+	if ok || full {
 		return stmt, nil
 	}
+	// Prepare without the lock, which would make every list wait for a
+	// connection when one does.
 	stmt, err := st.read.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if prev, ok := st.cache[query]; ok || st.closed {
+		// Another call cached it first, or the store closed meanwhile.
+		return prev, stmt.Close()
 	}
 	st.cache[query] = stmt
 	return stmt, nil
