@@ -29,18 +29,21 @@ func scanGuest(row pgx.Row, extra ...any) (guest.Invitation, error) {
 
 func scanGuestRow(row pgx.Row) (guest.Invitation, error) { return scanGuest(row) }
 
-// CreateGuestInvitation implements guest.Store, in one round trip like
-// CreateInvitation.
+// CreateGuestInvitation implements guest.Store, in one round trip unless
+// an earlier invitation holds the claim, like CreateInvitation.
 func (s *Store) CreateGuestInvitation(ctx context.Context, inv guest.Invitation, now time.Time) error {
 	open := inv.Open(now)
 	return s.run(ctx, "create guest invitation", func() error {
-		b := &pgx.Batch{}
-		if open {
-			b.Queue(s.q.guestRelease, inv.HostOrganizationID, inv.Email, now, inv.ID)
-		}
-		b.Queue(s.q.guestInsert, inv.ID, inv.HostOrganizationID, inv.Email, inv.FirstInvitationSentAt,
+		insert := []any{inv.ID, inv.HostOrganizationID, inv.Email, inv.FirstInvitationSentAt,
 			inv.LastInvitationSentAt, inv.ExpiredAt, string(inv.Status), inv.Archived, inv.CreatedAt, inv.UpdatedAt,
-			inv.AcceptedAt, inv.ArchivedAt, inv.ParentOrganizationID, inv.ParentOrganizationName, inv.Nonce, open)
+			inv.AcceptedAt, inv.ArchivedAt, inv.ParentOrganizationID, inv.ParentOrganizationName, inv.Nonce, open}
+		_, err := s.pool.Exec(ctx, s.q.guestInsert, insert...)
+		if !open || !claimTaken(err) {
+			return err
+		}
+		b := &pgx.Batch{}
+		b.Queue(s.q.guestRelease, inv.HostOrganizationID, inv.Email, now, inv.ID)
+		b.Queue(s.q.guestInsert, insert...)
 		return s.pool.SendBatch(ctx, b).Close()
 	})
 }

@@ -33,18 +33,23 @@ func collectInvitations(rows pgx.Rows) ([]invitation.Invitation, error) {
 	})
 }
 
-// CreateInvitation implements invitation.Store. It costs one round trip:
-// releasing an expired claim on the (organization, email) and inserting run
-// as one implicit transaction.
+// CreateInvitation implements invitation.Store. It is one INSERT, the same
+// statement a bare driver call would send, unless an earlier invitation of
+// the organization and email still holds the open claim; then a second
+// round trip releases the claim if that invitation has expired by now and
+// inserts again, both in one implicit transaction.
 func (s *Store) CreateInvitation(ctx context.Context, inv invitation.Invitation, now time.Time) error {
 	open := inv.Open(now)
 	return s.run(ctx, "create invitation", func() error {
-		b := &pgx.Batch{}
-		if open {
-			b.Queue(s.q.invRelease, inv.OrganizationID, inv.Email, now, inv.ID)
+		insert := []any{inv.ID, inv.OrganizationID, inv.Email, inv.Role, inv.InviterID, string(inv.Status),
+			inv.Nonce, inv.CreatedAt, inv.SentAt, inv.ExpireAt, inv.AcceptedAt, inv.RevokedAt, open}
+		_, err := s.pool.Exec(ctx, s.q.invInsert, insert...)
+		if !open || !claimTaken(err) {
+			return err
 		}
-		b.Queue(s.q.invInsert, inv.ID, inv.OrganizationID, inv.Email, inv.Role, inv.InviterID, string(inv.Status),
-			inv.Nonce, inv.CreatedAt, inv.SentAt, inv.ExpireAt, inv.AcceptedAt, inv.RevokedAt, open)
+		b := &pgx.Batch{}
+		b.Queue(s.q.invRelease, inv.OrganizationID, inv.Email, now, inv.ID)
+		b.Queue(s.q.invInsert, insert...)
 		return s.pool.SendBatch(ctx, b).Close()
 	})
 }

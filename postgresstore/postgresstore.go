@@ -179,6 +179,21 @@ const (
 	codeDeadlockDetected     = "40P01"
 )
 
+// Names of the partial unique indexes that hold the open claims; see
+// migrations/0001_init.sql.
+const (
+	invitationsOpenKey = "invitations_open_key"
+	guestsOpenKey      = "guest_invitations_open_key"
+)
+
+// claimTaken reports whether err is a unique violation of an open claim,
+// not of the primary key.
+func claimTaken(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == codeUniqueViolation &&
+		(pgErr.ConstraintName == invitationsOpenKey || pgErr.ConstraintName == guestsOpenKey)
+}
+
 // callerError carries an error of the caller's update function through the
 // transaction helpers, which must neither retry nor translate it.
 type callerError struct{ err error }
