@@ -131,3 +131,82 @@ func TestConnectionKilledWhileWaiting(t *testing.T) {
 	require.NoError(t, admin.QueryRow(ctx, "SELECT claims_open FROM "+table+" WHERE id = $1", old.ID).Scan(&oldClaims))
 	assert.False(t, oldClaims)
 }
+
+// TestDeadlockIsRetried makes the store's update transaction one half of a
+// real deadlock with another session: PostgreSQL aborts the store's side,
+// the store runs the transaction again and it succeeds.
+func TestDeadlockIsRetried(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	app := randomName("invitekit_deadlock_")
+	schema := newSchema(t)
+	s := openStore(t, schema, "application_name="+app)
+	table := pgx.Identifier{schema, "invitations"}.Sanitize()
+	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	t1 := t0.Add(2 * time.Hour)
+	org := uuid.New()
+	inv := func(expireAt time.Time) invitation.Invitation {
+		return invitation.Invitation{ID: uuid.New(), OrganizationID: org, Email: "a@example.com", Role: "admin",
+			Status: invitation.StatusPending, Nonce: make([]byte, 16), CreatedAt: t0, SentAt: t0, ExpireAt: expireAt}
+	}
+	// x holds the open claim and has expired by t1; y is expired too, and
+	// reopening it has to release x's claim.
+	x, y := inv(t0.Add(time.Hour)), inv(t1)
+	require.NoError(t, s.CreateInvitation(ctx, x, t0))
+	require.NoError(t, s.CreateInvitation(ctx, y, t1))
+
+	other, err := admin.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = other.Rollback(ctx) }()
+	_, err = other.Exec(ctx, "SELECT 1 FROM "+table+" WHERE id = $1 FOR UPDATE", x.ID)
+	require.NoError(t, err)
+
+	// The other session waits for y, which the store has locked, once the
+	// store waits for x: the cycle. The store began waiting first, so its
+	// deadlock check runs first and aborts its own transaction.
+	otherDone := make(chan error, 1)
+	go func() {
+		if err := waitForLockWait(ctx, app); err != nil {
+			otherDone <- err
+			return
+		}
+		_, err := other.Exec(ctx, "SELECT 1 FROM "+table+" WHERE id = $1 FOR UPDATE", y.ID)
+		if err == nil {
+			err = other.Rollback(ctx)
+		}
+		otherDone <- err
+	}()
+
+	calls := 0
+	got, err := s.UpdateInvitation(ctx, org, y.ID, t1, func(i *invitation.Invitation) error {
+		calls++
+		i.ExpireAt = t1.Add(time.Hour)
+		return nil
+	})
+	require.NoError(t, <-otherDone)
+	require.NoError(t, err)
+	assert.Equal(t, 2, calls, "the deadlocked attempt and the retry")
+	assert.Equal(t, t1.Add(time.Hour), got.ExpireAt)
+
+	var xClaims, yClaims bool
+	require.NoError(t, admin.QueryRow(ctx, "SELECT (SELECT claims_open FROM "+table+" WHERE id = $1), (SELECT claims_open FROM "+
+		table+" WHERE id = $2)", x.ID, y.ID).Scan(&xClaims, &yClaims))
+	assert.False(t, xClaims)
+	assert.True(t, yClaims)
+}
+
+// waitForLockWait waits until a connection of application app waits for a
+// lock. Unlike backends it may run outside the test's goroutine.
+func waitForLockWait(ctx context.Context, app string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		var n int
+		err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE application_name = $1 AND wait_event_type = 'Lock'`, app).Scan(&n)
+		if err != nil || n > 0 {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return errors.New("the store never waited for the lock")
+}
