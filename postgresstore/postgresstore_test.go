@@ -62,7 +62,8 @@ func testURL(tb testing.TB) string {
 }
 
 // withParams adds key=value settings (pgxpool's pool_max_conns,
-// application_name, ...) to a URL or keyword/value connection string.
+// application_name, ...) to a URL or keyword/value connection string,
+// replacing those it already has and leaving the others byte for byte.
 func withParams(conn string, params ...string) string {
 	if !strings.Contains(conn, "://") {
 		return conn + " " + strings.Join(params, " ")
@@ -71,12 +72,23 @@ func withParams(conn string, params ...string) string {
 	if err != nil {
 		return conn
 	}
-	q := u.Query()
+	replaced := map[string]bool{}
+	for _, p := range params {
+		k, _, _ := strings.Cut(p, "=")
+		replaced[k] = true
+	}
+	var query []string
+	for _, kv := range strings.Split(u.RawQuery, "&") {
+		k, _, _ := strings.Cut(kv, "=")
+		if kv != "" && !replaced[k] {
+			query = append(query, kv)
+		}
+	}
 	for _, p := range params {
 		k, v, _ := strings.Cut(p, "=")
-		q.Set(k, v)
+		query = append(query, url.QueryEscape(k)+"="+url.QueryEscape(v))
 	}
-	u.RawQuery = q.Encode()
+	u.RawQuery = strings.Join(query, "&")
 	return u.String()
 }
 
