@@ -8,7 +8,7 @@
 // are embedded, and every instance that starts applies the missing ones under
 // a PostgreSQL advisory lock, so instances started together apply each
 // migration exactly once. A database migrated by a newer invitekit is
-// refused with an error wrapping *migrate.TooNewError.
+// refused with an error wrapping *TooNewError.
 //
 // The tables live in the schema "invitekit" unless WithSchema names another;
 // the store creates the schema when it is missing. Give invitekit a schema of
@@ -20,9 +20,12 @@
 // invitation never both win; at most one open invitation per organization
 // and email is enforced by a partial unique index, so two creates never both
 // win either. Serialization failures and deadlocks are retried a few times
-// inside the store. A connection that dies during a write returns an error
-// and the transaction is rolled back by the server; the next call takes
-// another connection.
+// inside the store (so an update function may run more than once, each time
+// on a fresh copy). A connection that dies during a write returns an error
+// and the server rolls the transaction back; only a connection lost while
+// the commit itself is under way leaves the outcome unknown, as with any
+// database. Broken connections are dropped from the pool, so the next call
+// takes a working one.
 package postgresstore
 
 import (
@@ -38,6 +41,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/invitekit/invitekit/guest"
+	"github.com/invitekit/invitekit/internal/migrate"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/store"
 )
@@ -45,6 +49,10 @@ import (
 // DefaultSchema is the schema the tables live in unless WithSchema names
 // another.
 const DefaultSchema = "invitekit"
+
+// TooNewError is wrapped by the error Open and New return when the database
+// was migrated by a newer invitekit than the running one; use errors.As.
+type TooNewError = migrate.TooNewError
 
 // ErrClosed is returned by every method called after Close.
 var ErrClosed = errors.New("postgresstore: store is closed")
@@ -260,8 +268,10 @@ func (s *Store) run(ctx context.Context, op string, f func() error) error {
 	}
 }
 
-// inTx runs begin (queued first, in the same round trip as BEGIN) and then
-// f in one transaction, and commits. Any error rolls the transaction back.
+// inTx sends b, which must begin a transaction (pgx.Batch.BeginTx) and
+// then lock what the operation reads, so BEGIN and the read share one round
+// trip; readFirst reads the results after BEGIN's. Then f runs in the same
+// transaction, which is committed. Any error rolls it back.
 func (s *Store) inTx(ctx context.Context, b *pgx.Batch, readFirst func(pgx.BatchResults) error, f func(pgx.Tx) error) error {
 	br := s.pool.SendBatch(ctx, b)
 	tx := br.Tx()

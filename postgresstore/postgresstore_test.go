@@ -18,7 +18,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/invitekit/invitekit/internal/migrate"
 	"github.com/invitekit/invitekit/postgresstore"
 	"github.com/invitekit/invitekit/store/storetest"
 )
@@ -204,7 +203,7 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 	require.NoError(t, err)
 
 	_, err = postgresstore.Open(context.Background(), withParams(testURL(t), "pool_max_conns=1"), postgresstore.WithSchema(schema))
-	var tooNew *migrate.TooNewError
+	var tooNew *postgresstore.TooNewError
 	require.ErrorAs(t, err, &tooNew)
 	assert.Equal(t, 1000, tooNew.Database)
 	assert.Equal(t, 1, tooNew.Supported)
