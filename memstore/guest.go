@@ -11,7 +11,7 @@ import (
 	"github.com/invitekit/invitekit/store"
 )
 
-func cloneGuest(inv guest.Invitation) *guest.Invitation {
+func cloneGuest(inv guest.Invitation) guest.Invitation {
 	inv.Nonce = slices.Clone(inv.Nonce)
 	inv.AcceptedAt = cloneTime(inv.AcceptedAt)
 	inv.ArchivedAt = cloneTime(inv.ArchivedAt)
@@ -23,7 +23,7 @@ func cloneGuest(inv guest.Invitation) *guest.Invitation {
 		name := *inv.ParentOrganizationName
 		inv.ParentOrganizationName = &name
 	}
-	return &inv
+	return inv
 }
 
 func guestKey(inv *guest.Invitation) key { return key{inv.CreatedAt, inv.ID} }
@@ -40,7 +40,8 @@ func (s *Store) CreateGuestInvitation(ctx context.Context, inv guest.Invitation,
 		if _, ok := s.guests.byID[inv.ID]; ok {
 			return store.ErrAlreadyExists
 		}
-		rec := cloneGuest(inv)
+		c := cloneGuest(inv)
+		rec := &c
 		if rec.Open(now) && s.guests.anyOpen(guestScope(rec), rec.ID, openGuest(now)) {
 			return store.ErrAlreadyExists
 		}
@@ -65,7 +66,7 @@ func (s *Store) GetGuestInvitation(ctx context.Context, hostID, id uuid.UUID) (g
 	err := s.read(ctx, func() error {
 		rec, err := s.getGuest(hostID, id)
 		if err == nil {
-			out = *cloneGuest(*rec)
+			out = cloneGuest(*rec)
 		}
 		return err
 	})
@@ -80,7 +81,7 @@ func (s *Store) FindGuestInvitation(ctx context.Context, id uuid.UUID) (guest.In
 		if !ok {
 			return store.ErrNotFound
 		}
-		out = *cloneGuest(*rec)
+		out = cloneGuest(*rec)
 		return nil
 	})
 	return out, err
@@ -95,16 +96,16 @@ func (s *Store) UpdateGuestInvitation(ctx context.Context, hostID, id uuid.UUID,
 			return err
 		}
 		next := cloneGuest(*rec)
-		if err := update(next); err != nil {
+		if err := update(&next); err != nil {
 			return err
 		}
 		// The record's identity and index keys never change.
 		next.ID, next.HostOrganizationID, next.Email, next.CreatedAt = rec.ID, rec.HostOrganizationID, rec.Email, rec.CreatedAt
-		if next.Open(now) && s.guests.anyOpen(guestScope(next), next.ID, openGuest(now)) {
+		if next.Open(now) && s.guests.anyOpen(guestScope(&next), next.ID, openGuest(now)) {
 			return store.ErrAlreadyExists
 		}
-		*rec = *next
-		out = *cloneGuest(*rec)
+		*rec = next
+		out = cloneGuest(*rec)
 		return nil
 	})
 	return out, err
@@ -138,7 +139,7 @@ func (s *Store) ListGuestInvitations(ctx context.Context, q guest.ListQuery) ([]
 				if q.Order == store.Desc {
 					j = total - 1 - i
 				}
-				out = append(out, *cloneGuest(*s.guests.byID[idx[j].id]))
+				out = append(out, cloneGuest(*s.guests.byID[idx[j].id]))
 			}
 			return nil
 		}
@@ -151,7 +152,7 @@ func (s *Store) ListGuestInvitations(ctx context.Context, q guest.ListQuery) ([]
 		slices.SortFunc(match, func(a, b *guest.Invitation) int { return q.Compare(*a, *b) })
 		total = len(match)
 		for i := q.Offset; i < total && len(out) < q.Limit; i++ {
-			out = append(out, *cloneGuest(*match[i]))
+			out = append(out, cloneGuest(*match[i]))
 		}
 		return nil
 	})

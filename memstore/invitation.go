@@ -11,11 +11,11 @@ import (
 	"github.com/invitekit/invitekit/store"
 )
 
-func cloneInvitation(inv invitation.Invitation) *invitation.Invitation {
+func cloneInvitation(inv invitation.Invitation) invitation.Invitation {
 	inv.Nonce = slices.Clone(inv.Nonce)
 	inv.AcceptedAt = cloneTime(inv.AcceptedAt)
 	inv.RevokedAt = cloneTime(inv.RevokedAt)
-	return &inv
+	return inv
 }
 
 func invKey(inv *invitation.Invitation) key { return key{inv.CreatedAt, inv.ID} }
@@ -32,7 +32,8 @@ func (s *Store) CreateInvitation(ctx context.Context, inv invitation.Invitation,
 		if _, ok := s.orgs.byID[inv.ID]; ok {
 			return store.ErrAlreadyExists
 		}
-		rec := cloneInvitation(inv)
+		c := cloneInvitation(inv)
+		rec := &c
 		if rec.Open(now) && s.orgs.anyOpen(invScope(rec), rec.ID, openInvitation(now)) {
 			return store.ErrAlreadyExists
 		}
@@ -58,7 +59,7 @@ func (s *Store) GetInvitation(ctx context.Context, orgID, id uuid.UUID) (invitat
 	err := s.read(ctx, func() error {
 		rec, err := s.getInvitation(orgID, id)
 		if err == nil {
-			out = *cloneInvitation(*rec)
+			out = cloneInvitation(*rec)
 		}
 		return err
 	})
@@ -73,7 +74,7 @@ func (s *Store) FindInvitation(ctx context.Context, id uuid.UUID) (invitation.In
 		if !ok {
 			return store.ErrNotFound
 		}
-		out = *cloneInvitation(*rec)
+		out = cloneInvitation(*rec)
 		return nil
 	})
 	return out, err
@@ -88,16 +89,16 @@ func (s *Store) UpdateInvitation(ctx context.Context, orgID, id uuid.UUID, now t
 			return err
 		}
 		next := cloneInvitation(*rec)
-		if err := update(next); err != nil {
+		if err := update(&next); err != nil {
 			return err
 		}
 		// The record's identity and index keys never change.
 		next.ID, next.OrganizationID, next.Email, next.CreatedAt = rec.ID, rec.OrganizationID, rec.Email, rec.CreatedAt
-		if next.Open(now) && s.orgs.anyOpen(invScope(next), next.ID, openInvitation(now)) {
+		if next.Open(now) && s.orgs.anyOpen(invScope(&next), next.ID, openInvitation(now)) {
 			return store.ErrAlreadyExists
 		}
-		*rec = *next
-		out = *cloneInvitation(*rec)
+		*rec = next
+		out = cloneInvitation(*rec)
 		return nil
 	})
 	return out, err
@@ -134,7 +135,7 @@ func (s *Store) ListInvitations(ctx context.Context, q invitation.ListQuery) ([]
 		for i := end - 1; i >= 0 && len(out) < q.Limit; i-- {
 			rec := s.orgs.byID[idx[i].id]
 			if q.Matches(*rec) {
-				out = append(out, *cloneInvitation(*rec))
+				out = append(out, cloneInvitation(*rec))
 			}
 		}
 		return nil
@@ -148,7 +149,7 @@ func (s *Store) ListInvitationsForEmail(ctx context.Context, email string, now t
 	err := s.read(ctx, func() error {
 		for _, id := range s.byEmail[email] {
 			if rec := s.orgs.byID[id]; rec.Open(now) {
-				out = append(out, *cloneInvitation(*rec))
+				out = append(out, cloneInvitation(*rec))
 			}
 		}
 		return nil

@@ -52,6 +52,8 @@ var (
 	ErrShortKey = fmt.Errorf("invitekit: token signing keys must be at least %d bytes", MinKeySize)
 )
 
+var encoding = base64.RawURLEncoding.Strict()
+
 // Signer signs with its first key and verifies with any of its keys, so keys
 // can be rotated without invalidating tokens already sent.
 type Signer struct {
@@ -79,17 +81,19 @@ func (s *Signer) Sign(kind Kind, id uuid.UUID, nonce []byte) string {
 	raw := make([]byte, 0, rawLen)
 	raw = appendBody(raw, kind, id, nonce)
 	raw = appendMAC(raw, s.keys[0], raw)
-	return base64.RawURLEncoding.EncodeToString(raw)
+	return encoding.EncodeToString(raw)
 }
 
 // Verify checks tok and returns the invitation ID and nonce it names. The
 // caller must still load the invitation and compare its stored nonce with
 // NonceEqual. Every failure is ErrInvalid.
 func (s *Signer) Verify(kind Kind, tok string) (uuid.UUID, []byte, error) {
-	if base64.RawURLEncoding.DecodedLen(len(tok)) != rawLen {
+	if encoding.DecodedLen(len(tok)) != rawLen {
 		return uuid.Nil, nil, ErrInvalid
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	// Strict: the unused low bits of the last character must be zero, or
+	// several strings would decode to one token.
+	raw, err := encoding.DecodeString(tok)
 	if err != nil || len(raw) != rawLen {
 		return uuid.Nil, nil, ErrInvalid
 	}

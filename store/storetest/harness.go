@@ -73,15 +73,6 @@ type test struct {
 	run  func(t *testing.T, h *harness)
 }
 
-// tests is filled by the files of this package, one group of behaviours
-// each.
-var tests []test
-
-func register(ts ...test) bool {
-	tests = append(tests, ts...)
-	return true
-}
-
 // ptr returns a pointer to a copy of v.
 func ptr[T any](v T) *T { return &v }
 

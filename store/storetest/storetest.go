@@ -13,6 +13,7 @@
 package storetest
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/invitekit/invitekit/guest"
@@ -32,7 +33,7 @@ type Backend interface {
 // should register its own cleanup with t.Cleanup. Subtests run in parallel.
 func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
 	t.Helper()
-	for _, tc := range tests {
+	for _, tc := range slices.Concat(invitationTests, invitationListTests, guestTests, guestListTests, concurrencyTests, lifecycleTests) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tc.run(t, newHarness(t, newBackend(t)))

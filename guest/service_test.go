@@ -1,0 +1,391 @@
+package guest_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitekit/guest"
+	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/memstore"
+	"github.com/invitekit/invitekit/store"
+)
+
+var (
+	t0     = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	key    = bytes.Repeat([]byte("k"), 32)
+	host   = uuid.MustParse("22222222-2222-4222-8222-222222222222")
+	parent = uuid.MustParse("33333333-3333-4333-8333-333333333333")
+	ctx    = context.Background()
+)
+
+// directory is a fixed Directory.
+type directory map[uuid.UUID]string
+
+func (d directory) OrganizationName(_ context.Context, id uuid.UUID) (string, error) {
+	if id == uuid.MustParse("44444444-4444-4444-8444-444444444444") {
+		return "", errors.New("directory is down")
+	}
+	name, ok := d[id]
+	if !ok {
+		return "", fmt.Errorf("organization %s: %w", id, store.ErrNotFound)
+	}
+	return name, nil
+}
+
+// counterReader is a deterministic nonce source.
+type counterReader struct{ n byte }
+
+func (r *counterReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = r.n
+		r.n++
+	}
+	return len(p), nil
+}
+
+type fixture struct {
+	svc   *guest.Service
+	store *memstore.Store
+	now   time.Time
+}
+
+func newFixture(t *testing.T, dir guest.Directory) *fixture {
+	t.Helper()
+	f := &fixture{store: memstore.New(), now: t0}
+	ids := 0
+	svc, err := guest.NewService(guest.Config{
+		Store:     f.store,
+		Keys:      [][]byte{key},
+		Directory: dir,
+		Clock:     func() time.Time { return f.now },
+		NewID: func() (uuid.UUID, error) {
+			ids++
+			return uuid.UUID{0x01, 0x90, 0, byte(ids), 0x70, 0, 0x80}, nil
+		},
+		Rand: &counterReader{},
+	})
+	require.NoError(t, err)
+	f.svc = svc
+	return f
+}
+
+func (f *fixture) create(t *testing.T, email string) guest.Invitation {
+	t.Helper()
+	inv, err := f.svc.Create(ctx, guest.CreateParams{HostOrganizationID: host, Email: email, ExpiredAt: f.now.Add(48 * time.Hour)})
+	require.NoError(t, err)
+	return inv
+}
+
+func TestNewServiceRejectsBadConfig(t *testing.T) {
+	t.Parallel()
+	s := memstore.New()
+	for name, cfg := range map[string]guest.Config{
+		"no store":        {Keys: [][]byte{key}},
+		"no key":          {Store: s},
+		"short key":       {Store: s, Keys: [][]byte{key[:16]}},
+		"negative expiry": {Store: s, Keys: [][]byte{key}, MaxExpiry: -time.Hour},
+	} {
+		_, err := guest.NewService(cfg)
+		assert.Error(t, err, name)
+	}
+}
+
+func TestCreate(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, directory{parent: "Parent Org"})
+	f.now = t0.Add(999 * time.Nanosecond)
+	inv, err := f.svc.Create(ctx, guest.CreateParams{
+		HostOrganizationID:   host,
+		Email:                " Guest@Example.com",
+		ExpiredAt:            t0.Add(24*time.Hour + 1500*time.Nanosecond).In(time.FixedZone("X", -5*3600)),
+		ParentOrganizationID: &parent,
+	})
+	require.NoError(t, err)
+	assert.Equal(t, guest.Invitation{
+		ID:                     uuid.UUID{0x01, 0x90, 0, 1, 0x70, 0, 0x80},
+		HostOrganizationID:     host,
+		Email:                  "guest@example.com",
+		FirstInvitationSentAt:  t0,
+		LastInvitationSentAt:   t0,
+		ExpiredAt:              t0.Add(24*time.Hour + time.Microsecond),
+		Status:                 guest.StatusSent,
+		CreatedAt:              t0,
+		UpdatedAt:              t0,
+		ParentOrganizationID:   &parent,
+		ParentOrganizationName: ptr("Parent Org"),
+		Nonce:                  []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+	}, inv)
+	assert.False(t, inv.Expired(f.now))
+	tok := f.svc.Token(inv)
+	assert.GreaterOrEqual(t, len(tok), 10, "documented token length 10-2000")
+	assert.LessOrEqual(t, len(tok), 2000)
+
+	got, err := f.svc.Get(ctx, host, inv.ID)
+	require.NoError(t, err)
+	assert.Equal(t, inv, got)
+	assert.Equal(t, tok, f.svc.Token(got), "the token is the same on every read")
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestCreateValidates(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, directory{parent: "Parent Org"})
+	unknown := uuid.New()
+	cases := []struct {
+		name   string
+		p      guest.CreateParams
+		fields []string
+	}{
+		{"no host", guest.CreateParams{Email: "g@example.com", ExpiredAt: t0.Add(time.Hour)}, []string{"host_organization_id"}},
+		{"short email", guest.CreateParams{HostOrganizationID: host, Email: "ab", ExpiredAt: t0.Add(time.Hour)}, []string{"email"}},
+		{"long email", guest.CreateParams{HostOrganizationID: host, Email: strings.Repeat("a", 90) + "@example.com", ExpiredAt: t0.Add(time.Hour)}, []string{"email"}},
+		{"no expiry", guest.CreateParams{HostOrganizationID: host, Email: "g@example.com"}, []string{"expired_at"}},
+		{"past expiry", guest.CreateParams{HostOrganizationID: host, Email: "g@example.com", ExpiredAt: t0}, []string{"expired_at"}},
+		{"far expiry", guest.CreateParams{HostOrganizationID: host, Email: "g@example.com", ExpiredAt: t0.Add(366 * 24 * time.Hour)}, []string{"expired_at"}},
+		{"unknown parent", guest.CreateParams{HostOrganizationID: host, Email: "g@example.com", ExpiredAt: t0.Add(time.Hour), ParentOrganizationID: &unknown}, []string{"parent_organization_id"}},
+		{"nil parent", guest.CreateParams{HostOrganizationID: host, Email: "g@example.com", ExpiredAt: t0.Add(time.Hour), ParentOrganizationID: &uuid.Nil}, []string{"parent_organization_id"}},
+		{"everything", guest.CreateParams{ParentOrganizationID: &unknown}, []string{"host_organization_id", "email", "expired_at", "parent_organization_id"}},
+	}
+	for _, c := range cases {
+		_, err := f.svc.Create(ctx, c.p)
+		var verr *guest.ValidationError
+		require.ErrorAs(t, err, &verr, c.name)
+		var fields []string
+		for _, fe := range verr.Fields {
+			fields = append(fields, fe.Field)
+		}
+		assert.Equal(t, c.fields, fields, c.name)
+	}
+}
+
+func TestDirectory(t *testing.T) {
+	t.Parallel()
+	without := newFixture(t, nil)
+	inv, err := without.svc.Create(ctx, guest.CreateParams{HostOrganizationID: host, Email: "g@example.com", ExpiredAt: t0.Add(time.Hour), ParentOrganizationID: &parent})
+	require.NoError(t, err)
+	assert.Equal(t, &parent, inv.ParentOrganizationID)
+	assert.Nil(t, inv.ParentOrganizationName, "without a directory the name is null")
+
+	down := uuid.MustParse("44444444-4444-4444-8444-444444444444")
+	f := newFixture(t, directory{parent: strings.Repeat("n", 301)})
+	_, err = f.svc.Create(ctx, guest.CreateParams{HostOrganizationID: host, Email: "g@example.com", ExpiredAt: t0.Add(time.Hour), ParentOrganizationID: &down})
+	require.Error(t, err)
+	var verr *guest.ValidationError
+	assert.False(t, errors.As(err, &verr), "a failing directory is not the caller's fault")
+	_, err = f.svc.Create(ctx, guest.CreateParams{HostOrganizationID: host, Email: "g@example.com", ExpiredAt: t0.Add(time.Hour), ParentOrganizationID: &parent})
+	assert.ErrorContains(t, err, "301 characters", "a name beyond the documented 300 characters is refused")
+}
+
+func TestAccept(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	byGuest := f.create(t, "a@example.com")
+	bySystem := f.create(t, "b@example.com")
+	f.now = t0.Add(time.Hour)
+
+	got, err := f.svc.AcceptByGuest(ctx, f.svc.Token(byGuest))
+	require.NoError(t, err)
+	assert.Equal(t, guest.StatusAcceptedByGuest, got.Status)
+	assert.Equal(t, f.now, *got.AcceptedAt)
+	assert.Equal(t, f.now, got.UpdatedAt)
+	assert.False(t, got.Expired(got.ExpiredAt.Add(time.Hour)), "an accepted invitation never expires")
+
+	got, err = f.svc.AcceptBySystem(ctx, host, bySystem.ID)
+	require.NoError(t, err)
+	assert.Equal(t, guest.StatusAcceptedBySystem, got.Status)
+}
+
+func TestAcceptRefusals(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		prepare func(t *testing.T, f *fixture, inv guest.Invitation) string
+		want    error
+	}{
+		{"expired", func(t *testing.T, f *fixture, inv guest.Invitation) string {
+			f.now = inv.ExpiredAt
+			return f.svc.Token(inv)
+		}, guest.ErrExpired},
+		{"archived", func(t *testing.T, f *fixture, inv guest.Invitation) string {
+			_, err := f.svc.SetArchived(ctx, host, inv.ID, true)
+			require.NoError(t, err)
+			return f.svc.Token(inv)
+		}, guest.ErrArchived},
+		{"accepted by system first", func(t *testing.T, f *fixture, inv guest.Invitation) string {
+			_, err := f.svc.AcceptBySystem(ctx, host, inv.ID)
+			require.NoError(t, err)
+			return f.svc.Token(inv)
+		}, guest.ErrAlreadyAccepted},
+		{"tampered", func(t *testing.T, f *fixture, inv guest.Invitation) string {
+			tok := []byte(f.svc.Token(inv))
+			tok[len(tok)-1] ^= 1
+			return string(tok)
+		}, guest.ErrInvalidToken},
+		{"truncated", func(t *testing.T, f *fixture, inv guest.Invitation) string {
+			return f.svc.Token(inv)[:20]
+		}, guest.ErrInvalidToken},
+		{"organization token", func(t *testing.T, f *fixture, inv guest.Invitation) string {
+			os, err := invitation.NewService(invitation.Config{Store: f.store, Keys: [][]byte{key}})
+			require.NoError(t, err)
+			oi, err := os.Create(ctx, invitation.CreateParams{OrganizationID: host, Email: inv.Email, Role: "admin"})
+			require.NoError(t, err)
+			return os.Token(oi)
+		}, guest.ErrInvalidToken},
+		{"replaced by a resend", func(t *testing.T, f *fixture, inv guest.Invitation) string {
+			_, err := f.svc.Resend(ctx, host, inv.ID, nil)
+			require.NoError(t, err)
+			return f.svc.Token(inv)
+		}, guest.ErrInvalidToken},
+		{"deleted", func(t *testing.T, f *fixture, inv guest.Invitation) string {
+			require.NoError(t, f.svc.Delete(ctx, host, inv.ID))
+			return f.svc.Token(inv)
+		}, guest.ErrInvalidToken},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, nil)
+			inv := f.create(t, "g@example.com")
+			tok := c.prepare(t, f, inv)
+			before, _ := f.store.GetGuestInvitation(ctx, host, inv.ID)
+			_, err := f.svc.AcceptByGuest(ctx, tok)
+			assert.ErrorIs(t, err, c.want)
+			after, _ := f.store.GetGuestInvitation(ctx, host, inv.ID)
+			assert.Equal(t, before, after, "a refused accept changes nothing")
+		})
+	}
+}
+
+func TestAcceptBySystemRefusals(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	inv := f.create(t, "g@example.com")
+	_, err := f.svc.AcceptBySystem(ctx, uuid.New(), inv.ID)
+	assert.ErrorIs(t, err, guest.ErrNotFound, "another host's invitation")
+	_, err = f.svc.SetArchived(ctx, host, inv.ID, true)
+	require.NoError(t, err)
+	_, err = f.svc.AcceptBySystem(ctx, host, inv.ID)
+	assert.ErrorIs(t, err, guest.ErrArchived)
+	assert.ErrorIs(t, err, guest.ErrConflict)
+	_, err = f.svc.SetArchived(ctx, host, inv.ID, false)
+	require.NoError(t, err)
+	f.now = inv.ExpiredAt
+	_, err = f.svc.AcceptBySystem(ctx, host, inv.ID)
+	assert.ErrorIs(t, err, guest.ErrExpired)
+}
+
+func TestArchive(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	inv := f.create(t, "g@example.com")
+	f.now = t0.Add(time.Minute)
+	got, err := f.svc.SetArchived(ctx, host, inv.ID, true)
+	require.NoError(t, err)
+	assert.True(t, got.Archived)
+	assert.Equal(t, f.now, *got.ArchivedAt)
+	assert.Equal(t, f.now, got.UpdatedAt)
+
+	f.now = t0.Add(2 * time.Minute)
+	again, err := f.svc.SetArchived(ctx, host, inv.ID, true)
+	require.NoError(t, err)
+	assert.Equal(t, got, again, "archiving an archived invitation changes nothing")
+
+	got, err = f.svc.SetArchived(ctx, host, inv.ID, false)
+	require.NoError(t, err)
+	assert.False(t, got.Archived)
+	assert.Nil(t, got.ArchivedAt)
+	assert.Equal(t, f.now, got.UpdatedAt)
+
+	// Unarchiving beside a newer open invitation for the same email is a
+	// conflict, and changes nothing.
+	_, err = f.svc.SetArchived(ctx, host, inv.ID, true)
+	require.NoError(t, err)
+	f.create(t, "g@example.com")
+	_, err = f.svc.SetArchived(ctx, host, inv.ID, false)
+	assert.ErrorIs(t, err, guest.ErrAlreadyExists)
+}
+
+func TestResend(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	inv := f.create(t, "g@example.com")
+	f.now = t0.Add(time.Hour)
+	got, err := f.svc.Resend(ctx, host, inv.ID, nil)
+	require.NoError(t, err)
+	assert.Equal(t, inv.FirstInvitationSentAt, got.FirstInvitationSentAt, "first sent time stays")
+	assert.Equal(t, f.now, got.LastInvitationSentAt)
+	assert.Equal(t, inv.ExpiredAt, got.ExpiredAt, "without a new expiry the expiry stays")
+	assert.NotEqual(t, f.svc.Token(inv), f.svc.Token(got))
+
+	// An expired invitation needs a new expiry to be resent.
+	f.now = inv.ExpiredAt
+	_, err = f.svc.Resend(ctx, host, inv.ID, nil)
+	assert.ErrorIs(t, err, guest.ErrExpired)
+	newExpiry := f.now.Add(24 * time.Hour)
+	got, err = f.svc.Resend(ctx, host, inv.ID, &newExpiry)
+	require.NoError(t, err)
+	assert.Equal(t, newExpiry, got.ExpiredAt)
+	assert.False(t, got.Expired(f.now), "a resend with a new expiry revives it")
+	_, err = f.svc.AcceptByGuest(ctx, f.svc.Token(got))
+	require.NoError(t, err)
+
+	_, err = f.svc.Resend(ctx, host, inv.ID, nil)
+	assert.ErrorIs(t, err, guest.ErrAlreadyAccepted)
+
+	other := f.create(t, "h@example.com")
+	past := f.now
+	_, err = f.svc.Resend(ctx, host, other.ID, &past)
+	var verr *guest.ValidationError
+	require.ErrorAs(t, err, &verr)
+	assert.Equal(t, "expired_at", verr.Fields[0].Field)
+	_, err = f.svc.SetArchived(ctx, host, other.ID, true)
+	require.NoError(t, err)
+	_, err = f.svc.Resend(ctx, host, other.ID, nil)
+	assert.ErrorIs(t, err, guest.ErrArchived)
+}
+
+func TestListValidates(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	for name, opts := range map[string]guest.ListOptions{
+		"status":   {Statuses: []guest.Status{guest.StatusSent, "lost"}},
+		"email":    {Email: strings.Repeat("e", 256)},
+		"order by": {OrderBy: "password"},
+		"order":    {Order: "up"},
+		"limit":    {Limit: 101},
+		"offset":   {Offset: -1},
+	} {
+		_, err := f.svc.List(ctx, host, opts)
+		var verr *guest.ValidationError
+		assert.ErrorAs(t, err, &verr, name)
+	}
+}
+
+func TestList(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	a := f.create(t, "Alice@example.com")
+	f.now = f.now.Add(time.Second)
+	b := f.create(t, "bob@example.com")
+	res, err := f.svc.List(ctx, host, guest.ListOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, guest.ListResult{Items: []guest.Invitation{b, a}, TotalItems: 2}, res, "newest first by default")
+
+	res, err = f.svc.List(ctx, host, guest.ListOptions{Email: "ALICE", OrderBy: guest.OrderByEmail, Order: store.Asc})
+	require.NoError(t, err)
+	assert.Equal(t, guest.ListResult{Items: []guest.Invitation{a}, TotalItems: 1}, res, "email search ignores case")
+
+	res, err = f.svc.List(ctx, host, guest.ListOptions{Limit: 1, Offset: 1})
+	require.NoError(t, err)
+	assert.Equal(t, guest.ListResult{Items: []guest.Invitation{a}, TotalItems: 2}, res)
+}

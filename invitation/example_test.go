@@ -1,0 +1,85 @@
+package invitation_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log"
+
+	"github.com/google/uuid"
+
+	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/memstore"
+)
+
+// signingKey stands in for a secret loaded from configuration: at least 32
+// random bytes, the same on every instance of the application.
+func signingKey() []byte {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		log.Fatal(err)
+	}
+	return key
+}
+
+func Example() {
+	ctx := context.Background()
+	svc, err := invitation.NewService(invitation.Config{
+		Store: memstore.New(),
+		Keys:  [][]byte{signingKey()},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	org := uuid.New()
+
+	// Invite an email; send the token to it (in a link, say).
+	inv, err := svc.Create(ctx, invitation.CreateParams{OrganizationID: org, Email: "Ada@Example.com", Role: "admin"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	token := svc.Token(inv)
+	fmt.Println(inv.Email, inv.Role, inv.Status)
+
+	// List the organization's invitations, newest first.
+	page, err := svc.List(ctx, org, invitation.ListOptions{Status: invitation.StatusPending})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(page.Invitations), "pending")
+
+	// Only a user with the invited email can accept.
+	_, err = svc.Accept(ctx, token, "eve@example.com")
+	fmt.Println(errors.Is(err, invitation.ErrEmailMismatch))
+	accepted, err := svc.Accept(ctx, token, "ada@example.com")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(accepted.Status)
+	_, err = svc.Accept(ctx, token, "ada@example.com")
+	fmt.Println(errors.Is(err, invitation.ErrAlreadyAccepted))
+	// Output:
+	// ada@example.com admin pending
+	// 1 pending
+	// true
+	// accepted
+	// true
+}
+
+func ExampleValidationError() {
+	svc, err := invitation.NewService(invitation.Config{Store: memstore.New(), Keys: [][]byte{signingKey()}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = svc.Create(context.Background(), invitation.CreateParams{OrganizationID: uuid.New(), Email: "not an email", Role: "Root!"})
+	var verr *invitation.ValidationError
+	if errors.As(err, &verr) {
+		for _, f := range verr.Fields {
+			fmt.Printf("%s: %s\n", f.Field, f.Message)
+		}
+	}
+	// Output:
+	// email: must be a valid email address such as name@example.com
+	// role: must be 1 to 64 characters of a-z, 0-9, '_', '.', ':' or '-', starting with a letter
+}

@@ -1,0 +1,414 @@
+package invitation_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitekit/guest"
+	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/memstore"
+)
+
+var (
+	t0     = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	keyOld = bytes.Repeat([]byte("o"), 32)
+	keyNew = bytes.Repeat([]byte("n"), 32)
+	org    = uuid.MustParse("11111111-1111-4111-8111-111111111111")
+	ctx    = context.Background()
+)
+
+// fixture is a Service on a memstore with a fake clock and fixed IDs and
+// nonces, so every field of a result can be asserted exactly.
+type fixture struct {
+	svc   *invitation.Service
+	store *memstore.Store
+	now   time.Time
+	ids   int
+}
+
+// counterReader is a deterministic nonce source: each read returns the next
+// bytes of 0, 1, 2, ...
+type counterReader struct{ n byte }
+
+func (r *counterReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = r.n
+		r.n++
+	}
+	return len(p), nil
+}
+
+func newFixture(t *testing.T, mutate ...func(*invitation.Config)) *fixture {
+	t.Helper()
+	f := &fixture{store: memstore.New(), now: t0}
+	cfg := invitation.Config{
+		Store: f.store,
+		Keys:  [][]byte{keyOld},
+		Clock: func() time.Time { return f.now },
+		NewID: func() (uuid.UUID, error) {
+			f.ids++
+			return uuid.UUID{0x01, 0x90, byte(f.ids >> 8), byte(f.ids), 0x70, 0, 0x80}, nil
+		},
+		Rand: &counterReader{},
+	}
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	svc, err := invitation.NewService(cfg)
+	require.NoError(t, err)
+	f.svc = svc
+	return f
+}
+
+func (f *fixture) create(t *testing.T, email string) invitation.Invitation {
+	t.Helper()
+	inv, err := f.svc.Create(ctx, invitation.CreateParams{OrganizationID: org, Email: email, Role: "developer"})
+	require.NoError(t, err)
+	return inv
+}
+
+func TestNewServiceRejectsBadConfig(t *testing.T) {
+	t.Parallel()
+	s := memstore.New()
+	cases := map[string]invitation.Config{
+		"no store":  {Keys: [][]byte{keyOld}},
+		"no key":    {Store: s},
+		"short key": {Store: s, Keys: [][]byte{keyOld[:31]}},
+		"short ttl": {Store: s, Keys: [][]byte{keyOld}, TTL: time.Minute},
+		"long ttl":  {Store: s, Keys: [][]byte{keyOld}, TTL: 366 * 24 * time.Hour},
+	}
+	for name, cfg := range cases {
+		_, err := invitation.NewService(cfg)
+		assert.Error(t, err, name)
+	}
+}
+
+func TestCreate(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.now = time.Date(2026, 5, 1, 14, 0, 0, 123456789, time.FixedZone("CEST", 2*3600))
+	inv, err := f.svc.Create(ctx, invitation.CreateParams{
+		OrganizationID: org, Email: "  Ada.Lovelace@Example.COM ", Role: "admin", InviterID: "u1",
+	})
+	require.NoError(t, err)
+	created := time.Date(2026, 5, 1, 12, 0, 0, 123456000, time.UTC)
+	assert.Equal(t, invitation.Invitation{
+		ID:             uuid.UUID{0x01, 0x90, 0, 1, 0x70, 0, 0x80},
+		OrganizationID: org,
+		Email:          "ada.lovelace@example.com",
+		Role:           "admin",
+		InviterID:      "u1",
+		Status:         invitation.StatusPending,
+		Nonce:          []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+		CreatedAt:      created,
+		SentAt:         created,
+		ExpireAt:       created.Add(invitation.DefaultTTL),
+	}, inv, "UTC, truncated to microseconds, email lowercased, 7 days to live")
+
+	got, err := f.svc.Get(ctx, org, inv.ID)
+	require.NoError(t, err)
+	assert.Equal(t, inv, got)
+	assert.Equal(t, invitation.StatusPending, got.EffectiveStatus(f.now))
+}
+
+func TestCreateValidates(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	cases := []struct {
+		name   string
+		p      invitation.CreateParams
+		fields []string
+	}{
+		{"no organization", invitation.CreateParams{Email: "a@example.com", Role: "admin"}, []string{"organizationId"}},
+		{"bad email", invitation.CreateParams{OrganizationID: org, Email: "not-an-email", Role: "admin"}, []string{"email"}},
+		{"display name", invitation.CreateParams{OrganizationID: org, Email: "Ada <ada@example.com>", Role: "admin"}, []string{"email"}},
+		{"long email", invitation.CreateParams{OrganizationID: org, Email: strings.Repeat("a", 250) + "@x.io", Role: "admin"}, []string{"email"}},
+		{"no role", invitation.CreateParams{OrganizationID: org, Email: "a@example.com"}, []string{"role"}},
+		{"bad role", invitation.CreateParams{OrganizationID: org, Email: "a@example.com", Role: "Admin!"}, []string{"role"}},
+		{"long role", invitation.CreateParams{OrganizationID: org, Email: "a@example.com", Role: "a" + strings.Repeat("b", 64)}, []string{"role"}},
+		{"everything", invitation.CreateParams{}, []string{"organizationId", "email", "role"}},
+	}
+	for _, c := range cases {
+		_, err := f.svc.Create(ctx, c.p)
+		var verr *invitation.ValidationError
+		require.ErrorAs(t, err, &verr, c.name)
+		var fields []string
+		for _, fe := range verr.Fields {
+			fields = append(fields, fe.Field)
+			assert.NotEmpty(t, fe.Message)
+		}
+		assert.Equal(t, c.fields, fields, c.name)
+	}
+	page, err := f.svc.List(ctx, org, invitation.ListOptions{})
+	require.NoError(t, err)
+	assert.Empty(t, page.Invitations, "nothing invalid was stored")
+}
+
+func TestCustomRoleRule(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(c *invitation.Config) {
+		c.ValidateRole = func(role string) error {
+			if role != "admin" && role != "developer" {
+				return errors.New("must be admin or developer")
+			}
+			return nil
+		}
+	})
+	f.create(t, "a@example.com")
+	_, err := f.svc.Create(ctx, invitation.CreateParams{OrganizationID: org, Email: "b@example.com", Role: "viewer"})
+	var verr *invitation.ValidationError
+	require.ErrorAs(t, err, &verr)
+	assert.Equal(t, []invitation.FieldError{{Field: "role", Message: "must be admin or developer"}}, verr.Fields)
+}
+
+func TestCreateDuplicate(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.create(t, "dup@example.com")
+	_, err := f.svc.Create(ctx, invitation.CreateParams{OrganizationID: org, Email: "DUP@example.com", Role: "admin"})
+	assert.ErrorIs(t, err, invitation.ErrAlreadyExists, "the same email in another case is the same invitee")
+}
+
+func TestAccept(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	inv := f.create(t, "ada@example.com")
+	f.now = t0.Add(time.Hour)
+	got, err := f.svc.Accept(ctx, f.svc.Token(inv), " ADA@example.com")
+	require.NoError(t, err)
+	acceptedAt := t0.Add(time.Hour)
+	want := inv
+	want.Status, want.AcceptedAt = invitation.StatusAccepted, &acceptedAt
+	assert.Equal(t, want, got)
+}
+
+func TestAcceptRefusals(t *testing.T) {
+	t.Parallel()
+	otherKey := bytes.Repeat([]byte("x"), 32)
+	cases := []struct {
+		name string
+		// prepare changes the world and returns the token and email to
+		// accept with.
+		prepare func(t *testing.T, f *fixture, inv invitation.Invitation) (string, string)
+		want    error
+	}{
+		{"wrong email", func(t *testing.T, f *fixture, inv invitation.Invitation) (string, string) {
+			return f.svc.Token(inv), "eve@example.com"
+		}, invitation.ErrEmailMismatch},
+		{"expired", func(t *testing.T, f *fixture, inv invitation.Invitation) (string, string) {
+			f.now = inv.ExpireAt
+			return f.svc.Token(inv), inv.Email
+		}, invitation.ErrExpired},
+		{"revoked", func(t *testing.T, f *fixture, inv invitation.Invitation) (string, string) {
+			_, err := f.svc.Revoke(ctx, org, inv.ID)
+			require.NoError(t, err)
+			return f.svc.Token(inv), inv.Email
+		}, invitation.ErrRevoked},
+		{"accepted twice", func(t *testing.T, f *fixture, inv invitation.Invitation) (string, string) {
+			_, err := f.svc.Accept(ctx, f.svc.Token(inv), inv.Email)
+			require.NoError(t, err)
+			return f.svc.Token(inv), inv.Email
+		}, invitation.ErrAlreadyAccepted},
+		{"tampered", func(t *testing.T, f *fixture, inv invitation.Invitation) (string, string) {
+			tok := []byte(f.svc.Token(inv))
+			tok[10] ^= 1
+			return string(tok), inv.Email
+		}, invitation.ErrInvalidToken},
+		{"truncated", func(t *testing.T, f *fixture, inv invitation.Invitation) (string, string) {
+			tok := f.svc.Token(inv)
+			return tok[:len(tok)-4], inv.Email
+		}, invitation.ErrInvalidToken},
+		{"guest token", func(t *testing.T, f *fixture, inv invitation.Invitation) (string, string) {
+			gs, err := guest.NewService(guest.Config{Store: f.store, Keys: [][]byte{keyOld}, Clock: func() time.Time { return f.now }})
+			require.NoError(t, err)
+			g, err := gs.Create(ctx, guest.CreateParams{HostOrganizationID: org, Email: inv.Email, ExpiredAt: f.now.Add(time.Hour)})
+			require.NoError(t, err)
+			return gs.Token(g), inv.Email
+		}, invitation.ErrInvalidToken},
+		{"signed by an unknown key", func(t *testing.T, f *fixture, inv invitation.Invitation) (string, string) {
+			other, err := invitation.NewService(invitation.Config{Store: f.store, Keys: [][]byte{otherKey}})
+			require.NoError(t, err)
+			return other.Token(inv), inv.Email
+		}, invitation.ErrInvalidToken},
+		{"replaced by a resend", func(t *testing.T, f *fixture, inv invitation.Invitation) (string, string) {
+			_, err := f.svc.Resend(ctx, org, inv.ID)
+			require.NoError(t, err)
+			return f.svc.Token(inv), inv.Email
+		}, invitation.ErrInvalidToken},
+		{"deleted", func(t *testing.T, f *fixture, inv invitation.Invitation) (string, string) {
+			require.NoError(t, f.svc.Delete(ctx, org, inv.ID))
+			return f.svc.Token(inv), inv.Email
+		}, invitation.ErrInvalidToken},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			inv := f.create(t, "ada@example.com")
+			tok, email := c.prepare(t, f, inv)
+			before, _ := f.store.GetInvitation(ctx, org, inv.ID)
+			_, err := f.svc.Accept(ctx, tok, email)
+			assert.ErrorIs(t, err, c.want)
+			after, _ := f.store.GetInvitation(ctx, org, inv.ID)
+			assert.Equal(t, before, after, "a refused accept changes nothing")
+		})
+	}
+}
+
+func TestAcceptBadEmailInput(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	inv := f.create(t, "ada@example.com")
+	_, err := f.svc.Accept(ctx, f.svc.Token(inv), "nope")
+	var verr *invitation.ValidationError
+	require.ErrorAs(t, err, &verr)
+	assert.Equal(t, "email", verr.Fields[0].Field)
+}
+
+func TestKeyRotationKeepsTokens(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	inv := f.create(t, "ada@example.com")
+	oldTok := f.svc.Token(inv)
+
+	rotated, err := invitation.NewService(invitation.Config{
+		Store: f.store, Keys: [][]byte{keyNew, keyOld}, Clock: func() time.Time { return f.now },
+	})
+	require.NoError(t, err)
+	assert.NotEqual(t, oldTok, rotated.Token(inv), "the new key signs")
+	_, err = rotated.Accept(ctx, oldTok, "ada@example.com")
+	assert.NoError(t, err, "a token signed with the old key still works")
+
+	inv2 := f.create(t, "bob@example.com")
+	retired, err := invitation.NewService(invitation.Config{Store: f.store, Keys: [][]byte{keyNew}})
+	require.NoError(t, err)
+	_, err = retired.Accept(ctx, f.svc.Token(inv2), "bob@example.com")
+	assert.ErrorIs(t, err, invitation.ErrInvalidToken, "once the old key is removed its tokens die")
+}
+
+func TestRevoke(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	inv := f.create(t, "ada@example.com")
+	f.now = inv.ExpireAt.Add(time.Hour)
+	got, err := f.svc.Revoke(ctx, org, inv.ID)
+	require.NoError(t, err, "an expired invitation can still be revoked")
+	assert.Equal(t, invitation.StatusRevoked, got.Status)
+	assert.Equal(t, f.now, *got.RevokedAt)
+	_, err = f.svc.Revoke(ctx, org, inv.ID)
+	assert.ErrorIs(t, err, invitation.ErrRevoked)
+	assert.ErrorIs(t, err, invitation.ErrConflict)
+
+	accepted := f.create(t, "bob@example.com")
+	_, err = f.svc.Accept(ctx, f.svc.Token(accepted), "bob@example.com")
+	require.NoError(t, err)
+	_, err = f.svc.Revoke(ctx, org, accepted.ID)
+	assert.ErrorIs(t, err, invitation.ErrAlreadyAccepted)
+
+	_, err = f.svc.Revoke(ctx, uuid.New(), accepted.ID)
+	assert.ErrorIs(t, err, invitation.ErrNotFound, "another organization's invitation")
+}
+
+func TestResend(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	inv := f.create(t, "ada@example.com")
+	f.now = t0.Add(24 * time.Hour)
+	got, err := f.svc.Resend(ctx, org, inv.ID)
+	require.NoError(t, err)
+	assert.Equal(t, inv.CreatedAt, got.CreatedAt)
+	assert.Equal(t, f.now, got.SentAt)
+	assert.Equal(t, f.now.Add(invitation.DefaultTTL), got.ExpireAt)
+	assert.NotEqual(t, inv.Nonce, got.Nonce)
+	assert.NotEqual(t, f.svc.Token(inv), f.svc.Token(got))
+	_, err = f.svc.Accept(ctx, f.svc.Token(got), "ada@example.com")
+	assert.NoError(t, err, "the new token works")
+
+	_, err = f.svc.Resend(ctx, org, inv.ID)
+	assert.ErrorIs(t, err, invitation.ErrAlreadyAccepted)
+
+	expired := f.create(t, "bob@example.com")
+	f.now = expired.ExpireAt
+	_, err = f.svc.Resend(ctx, org, expired.ID)
+	assert.ErrorIs(t, err, invitation.ErrExpired)
+}
+
+func TestListValidates(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	bad := map[string]invitation.ListOptions{
+		"status":         {Status: "gone"},
+		"limit":          {Limit: invitation.MaxLimit + 1},
+		"negative limit": {Limit: -1},
+		"cursor":         {Cursor: "not-a-cursor"},
+		"email":          {Email: "x"},
+	}
+	for name, opts := range bad {
+		_, err := f.svc.List(ctx, org, opts)
+		var verr *invitation.ValidationError
+		assert.ErrorAs(t, err, &verr, name)
+	}
+}
+
+func TestListPages(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var want []uuid.UUID
+	for _, e := range []string{"a@example.com", "b@example.com", "c@example.com"} {
+		f.now = f.now.Add(time.Second)
+		want = append([]uuid.UUID{f.create(t, e).ID}, want...)
+	}
+	p1, err := f.svc.List(ctx, org, invitation.ListOptions{Limit: 2})
+	require.NoError(t, err)
+	require.Len(t, p1.Invitations, 2)
+	require.NotEmpty(t, p1.Next)
+	p2, err := f.svc.List(ctx, org, invitation.ListOptions{Limit: 2, Cursor: p1.Next})
+	require.NoError(t, err)
+	assert.Empty(t, p2.Next, "the last page has no next cursor")
+	got := []uuid.UUID{p1.Invitations[0].ID, p1.Invitations[1].ID, p2.Invitations[0].ID}
+	assert.Equal(t, want, got)
+
+	exact, err := f.svc.List(ctx, org, invitation.ListOptions{Limit: 3})
+	require.NoError(t, err)
+	assert.Len(t, exact.Invitations, 3)
+	assert.Empty(t, exact.Next, "a page that ends exactly at the end has no next cursor")
+}
+
+func TestListForEmail(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	inv := f.create(t, "ada@example.com")
+	f.create(t, "bob@example.com")
+	got, err := f.svc.ListForEmail(ctx, "ADA@example.com", 0)
+	require.NoError(t, err)
+	assert.Equal(t, []invitation.Invitation{inv}, got)
+	_, err = f.svc.ListForEmail(ctx, "ada@example.com", invitation.MaxLimit+1)
+	assert.Error(t, err)
+}
+
+func TestDelete(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	inv := f.create(t, "ada@example.com")
+	assert.ErrorIs(t, f.svc.Delete(ctx, uuid.New(), inv.ID), invitation.ErrNotFound)
+	require.NoError(t, f.svc.Delete(ctx, org, inv.ID))
+	_, err := f.svc.Get(ctx, org, inv.ID)
+	assert.ErrorIs(t, err, invitation.ErrNotFound)
+}
+
+func TestEffectiveStatus(t *testing.T) {
+	t.Parallel()
+	inv := invitation.Invitation{Status: invitation.StatusPending, ExpireAt: t0}
+	assert.Equal(t, invitation.StatusPending, inv.EffectiveStatus(t0.Add(-time.Microsecond)))
+	assert.Equal(t, invitation.StatusExpired, inv.EffectiveStatus(t0))
+	inv.Status = invitation.StatusAccepted
+	assert.Equal(t, invitation.StatusAccepted, inv.EffectiveStatus(t0.Add(time.Hour)), "final statuses never expire")
+}

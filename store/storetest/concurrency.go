@@ -1,0 +1,177 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitekit/guest"
+	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/store"
+)
+
+// racers is how many goroutines race for one record.
+const racers = 50
+
+// race runs f on racers goroutines released at once and returns their
+// errors.
+func race(f func(i int) error) []error {
+	errs := make([]error, racers)
+	var ready, done sync.WaitGroup
+	gate := make(chan struct{})
+	for i := range racers {
+		ready.Add(1)
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			ready.Done()
+			<-gate
+			errs[i] = f(i)
+		}()
+	}
+	ready.Wait()
+	close(gate)
+	done.Wait()
+	return errs
+}
+
+// oneWinner asserts that exactly one error is nil and every other one is
+// loser.
+func oneWinner(t *testing.T, errs []error, loser error) {
+	t.Helper()
+	wins := 0
+	for _, err := range errs {
+		if err == nil {
+			wins++
+			continue
+		}
+		assert.ErrorIs(t, err, loser)
+	}
+	assert.Equal(t, 1, wins, "exactly one of %d succeeds", len(errs))
+}
+
+var concurrencyTests = []test{
+	{"InvitationConcurrentCreates", func(t *testing.T, h *harness) {
+		org := newOrg()
+		errs := race(func(int) error {
+			_, err := h.orgs.Create(h.ctx, invitation.CreateParams{OrganizationID: org, Email: "race@example.com", Role: "admin"})
+			return err
+		})
+		oneWinner(t, errs, invitation.ErrAlreadyExists)
+		list, err := h.b.ListInvitations(h.ctx, invitation.ListQuery{OrganizationID: org, Now: h.clock.Now(), Limit: 100})
+		require.NoError(t, err)
+		assert.Len(t, list, 1)
+	}},
+	{"InvitationConcurrentAccepts", func(t *testing.T, h *harness) {
+		inv, err := h.orgs.Create(h.ctx, invitation.CreateParams{OrganizationID: newOrg(), Email: "race@example.com", Role: "admin"})
+		require.NoError(t, err)
+		tok := h.orgs.Token(inv)
+		errs := race(func(int) error {
+			_, err := h.orgs.Accept(h.ctx, tok, "race@example.com")
+			return err
+		})
+		oneWinner(t, errs, invitation.ErrAlreadyAccepted)
+		got, err := h.orgs.Get(h.ctx, inv.OrganizationID, inv.ID)
+		require.NoError(t, err)
+		assert.Equal(t, invitation.StatusAccepted, got.Status)
+	}},
+	{"InvitationNoLostUpdates", func(t *testing.T, h *harness) {
+		inv := h.createInvitation(h.newInvitation(newOrg(), "counter@example.com"))
+		errs := race(func(int) error {
+			_, err := h.b.UpdateInvitation(h.ctx, inv.OrganizationID, inv.ID, h.clock.Now(), func(i *invitation.Invitation) error {
+				i.InviterID += "x"
+				return nil
+			})
+			return err
+		})
+		for _, err := range errs {
+			require.NoError(t, err)
+		}
+		got, err := h.b.GetInvitation(h.ctx, inv.OrganizationID, inv.ID)
+		require.NoError(t, err)
+		assert.Equal(t, "user-42"+strings.Repeat("x", racers), got.InviterID, "every update applied to the state the last one left")
+	}},
+	{"GuestConcurrentCreates", func(t *testing.T, h *harness) {
+		host := newOrg()
+		errs := race(func(int) error {
+			_, err := h.guest.Create(h.ctx, guest.CreateParams{HostOrganizationID: host, Email: "race@example.com", ExpiredAt: start.Add(time.Hour)})
+			return err
+		})
+		oneWinner(t, errs, guest.ErrAlreadyExists)
+	}},
+	{"GuestConcurrentAccepts", func(t *testing.T, h *harness) {
+		inv, err := h.guest.Create(h.ctx, guest.CreateParams{HostOrganizationID: newOrg(), Email: "race@example.com", ExpiredAt: start.Add(time.Hour)})
+		require.NoError(t, err)
+		tok := h.guest.Token(inv)
+		errs := race(func(i int) error {
+			// Half present the token, half accept by ID: one wins in all.
+			if i%2 == 0 {
+				_, err := h.guest.AcceptByGuest(h.ctx, tok)
+				return err
+			}
+			_, err := h.guest.AcceptBySystem(h.ctx, inv.HostOrganizationID, inv.ID)
+			return err
+		})
+		oneWinner(t, errs, guest.ErrAlreadyAccepted)
+	}},
+}
+
+var lifecycleTests = []test{
+	{"ContextCanceled", func(t *testing.T, h *harness) {
+		inv := h.createInvitation(h.newInvitation(newOrg(), "ctx@example.com"))
+		g := h.createGuest(h.newGuest(newOrg(), "ctx@example.com"))
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		now := h.clock.Now()
+		noop := func(*invitation.Invitation) error { return nil }
+		noopGuest := func(*guest.Invitation) error { return nil }
+
+		ctxErr(t, h.b.CreateInvitation(ctx, h.newInvitation(newOrg(), "new@example.com"), now), "CreateInvitation")
+		_, err := h.b.GetInvitation(ctx, inv.OrganizationID, inv.ID)
+		ctxErr(t, err, "GetInvitation")
+		_, err = h.b.FindInvitation(ctx, inv.ID)
+		ctxErr(t, err, "FindInvitation")
+		_, err = h.b.UpdateInvitation(ctx, inv.OrganizationID, inv.ID, now, noop)
+		ctxErr(t, err, "UpdateInvitation")
+		ctxErr(t, h.b.DeleteInvitation(ctx, inv.OrganizationID, inv.ID), "DeleteInvitation")
+		_, err = h.b.ListInvitations(ctx, invitation.ListQuery{OrganizationID: inv.OrganizationID, Now: now, Limit: 1})
+		ctxErr(t, err, "ListInvitations")
+		_, err = h.b.ListInvitationsForEmail(ctx, inv.Email, now, 1)
+		ctxErr(t, err, "ListInvitationsForEmail")
+
+		ctxErr(t, h.b.CreateGuestInvitation(ctx, h.newGuest(newOrg(), "new@example.com"), now), "CreateGuestInvitation")
+		_, err = h.b.GetGuestInvitation(ctx, g.HostOrganizationID, g.ID)
+		ctxErr(t, err, "GetGuestInvitation")
+		_, err = h.b.FindGuestInvitation(ctx, g.ID)
+		ctxErr(t, err, "FindGuestInvitation")
+		_, err = h.b.UpdateGuestInvitation(ctx, g.HostOrganizationID, g.ID, now, noopGuest)
+		ctxErr(t, err, "UpdateGuestInvitation")
+		ctxErr(t, h.b.DeleteGuestInvitation(ctx, g.HostOrganizationID, g.ID), "DeleteGuestInvitation")
+		_, _, err = h.b.ListGuestInvitations(ctx, guest.ListQuery{
+			HostOrganizationID: g.HostOrganizationID, Now: now, OrderBy: guest.OrderByCreatedAt, Order: store.Desc, Limit: 1,
+		})
+		ctxErr(t, err, "ListGuestInvitations")
+
+		// Nothing was changed by the canceled calls.
+		got, err := h.b.GetInvitation(h.ctx, inv.OrganizationID, inv.ID)
+		require.NoError(t, err)
+		assert.Equal(t, inv, got)
+		gotGuest, err := h.b.GetGuestInvitation(h.ctx, g.HostOrganizationID, g.ID)
+		require.NoError(t, err)
+		assert.Equal(t, g, gotGuest)
+	}},
+	{"Close", func(t *testing.T, h *harness) {
+		inv := h.createInvitation(h.newInvitation(newOrg(), "close@example.com"))
+		require.NoError(t, h.b.Close())
+		_, err := h.b.GetInvitation(h.ctx, inv.OrganizationID, inv.ID)
+		assert.Error(t, err, "a closed store answers with an error, not a panic")
+		assert.False(t, errors.Is(err, store.ErrNotFound), "a closed store does not claim the record is missing")
+		assert.NoError(t, h.b.Close(), "Close may be called again")
+	}},
+}
