@@ -301,9 +301,9 @@ func (x *exchange) requestPath() string {
 }
 
 // fallbackWriter stands in for the ResponseWriter while the mux answers a
-// request no route matched: its 404 and 405 become API errors, keeping the
-// Allow header the mux sets; anything else (the mux's redirects to clean
-// paths) passes through.
+// request no route matched: its 400, 404 and 405 become API errors,
+// keeping the Allow header the mux sets; anything else (the mux's redirects
+// to clean paths) passes through.
 type fallbackWriter struct {
 	x         *exchange
 	swallowed bool
@@ -313,6 +313,10 @@ func (fw *fallbackWriter) Header() http.Header { return fw.x.w.Header() }
 
 func (fw *fallbackWriter) WriteHeader(status int) {
 	switch status {
+	case http.StatusBadRequest:
+		// The mux refuses the request target "*" outside OPTIONS.
+		fw.swallowed = true
+		fw.x.fail(badRequest("the request target is malformed"))
 	case http.StatusNotFound:
 		fw.swallowed = true
 		fw.x.fail(newRequestError(probNotFound, "no route matches this path"))

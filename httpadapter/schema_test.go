@@ -165,9 +165,10 @@ func (d *oaDoc) checkResponse(method, path string, status int, header http.Heade
 }
 
 // checkUnrouted validates the answer to a request no documented operation
-// matches: a 404 or 405 in the error format of the path's API.
+// matches: a 400 (a malformed target), 404 or 405 in the error format of
+// the path's API.
 func (d *oaDoc) checkUnrouted(method, path string, status int, mt string, v any) error {
-	if status != http.StatusNotFound && status != http.StatusMethodNotAllowed {
+	if status != http.StatusBadRequest && status != http.StatusNotFound && status != http.StatusMethodNotAllowed {
 		return fmt.Errorf("%s %s: undocumented operation answered %d", method, path, status)
 	}
 	if mt != "application/problem+json" {
