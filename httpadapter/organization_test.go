@@ -293,7 +293,7 @@ func TestOrganizationUnknownFieldsIgnored(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	r := f.do(request{method: http.MethodPost, path: orgPath(uuid.New()),
-		body: `{"email":"ada@example.com","role":"developer","assignedRoleIds":["x"],"extra":{"a":[1,2]}}`,
+		body:        `{"email":"ada@example.com","role":"developer","assignedRoleIds":["x"],"extra":{"a":[1,2]}}`,
 		contentType: "application/json; charset=utf-8"})
 	require.Equal(t, http.StatusOK, r.status, "%s", r.raw)
 	assert.Equal(t, "developer", str(r.result(), "role"))
