@@ -17,13 +17,15 @@ import (
 	"github.com/invitekit/invitekit/memstore"
 )
 
-// The benchmarks run each operation twice: on the service directly, and
-// through the Handler over a real loopback connection with a keep-alive
-// client, so the difference is what HTTP, JSON and the adapter cost. Both
-// report req/s.
+// The benchmarks run each operation three ways: on the service directly
+// (service), through the Handler over a real loopback connection with a
+// keep-alive client (http), and through Handler.ServeHTTP in-process
+// (handler), which separates the adapter's own cost (routing, auth, JSON)
+// from the network stack's. All report req/s.
 
 type benchFixture struct {
-	svc    *invitation.Service
+	svc     *invitation.Service
+	handler *Handler
 	server *httptest.Server
 	client *http.Client
 }
@@ -40,7 +42,7 @@ func newBenchFixture(b *testing.B) *benchFixture {
 	b.Cleanup(srv.Close)
 	transport := &http.Transport{MaxIdleConnsPerHost: 4}
 	b.Cleanup(transport.CloseIdleConnections)
-	return &benchFixture{svc: svc, server: srv, client: &http.Client{Transport: transport}}
+	return &benchFixture{svc: svc, handler: h, server: srv, client: &http.Client{Transport: transport}}
 }
 
 // call sends one request and drains the response, failing on any status
@@ -65,6 +67,20 @@ func (bf *benchFixture) call(b *testing.B, method, path string, body []byte) {
 	}
 }
 
+// serve is call in-process, without the network.
+func (bf *benchFixture) serve(b *testing.B, method, path string, body []byte) {
+	req := httptest.NewRequest(method, path, bytes.NewReader(body))
+	req.SetBasicAuth(keyID, keySecret)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	rec := httptest.NewRecorder()
+	bf.handler.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		b.Fatalf("%s %s: %d", method, path, rec.Code)
+	}
+}
+
 func reportRate(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 }
@@ -79,6 +95,13 @@ func BenchmarkCreate(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+		}
+		reportRate(b)
+	})
+	b.Run("handler", func(b *testing.B) {
+		path := orgPath(uuid.New())
+		for i := range b.N {
+			bf.serve(b, http.MethodPost, path, fmt.Appendf(nil, `{"email":"u%d@example.com","role":"admin"}`, i))
 		}
 		reportRate(b)
 	})
@@ -105,8 +128,14 @@ func BenchmarkGet(b *testing.B) {
 		}
 		reportRate(b)
 	})
+	path := orgPath(org) + "/" + inv.ID.String()
+	b.Run("handler", func(b *testing.B) {
+		for range b.N {
+			bf.serve(b, http.MethodGet, path, nil)
+		}
+		reportRate(b)
+	})
 	b.Run("http", func(b *testing.B) {
-		path := orgPath(org) + "/" + inv.ID.String()
 		for range b.N {
 			bf.call(b, http.MethodGet, path, nil)
 		}
@@ -132,8 +161,14 @@ func BenchmarkList(b *testing.B) {
 		}
 		reportRate(b)
 	})
+	path := orgPath(org) + "?limit=20"
+	b.Run("handler", func(b *testing.B) {
+		for range b.N {
+			bf.serve(b, http.MethodGet, path, nil)
+		}
+		reportRate(b)
+	})
 	b.Run("http", func(b *testing.B) {
-		path := orgPath(org) + "?limit=20"
 		for range b.N {
 			bf.call(b, http.MethodGet, path, nil)
 		}

@@ -21,21 +21,21 @@ const (
 // guestJSON is a guest invitation on the wire: every documented field, in
 // the documented order, nullable ones as null.
 type guestJSON struct {
-	ID                     uuid.UUID    `json:"id"`
-	HostOrganizationID     uuid.UUID    `json:"host_organization_id"`
+	ID                     string       `json:"id"`
+	HostOrganizationID     string       `json:"host_organization_id"`
 	Email                  string       `json:"email"`
-	FirstInvitationSentAt  time.Time    `json:"first_invitation_sent_at"`
-	LastInvitationSentAt   time.Time    `json:"last_invitation_sent_at"`
-	ExpiredAt              time.Time    `json:"expired_at"`
+	FirstInvitationSentAt  string       `json:"first_invitation_sent_at"`
+	LastInvitationSentAt   string       `json:"last_invitation_sent_at"`
+	ExpiredAt              string       `json:"expired_at"`
 	Expired                bool         `json:"expired"`
 	Status                 guest.Status `json:"status"`
 	InvitationToken        string       `json:"invitation_token"`
 	Archived               bool         `json:"archived"`
-	CreatedAt              time.Time    `json:"created_at"`
-	UpdatedAt              time.Time    `json:"updated_at"`
-	AcceptedAt             *time.Time   `json:"accepted_at"`
-	ArchivedAt             *time.Time   `json:"archived_at"`
-	ParentOrganizationID   *uuid.UUID   `json:"parent_organization_id"`
+	CreatedAt              string       `json:"created_at"`
+	UpdatedAt              string       `json:"updated_at"`
+	AcceptedAt             *string      `json:"accepted_at"`
+	ArchivedAt             *string      `json:"archived_at"`
+	ParentOrganizationID   *string      `json:"parent_organization_id"`
 	ParentOrganizationName *string      `json:"parent_organization_name"`
 }
 
@@ -46,24 +46,28 @@ type guestListJSON struct {
 }
 
 func (h *Handler) guestJSON(inv guest.Invitation, now time.Time) guestJSON {
-	return guestJSON{
-		ID:                     inv.ID,
-		HostOrganizationID:     inv.HostOrganizationID,
+	out := guestJSON{
+		ID:                     inv.ID.String(),
+		HostOrganizationID:     inv.HostOrganizationID.String(),
 		Email:                  inv.Email,
-		FirstInvitationSentAt:  inv.FirstInvitationSentAt.UTC(),
-		LastInvitationSentAt:   inv.LastInvitationSentAt.UTC(),
-		ExpiredAt:              inv.ExpiredAt.UTC(),
+		FirstInvitationSentAt:  timestamp(inv.FirstInvitationSentAt),
+		LastInvitationSentAt:   timestamp(inv.LastInvitationSentAt),
+		ExpiredAt:              timestamp(inv.ExpiredAt),
 		Expired:                inv.Expired(now),
 		Status:                 inv.Status,
 		InvitationToken:        h.cfg.Guests.Token(inv),
 		Archived:               inv.Archived,
-		CreatedAt:              inv.CreatedAt.UTC(),
-		UpdatedAt:              inv.UpdatedAt.UTC(),
-		AcceptedAt:             utcPtr(inv.AcceptedAt),
-		ArchivedAt:             utcPtr(inv.ArchivedAt),
-		ParentOrganizationID:   inv.ParentOrganizationID,
+		CreatedAt:              timestamp(inv.CreatedAt),
+		UpdatedAt:              timestamp(inv.UpdatedAt),
+		AcceptedAt:             timestampOrNull(inv.AcceptedAt),
+		ArchivedAt:             timestampOrNull(inv.ArchivedAt),
 		ParentOrganizationName: inv.ParentOrganizationName,
 	}
+	if inv.ParentOrganizationID != nil {
+		id := inv.ParentOrganizationID.String()
+		out.ParentOrganizationID = &id
+	}
+	return out
 }
 
 // guestResult answers status with one invitation.

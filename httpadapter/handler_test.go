@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -228,4 +229,22 @@ func TestHeadAndRedirects(t *testing.T) {
 	assert.Equal(t, http.StatusTemporaryRedirect, rec.Code)
 	assert.Equal(t, "/openapi.json", rec.Header().Get("Location"))
 	assert.False(t, bytes.Contains(rec.Body.Bytes(), []byte("problem")))
+}
+
+// TestBodyTooLargeWithoutLength sends a chunked body, whose size the
+// Handler only learns by reading, past the limit.
+func TestBodyTooLargeWithoutLength(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, options{config: func(c *Config) { c.MaxBodyBytes = 64 }})
+	body := io.MultiReader(strings.NewReader(`{"email":"`), strings.NewReader(strings.Repeat("a", 100)+`@example.com","role":"admin"}`))
+	req, err := http.NewRequest(http.MethodPost, f.base+orgPath(uuid.New()), body)
+	require.NoError(t, err)
+	require.Equal(t, int64(0), req.ContentLength, "the length is unknown, so the body is sent chunked")
+	req.SetBasicAuth(keyID, keySecret)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := f.client.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+	assert.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
 }

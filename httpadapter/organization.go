@@ -16,34 +16,34 @@ import (
 // additive ones. Token is present only in the results of create and resend,
 // the two moments the invitation is sent.
 type invitationJSON struct {
-	Role      string    `json:"role"`
-	ID        uuid.UUID `json:"id"`
-	Email     string    `json:"email"`
-	CreatedAt time.Time `json:"createdAt"`
-	ExpireAt  time.Time `json:"expireAt"`
+	Role      string `json:"role"`
+	ID        string `json:"id"`
+	Email     string `json:"email"`
+	CreatedAt string `json:"createdAt"`
+	ExpireAt  string `json:"expireAt"`
 
-	OrganizationID uuid.UUID `json:"organizationId"`
+	OrganizationID string `json:"organizationId"`
 	// Status is the effective status: pending, accepted, revoked or expired.
 	Status     invitation.Status `json:"status"`
 	InviterID  *string           `json:"inviterId"`
-	SentAt     time.Time         `json:"sentAt"`
-	AcceptedAt *time.Time        `json:"acceptedAt"`
-	RevokedAt  *time.Time        `json:"revokedAt"`
+	SentAt     string            `json:"sentAt"`
+	AcceptedAt *string           `json:"acceptedAt"`
+	RevokedAt  *string           `json:"revokedAt"`
 	Token      string            `json:"token,omitempty"`
 }
 
 func (h *Handler) invitationJSON(inv invitation.Invitation, withToken bool) invitationJSON {
 	out := invitationJSON{
 		Role:           inv.Role,
-		ID:             inv.ID,
+		ID:             inv.ID.String(),
 		Email:          inv.Email,
-		CreatedAt:      inv.CreatedAt.UTC(),
-		ExpireAt:       inv.ExpireAt.UTC(),
-		OrganizationID: inv.OrganizationID,
+		CreatedAt:      timestamp(inv.CreatedAt),
+		ExpireAt:       timestamp(inv.ExpireAt),
+		OrganizationID: inv.OrganizationID.String(),
 		Status:         inv.EffectiveStatus(h.cfg.Invitations.Now()),
-		SentAt:         inv.SentAt.UTC(),
-		AcceptedAt:     utcPtr(inv.AcceptedAt),
-		RevokedAt:      utcPtr(inv.RevokedAt),
+		SentAt:         timestamp(inv.SentAt),
+		AcceptedAt:     timestampOrNull(inv.AcceptedAt),
+		RevokedAt:      timestampOrNull(inv.RevokedAt),
 	}
 	if inv.InviterID != "" {
 		out.InviterID = &inv.InviterID
@@ -54,12 +54,18 @@ func (h *Handler) invitationJSON(inv invitation.Invitation, withToken bool) invi
 	return out
 }
 
-func utcPtr(t *time.Time) *time.Time {
+// timestamp formats t as RFC 3339 in UTC. The views hold strings rather
+// than time.Time and uuid.UUID because encoding/json re-validates what
+// their Marshal methods return, which made up most of a response's cost.
+func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// timestampOrNull is timestamp for a nullable time.
+func timestampOrNull(t *time.Time) *string {
 	if t == nil {
 		return nil
 	}
-	u := t.UTC()
-	return &u
+	s := timestamp(*t)
+	return &s
 }
 
 // envelopeJSON is the ClickHouse success envelope. Real clients of that API
