@@ -26,8 +26,8 @@ import (
 type benchFixture struct {
 	svc     *invitation.Service
 	handler *Handler
-	server *httptest.Server
-	client *http.Client
+	server  *httptest.Server
+	client  *http.Client
 }
 
 func newBenchFixture(b *testing.B) *benchFixture {
