@@ -245,7 +245,7 @@ func (h *Handler) recoverPanic(x *exchange) {
 		slog.String("request_id", x.id), slog.String("method", x.r.Method),
 		slog.String("path", x.r.URL.Path), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
 	if !x.written {
-		x.writeFailure(classify(errors.New("panic")))
+		x.writeFailure(failure{kind: probInternal, detail: "an internal error occurred", internal: true})
 	}
 }
 
