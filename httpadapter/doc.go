@@ -1,0 +1,97 @@
+// Package httpadapter serves invitation.Service and guest.Service over HTTP,
+// with the routes and wire shapes of the two APIs invitekit implements.
+//
+// New returns a Handler, an http.Handler built on http.ServeMux with no
+// router dependency. Mount it at the root of a server, or under a prefix:
+//
+//	mux.Handle("/invites/", http.StripPrefix("/invites", h))
+//
+// Location and Link headers, and the server URL of GET /openapi.json, use
+// the path the client asked for, so they stay right under a prefix.
+//
+// # Organization routes
+//
+// The shapes of the ClickHouse Cloud API, whose clients require them: every
+// success is 200 with {"status":200,"requestId":"<uuid>","result":...}
+// (DELETE has no result), and every error is
+// {"status":<code>,"error":"<message>","requestId":"<uuid>"} with the RFC
+// 9457 members type, title and detail, and an errors array when fields are
+// at fault, as application/problem+json.
+//
+//	GET    /v1/organizations/{organizationId}/invitations                       list: ?status= &email= &limit= &cursor=, Link rel="next"
+//	POST   /v1/organizations/{organizationId}/invitations                       create {email, role}; the result has the token
+//	GET    /v1/organizations/{organizationId}/invitations/{invitationId}        get
+//	DELETE /v1/organizations/{organizationId}/invitations/{invitationId}        delete
+//	POST   /v1/organizations/{organizationId}/invitations/{invitationId}/revoke revoke
+//	POST   /v1/organizations/{organizationId}/invitations/{invitationId}/resend resend; the result has the new token
+//	POST   /v1/invitations/accept                                               accept {token, email}
+//
+// An invitation has the documented role, id, email, createdAt and expireAt,
+// and the additive organizationId, status (the effective status: pending,
+// accepted, revoked or expired), inviterId (the Principal ID that created
+// it), sentAt, acceptedAt and revokedAt (null until then), and token in the
+// results of create and resend only.
+//
+// # Guest routes
+//
+// The shapes of the MyCreditApp API: snake_case, every documented field
+// (nullable ones as null), lists as {"items":[...],"total_items":n}, and
+// RFC 9457 errors {"type","title","status","detail","errors"} where errors
+// is always an array of {"field","message"}, empty when no field is at
+// fault. Every route but accept-by-token needs the Requester-Organization-ID
+// and Target-Organization-ID headers; the target is the host organization.
+//
+//	POST   /guest-invitations               create {email, expired_at, parent_organization_id?}: 201, Location
+//	GET    /guest-invitations               list: ?statuses=(repeatable) &email= &expired= &archived= &order_by= &order= &limit= &offset=
+//	GET    /guest-invitations/{id}          get
+//	PATCH  /guest-invitations/{id}          {archived: bool}
+//	POST   /guest-invitations/{id}/resend   optional {expired_at}
+//	POST   /guest-invitations/{id}/accept   accept on the guest's behalf: accepted_by_system
+//	POST   /guest-invitations/accept        {invitation_token}: accepted_by_guest
+//
+// GET /openapi.json serves the OpenAPI 3.1 document of the routes the
+// Handler serves, without authentication.
+//
+// # Authentication and authorization
+//
+// Config.Authenticate identifies the Principal of every request but
+// GET /openapi.json; APIKeys accepts API keys as HTTP Basic (key ID and
+// secret) or Bearer (secret). Config.AuthorizeOrganization decides whether
+// the principal may act for an organization (the path's organizationId, or
+// the Requester-Organization-ID). A guest request whose target differs from
+// its requester also needs Config.AuthorizeConnection to allow the pair;
+// list and get are allowed for the organization itself only. The two accept
+// routes authorize no organization: the token is the credential for its
+// invitation.
+//
+// # Errors
+//
+// One table maps errors to statuses. The type member is
+// ProblemTypePrefix followed by the slug:
+//
+//	400 invalid-request          malformed JSON, wrong JSON type, trailing data, bad path/header UUID, bad query syntax
+//	401 unauthenticated          Authenticate failed (with WWW-Authenticate)
+//	403 forbidden                an authorization hook refused, or a cross-organization list or get
+//	403 email-mismatch           accept by a user whose email is not the invited one
+//	404 not-found                no such route or invitation, or another organization's invitation
+//	404 invalid-token            no invitation matches the token (never says why)
+//	405 method-not-allowed       with Allow
+//	409 already-exists           an open invitation for the email exists
+//	409 already-accepted         the invitation was accepted
+//	409 revoked, archived        the invitation was revoked, or is archived
+//	410 expired                  accept or resend of an expired invitation
+//	413 body-too-large           body beyond Config.MaxBodyBytes
+//	415 unsupported-media-type   a body without a JSON Content-Type
+//	422 validation-failed        field values the services reject; errors names each
+//	500 internal                 anything else; the cause is logged, never shown
+//	503 unavailable              the request's context was cancelled or timed out
+//
+// Unknown JSON members are ignored, as both source APIs do. Timestamps are
+// RFC 3339 in UTC.
+//
+// # Logging
+//
+// The Handler logs what it cannot show the client (internal errors,
+// recovered panics, failing hooks) to Config.Logger; LogRequests adds one
+// structured log line per request.
+package httpadapter

@@ -1,0 +1,213 @@
+package httpadapter
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/invitekit/invitekit/guest"
+	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/store"
+)
+
+// ProblemTypePrefix starts the RFC 9457 "type" of every error response; the
+// rest is one of the slugs in the package documentation ("not-found",
+// "validation-failed", ...), stable for clients to switch on.
+const ProblemTypePrefix = "urn:invitekit:problem:"
+
+// problem is the kind of an error response: its status and the RFC 9457
+// type and title shared by every response of that kind.
+type problem struct {
+	status int
+	slug   string
+	title  string
+}
+
+// The kinds of error response, one per distinct condition a client may
+// want to tell apart.
+var (
+	probBadRequest      = problem{http.StatusBadRequest, "invalid-request", "Invalid request"}
+	probUnauthenticated = problem{http.StatusUnauthorized, "unauthenticated", "Authentication required"}
+	probForbidden       = problem{http.StatusForbidden, "forbidden", "Forbidden"}
+	probEmailMismatch   = problem{http.StatusForbidden, "email-mismatch", "Invitation addressed to another email"}
+	probNotFound        = problem{http.StatusNotFound, "not-found", "Not found"}
+	probInvalidToken    = problem{http.StatusNotFound, "invalid-token", "Invalid invitation token"}
+	probMethod          = problem{http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed"}
+	probAlreadyExists   = problem{http.StatusConflict, "already-exists", "Invitation already open"}
+	probAlreadyAccepted = problem{http.StatusConflict, "already-accepted", "Invitation already accepted"}
+	probRevoked         = problem{http.StatusConflict, "revoked", "Invitation revoked"}
+	probArchived        = problem{http.StatusConflict, "archived", "Invitation archived"}
+	probConflict        = problem{http.StatusConflict, "conflict", "Conflict"}
+	probExpired         = problem{http.StatusGone, "expired", "Invitation expired"}
+	probTooLarge        = problem{http.StatusRequestEntityTooLarge, "body-too-large", "Request body too large"}
+	probMediaType       = problem{http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type"}
+	probValidation      = problem{http.StatusUnprocessableEntity, "validation-failed", "Invalid field values"}
+	probInternal        = problem{http.StatusInternalServerError, "internal", "Internal server error"}
+	probUnavailable     = problem{http.StatusServiceUnavailable, "unavailable", "Request not completed"}
+)
+
+// errorTable maps domain and hook errors to responses: the only place that
+// does. Entries are tried in order with errors.Is, so the specific errors
+// that wrap store.ErrConflict come before it.
+var errorTable = []struct {
+	err    error
+	kind   problem
+	detail string
+}{
+	{invitation.ErrAlreadyAccepted, probAlreadyAccepted, "the invitation was already accepted"},
+	{invitation.ErrRevoked, probRevoked, "the invitation was revoked"},
+	{guest.ErrAlreadyAccepted, probAlreadyAccepted, "the guest invitation was already accepted"},
+	{guest.ErrArchived, probArchived, "the guest invitation is archived"},
+	{store.ErrAlreadyExists, probAlreadyExists, "an open invitation for this email already exists"},
+	{store.ErrConflict, probConflict, "the invitation's state does not allow this change"},
+	{invitation.ErrExpired, probExpired, "the invitation has expired"},
+	{guest.ErrExpired, probExpired, "the guest invitation has expired"},
+	{invitation.ErrEmailMismatch, probEmailMismatch, "the invitation is addressed to another email"},
+	// A bad token is answered like a missing invitation: it says nothing
+	// about which check failed.
+	{invitation.ErrInvalidToken, probInvalidToken, "no invitation matches this token"},
+	{store.ErrNotFound, probNotFound, "no such invitation"},
+	{ErrForbidden, probForbidden, "not authorized for this organization"},
+	{context.Canceled, probUnavailable, "the request was cancelled"},
+	{context.DeadlineExceeded, probUnavailable, "the request timed out"},
+}
+
+// requestError is an error the adapter finds in a request before any
+// service sees it: a malformed header, path, query or body, a refused
+// authorization.
+type requestError struct {
+	kind   problem
+	detail string
+	fields []store.FieldError
+}
+
+func (e *requestError) Error() string { return e.kind.slug + ": " + e.detail }
+
+func newRequestError(kind problem, detail string, fields ...store.FieldError) *requestError {
+	return &requestError{kind: kind, detail: detail, fields: fields}
+}
+
+// badRequest reports a syntax error in the request, naming the fields at
+// fault.
+func badRequest(detail string, fields ...store.FieldError) *requestError {
+	return newRequestError(probBadRequest, detail, fields...)
+}
+
+// forbidden reports a refusal the adapter decides itself.
+func forbidden(detail string) *requestError {
+	return newRequestError(probForbidden, detail)
+}
+
+// failure is an error response ready to be written.
+type failure struct {
+	kind   problem
+	detail string
+	fields []store.FieldError
+	// internal is set when the cause must be logged, not shown.
+	internal bool
+}
+
+// classify maps err to its response. Errors it does not know are
+// internal: a generic 500 whose cause is only logged.
+func classify(err error) failure {
+	var rerr *requestError
+	if errors.As(err, &rerr) {
+		return failure{kind: rerr.kind, detail: rerr.detail, fields: rerr.fields}
+	}
+	var verr *store.ValidationError
+	if errors.As(err, &verr) {
+		return failure{kind: probValidation, detail: validationDetail(verr.Fields), fields: verr.Fields}
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return failure{kind: probTooLarge, detail: "the request body is larger than the limit"}
+	}
+	for _, e := range errorTable {
+		if errors.Is(err, e.err) {
+			return failure{kind: e.kind, detail: e.detail}
+		}
+	}
+	return failure{kind: probInternal, detail: "an internal error occurred", internal: true}
+}
+
+// validationDetail joins the field messages, for clients that read only the
+// message (the organization routes' "error").
+func validationDetail(fields []store.FieldError) string {
+	var b strings.Builder
+	b.WriteString("invalid input")
+	for i, f := range fields {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(f.Field)
+		b.WriteString(" ")
+		b.WriteString(f.Message)
+	}
+	return b.String()
+}
+
+// fieldJSON is one entry of the "errors" array of an error response.
+type fieldJSON struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+func fieldsJSON(fields []store.FieldError) []fieldJSON {
+	out := make([]fieldJSON, len(fields))
+	for i, f := range fields {
+		out[i] = fieldJSON{Field: f.Field, Message: f.Message}
+	}
+	return out
+}
+
+// orgErrorJSON is the error body of the organization routes: the ClickHouse
+// envelope (status, error, requestId) with the RFC 9457 members, and the
+// invalid fields when there are some.
+type orgErrorJSON struct {
+	Status    int         `json:"status"`
+	Error     string      `json:"error"`
+	RequestID string      `json:"requestId"`
+	Type      string      `json:"type"`
+	Title     string      `json:"title"`
+	Detail    string      `json:"detail"`
+	Errors    []fieldJSON `json:"errors,omitempty"`
+}
+
+// guestErrorJSON is the RFC 9457 error body of the guest routes. Errors is
+// always present, empty when no field is at fault.
+type guestErrorJSON struct {
+	Type   string      `json:"type"`
+	Title  string      `json:"title"`
+	Status int         `json:"status"`
+	Detail string      `json:"detail"`
+	Errors []fieldJSON `json:"errors"`
+}
+
+// body returns the error body in the style of api.
+func (f failure) body(a api, requestID string) any {
+	if a == guestAPI {
+		return guestErrorJSON{
+			Type:   ProblemTypePrefix + f.kind.slug,
+			Title:  f.kind.title,
+			Status: f.kind.status,
+			Detail: f.detail,
+			Errors: fieldsJSON(f.fields),
+		}
+	}
+	var fields []fieldJSON
+	if len(f.fields) > 0 {
+		fields = fieldsJSON(f.fields)
+	}
+	return orgErrorJSON{
+		Status:    f.kind.status,
+		Error:     f.detail,
+		RequestID: requestID,
+		Type:      ProblemTypePrefix + f.kind.slug,
+		Title:     f.kind.title,
+		Detail:    f.detail,
+		Errors:    fields,
+	}
+}

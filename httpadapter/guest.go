@@ -1,0 +1,303 @@
+package httpadapter
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/invitekit/invitekit/guest"
+	"github.com/invitekit/invitekit/store"
+)
+
+// The organization headers of the guest routes.
+const (
+	RequesterHeader = "Requester-Organization-ID"
+	TargetHeader    = "Target-Organization-ID"
+)
+
+// guestJSON is a guest invitation on the wire: every documented field, in
+// the documented order, nullable ones as null.
+type guestJSON struct {
+	ID                     string       `json:"id"`
+	HostOrganizationID     string       `json:"host_organization_id"`
+	Email                  string       `json:"email"`
+	FirstInvitationSentAt  string       `json:"first_invitation_sent_at"`
+	LastInvitationSentAt   string       `json:"last_invitation_sent_at"`
+	ExpiredAt              string       `json:"expired_at"`
+	Expired                bool         `json:"expired"`
+	Status                 guest.Status `json:"status"`
+	InvitationToken        string       `json:"invitation_token"`
+	Archived               bool         `json:"archived"`
+	CreatedAt              string       `json:"created_at"`
+	UpdatedAt              string       `json:"updated_at"`
+	AcceptedAt             *string      `json:"accepted_at"`
+	ArchivedAt             *string      `json:"archived_at"`
+	ParentOrganizationID   *string      `json:"parent_organization_id"`
+	ParentOrganizationName *string      `json:"parent_organization_name"`
+}
+
+// guestListJSON is the documented list response.
+type guestListJSON struct {
+	Items      []guestJSON `json:"items"`
+	TotalItems int         `json:"total_items"`
+}
+
+func (h *Handler) guestJSON(inv guest.Invitation, now time.Time) guestJSON {
+	out := guestJSON{
+		ID:                     inv.ID.String(),
+		HostOrganizationID:     inv.HostOrganizationID.String(),
+		Email:                  inv.Email,
+		FirstInvitationSentAt:  timestamp(inv.FirstInvitationSentAt),
+		LastInvitationSentAt:   timestamp(inv.LastInvitationSentAt),
+		ExpiredAt:              timestamp(inv.ExpiredAt),
+		Expired:                inv.Expired(now),
+		Status:                 inv.Status,
+		InvitationToken:        h.cfg.Guests.Token(inv),
+		Archived:               inv.Archived,
+		CreatedAt:              timestamp(inv.CreatedAt),
+		UpdatedAt:              timestamp(inv.UpdatedAt),
+		AcceptedAt:             timestampOrNull(inv.AcceptedAt),
+		ArchivedAt:             timestampOrNull(inv.ArchivedAt),
+		ParentOrganizationName: inv.ParentOrganizationName,
+	}
+	if inv.ParentOrganizationID != nil {
+		id := inv.ParentOrganizationID.String()
+		out.ParentOrganizationID = &id
+	}
+	return out
+}
+
+// guestResult answers status with one invitation.
+func (h *Handler) guestResult(x *exchange, status int, inv guest.Invitation) error {
+	x.writeJSON(status, "application/json", h.guestJSON(inv, h.cfg.Guests.Now()))
+	return nil
+}
+
+// scope says which requests may cross organizations.
+type scope int
+
+const (
+	// selfOnly requests (list, get) need requester == target.
+	selfOnly scope = iota
+	// connected requests may act on another organization when
+	// AuthorizeConnection allows the pair.
+	connected
+)
+
+// guestTarget reads the organization headers, authorizes the principal for
+// the requester and, across organizations, for the connection, and returns
+// the target: the host organization whose invitations the request acts on.
+func (h *Handler) guestTarget(x *exchange, sc scope) (uuid.UUID, error) {
+	var fields []store.FieldError
+	requester := headerUUID(x.r, RequesterHeader, &fields)
+	target := headerUUID(x.r, TargetHeader, &fields)
+	if len(fields) > 0 {
+		return uuid.Nil, badRequest("missing or malformed organization headers", fields...)
+	}
+	if err := h.authorizeOrganization(x, requester); err != nil {
+		return uuid.Nil, err
+	}
+	if requester == target {
+		return target, nil
+	}
+	if sc == selfOnly {
+		return uuid.Nil, forbidden("this request is allowed for the organization itself only: " +
+			RequesterHeader + " must equal " + TargetHeader)
+	}
+	if h.cfg.AuthorizeConnection == nil {
+		return uuid.Nil, forbidden("the requester organization is not authorized for the target organization")
+	}
+	if err := h.cfg.AuthorizeConnection(x.ctx(), x.principal, requester, target); err != nil {
+		return uuid.Nil, fmt.Errorf("httpadapter: AuthorizeConnection: %w", err)
+	}
+	return target, nil
+}
+
+func headerUUID(r *http.Request, name string, fields *[]store.FieldError) uuid.UUID {
+	v := r.Header.Get(name)
+	if v == "" {
+		*fields = append(*fields, field(name, "is required"))
+		return uuid.Nil
+	}
+	id, ok := parseUUID(v)
+	if !ok {
+		*fields = append(*fields, field(name, "must be a UUID"))
+	}
+	return id
+}
+
+// guestItem reads and authorizes the headers, then reads the path's id.
+func (h *Handler) guestItem(x *exchange, sc scope) (host, id uuid.UUID, err error) {
+	if host, err = h.guestTarget(x, sc); err != nil {
+		return uuid.Nil, uuid.Nil, err
+	}
+	if id, err = x.pathUUID("id"); err != nil {
+		return uuid.Nil, uuid.Nil, err
+	}
+	return host, id, nil
+}
+
+func (h *Handler) createGuest(x *exchange) error {
+	host, err := h.guestTarget(x, connected)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Email                string  `json:"email"`
+		ExpiredAt            *string `json:"expired_at"`
+		ParentOrganizationID *string `json:"parent_organization_id"`
+	}
+	if err := x.decode(&body); err != nil {
+		return err
+	}
+	var fields []store.FieldError
+	expiredAt := parseTimeField("expired_at", body.ExpiredAt, &fields)
+	parent := parseUUIDField("parent_organization_id", body.ParentOrganizationID, &fields)
+	if err := bodyErr(fields); err != nil {
+		return err
+	}
+	p := guest.CreateParams{HostOrganizationID: host, Email: body.Email, ParentOrganizationID: parent}
+	if expiredAt != nil {
+		p.ExpiredAt = *expiredAt
+	}
+	inv, err := h.cfg.Guests.Create(x.ctx(), p)
+	if err != nil {
+		return err
+	}
+	x.w.Header().Set("Location", x.requestPath()+"/"+inv.ID.String())
+	return h.guestResult(x, http.StatusCreated, inv)
+}
+
+func (h *Handler) listGuests(x *exchange) error {
+	host, err := h.guestTarget(x, selfOnly)
+	if err != nil {
+		return err
+	}
+	q := x.query()
+	opts := guest.ListOptions{
+		Expired:  q.bool("expired"),
+		Archived: q.bool("archived"),
+		Limit:    q.int("limit"),
+		Offset:   q.int("offset"),
+	}
+	for _, s := range q.values["statuses"] {
+		opts.Statuses = append(opts.Statuses, guest.Status(s))
+	}
+	orderBy, _ := q.str("order_by")
+	order, _ := q.str("order")
+	opts.OrderBy, opts.Order = guest.OrderBy(orderBy), store.Direction(order)
+	if err := q.err(); err != nil {
+		return err
+	}
+	// The service reads an empty search as no search; the documented
+	// bounds say a given one is 1 to 255 characters.
+	email, given := q.str("email")
+	if given && email == "" {
+		return &store.ValidationError{Fields: []store.FieldError{field("email", "must be 1 to 255 characters")}}
+	}
+	opts.Email = email
+	res, err := h.cfg.Guests.List(x.ctx(), host, opts)
+	if err != nil {
+		return err
+	}
+	now := h.cfg.Guests.Now()
+	out := guestListJSON{Items: make([]guestJSON, len(res.Items)), TotalItems: res.TotalItems}
+	for i, inv := range res.Items {
+		out.Items[i] = h.guestJSON(inv, now)
+	}
+	x.writeJSON(http.StatusOK, "application/json", out)
+	return nil
+}
+
+func (h *Handler) getGuest(x *exchange) error {
+	host, id, err := h.guestItem(x, selfOnly)
+	if err != nil {
+		return err
+	}
+	inv, err := h.cfg.Guests.Get(x.ctx(), host, id)
+	if err != nil {
+		return err
+	}
+	return h.guestResult(x, http.StatusOK, inv)
+}
+
+// patchGuest archives or unarchives: archived is the only member the
+// route changes, and it is required.
+func (h *Handler) patchGuest(x *exchange) error {
+	host, id, err := h.guestItem(x, connected)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Archived *bool `json:"archived"`
+	}
+	if err := x.decode(&body); err != nil {
+		return err
+	}
+	if body.Archived == nil {
+		return &store.ValidationError{Fields: []store.FieldError{field("archived", "is required")}}
+	}
+	inv, err := h.cfg.Guests.SetArchived(x.ctx(), host, id, *body.Archived)
+	if err != nil {
+		return err
+	}
+	return h.guestResult(x, http.StatusOK, inv)
+}
+
+// resendGuest takes an optional body with a new expired_at.
+func (h *Handler) resendGuest(x *exchange) error {
+	host, id, err := h.guestItem(x, connected)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		ExpiredAt *string `json:"expired_at"`
+	}
+	if err := x.decodeOptional(&body); err != nil && !errors.Is(err, errNoBody) {
+		return err
+	}
+	var fields []store.FieldError
+	expiredAt := parseTimeField("expired_at", body.ExpiredAt, &fields)
+	if err := bodyErr(fields); err != nil {
+		return err
+	}
+	inv, err := h.cfg.Guests.Resend(x.ctx(), host, id, expiredAt)
+	if err != nil {
+		return err
+	}
+	return h.guestResult(x, http.StatusOK, inv)
+}
+
+func (h *Handler) acceptGuestBySystem(x *exchange) error {
+	host, id, err := h.guestItem(x, connected)
+	if err != nil {
+		return err
+	}
+	inv, err := h.cfg.Guests.AcceptBySystem(x.ctx(), host, id)
+	if err != nil {
+		return err
+	}
+	return h.guestResult(x, http.StatusOK, inv)
+}
+
+// acceptGuestByToken accepts as the guest. The token is the credential for
+// the invitation, so the organization headers are not needed.
+func (h *Handler) acceptGuestByToken(x *exchange) error {
+	var body struct {
+		InvitationToken string `json:"invitation_token"`
+	}
+	if err := x.decode(&body); err != nil {
+		return err
+	}
+	if body.InvitationToken == "" {
+		return &store.ValidationError{Fields: []store.FieldError{field("invitation_token", "is required")}}
+	}
+	inv, err := h.cfg.Guests.AcceptByGuest(x.ctx(), body.InvitationToken)
+	if err != nil {
+		return err
+	}
+	return h.guestResult(x, http.StatusOK, inv)
+}

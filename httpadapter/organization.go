@@ -1,0 +1,257 @@
+package httpadapter
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/invitekit/invitekit/invitation"
+)
+
+// invitationJSON is an organization invitation on the wire: the documented
+// ClickHouse fields (role, id, email, createdAt, expireAt) first, then the
+// additive ones. Token is present only in the results of create and resend,
+// the two moments the invitation is sent.
+type invitationJSON struct {
+	Role      string `json:"role"`
+	ID        string `json:"id"`
+	Email     string `json:"email"`
+	CreatedAt string `json:"createdAt"`
+	ExpireAt  string `json:"expireAt"`
+
+	OrganizationID string `json:"organizationId"`
+	// Status is the effective status: pending, accepted, revoked or expired.
+	Status     invitation.Status `json:"status"`
+	InviterID  *string           `json:"inviterId"`
+	SentAt     string            `json:"sentAt"`
+	AcceptedAt *string           `json:"acceptedAt"`
+	RevokedAt  *string           `json:"revokedAt"`
+	Token      string            `json:"token,omitempty"`
+}
+
+func (h *Handler) invitationJSON(inv invitation.Invitation, withToken bool) invitationJSON {
+	out := invitationJSON{
+		Role:           inv.Role,
+		ID:             inv.ID.String(),
+		Email:          inv.Email,
+		CreatedAt:      timestamp(inv.CreatedAt),
+		ExpireAt:       timestamp(inv.ExpireAt),
+		OrganizationID: inv.OrganizationID.String(),
+		Status:         inv.EffectiveStatus(h.cfg.Invitations.Now()),
+		SentAt:         timestamp(inv.SentAt),
+		AcceptedAt:     timestampOrNull(inv.AcceptedAt),
+		RevokedAt:      timestampOrNull(inv.RevokedAt),
+	}
+	if inv.InviterID != "" {
+		out.InviterID = &inv.InviterID
+	}
+	if withToken {
+		out.Token = h.cfg.Invitations.Token(inv)
+	}
+	return out
+}
+
+// timestamp formats t as RFC 3339 in UTC. The views hold strings rather
+// than time.Time and uuid.UUID because encoding/json re-validates what
+// their Marshal methods return, which made up most of a response's cost.
+func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// timestampOrNull is timestamp for a nullable time.
+func timestampOrNull(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := timestamp(*t)
+	return &s
+}
+
+// envelopeJSON is the ClickHouse success envelope. Real clients of that API
+// check for status 200 and read result.
+type envelopeJSON struct {
+	Status    int    `json:"status"`
+	RequestID string `json:"requestId"`
+	Result    any    `json:"result"`
+}
+
+// emptyEnvelopeJSON is the envelope of DELETE, which has no result.
+type emptyEnvelopeJSON struct {
+	Status    int    `json:"status"`
+	RequestID string `json:"requestId"`
+}
+
+// result answers 200 with result in the envelope.
+func (x *exchange) result(result any) error {
+	x.writeJSON(http.StatusOK, "application/json", envelopeJSON{Status: http.StatusOK, RequestID: x.id, Result: result})
+	return nil
+}
+
+// organization reads the path's organizationId and checks that the
+// principal may act for it.
+func (h *Handler) organization(x *exchange) (uuid.UUID, error) {
+	orgID, err := x.pathUUID("organizationId")
+	if err != nil {
+		return uuid.Nil, err
+	}
+	return orgID, h.authorizeOrganization(x, orgID)
+}
+
+func (h *Handler) authorizeOrganization(x *exchange, orgID uuid.UUID) error {
+	if h.cfg.AuthorizeOrganization == nil {
+		return nil
+	}
+	if err := h.cfg.AuthorizeOrganization(x.ctx(), x.principal, orgID); err != nil {
+		return fmt.Errorf("httpadapter: AuthorizeOrganization: %w", err)
+	}
+	return nil
+}
+
+// invitationTarget reads and authorizes the organization, then reads the
+// invitation ID, both from the path.
+func (h *Handler) invitationTarget(x *exchange) (orgID, id uuid.UUID, err error) {
+	if orgID, err = h.organization(x); err != nil {
+		return uuid.Nil, uuid.Nil, err
+	}
+	if id, err = x.pathUUID("invitationId"); err != nil {
+		return uuid.Nil, uuid.Nil, err
+	}
+	return orgID, id, nil
+}
+
+func (h *Handler) listInvitations(x *exchange) error {
+	orgID, err := h.organization(x)
+	if err != nil {
+		return err
+	}
+	q := x.query()
+	status, _ := q.str("status")
+	email, _ := q.str("email")
+	cursor, _ := q.str("cursor")
+	opts := invitation.ListOptions{Status: invitation.Status(status), Email: email, Cursor: cursor, Limit: q.int("limit")}
+	if err := q.err(); err != nil {
+		return err
+	}
+	page, err := h.cfg.Invitations.List(x.ctx(), orgID, opts)
+	if err != nil {
+		return err
+	}
+	if page.Next != "" {
+		x.w.Header().Set("Link", "<"+x.nextPageURL(page.Next)+`>; rel="next"`)
+	}
+	out := make([]invitationJSON, len(page.Invitations))
+	for i, inv := range page.Invitations {
+		out[i] = h.invitationJSON(inv, false)
+	}
+	return x.result(out)
+}
+
+// nextPageURL is the request's own path and query with the cursor replaced:
+// a path-absolute reference, right under any prefix the Handler is mounted
+// at.
+func (x *exchange) nextPageURL(cursor string) string {
+	q := x.r.URL.Query()
+	q.Set("cursor", cursor)
+	return x.requestPath() + "?" + q.Encode()
+}
+
+func (h *Handler) createInvitation(x *exchange) error {
+	orgID, err := h.organization(x)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Email string `json:"email"`
+		Role  string `json:"role"`
+	}
+	if err := x.decode(&body); err != nil {
+		return err
+	}
+	inv, err := h.cfg.Invitations.Create(x.ctx(), invitation.CreateParams{
+		OrganizationID: orgID,
+		Email:          body.Email,
+		Role:           body.Role,
+		InviterID:      x.principal.ID,
+	})
+	if err != nil {
+		return err
+	}
+	return x.result(h.invitationJSON(inv, true))
+}
+
+func (h *Handler) getInvitation(x *exchange) error {
+	orgID, id, err := h.invitationTarget(x)
+	if err != nil {
+		return err
+	}
+	inv, err := h.cfg.Invitations.Get(x.ctx(), orgID, id)
+	if err != nil {
+		return err
+	}
+	return x.result(h.invitationJSON(inv, false))
+}
+
+func (h *Handler) deleteInvitation(x *exchange) error {
+	orgID, id, err := h.invitationTarget(x)
+	if err != nil {
+		return err
+	}
+	if err := h.cfg.Invitations.Delete(x.ctx(), orgID, id); err != nil {
+		return err
+	}
+	x.writeJSON(http.StatusOK, "application/json", emptyEnvelopeJSON{Status: http.StatusOK, RequestID: x.id})
+	return nil
+}
+
+func (h *Handler) revokeInvitation(x *exchange) error {
+	orgID, id, err := h.invitationTarget(x)
+	if err != nil {
+		return err
+	}
+	inv, err := h.cfg.Invitations.Revoke(x.ctx(), orgID, id)
+	if err != nil {
+		return err
+	}
+	return x.result(h.invitationJSON(inv, false))
+}
+
+func (h *Handler) resendInvitation(x *exchange) error {
+	orgID, id, err := h.invitationTarget(x)
+	if err != nil {
+		return err
+	}
+	inv, err := h.cfg.Invitations.Resend(x.ctx(), orgID, id)
+	if err != nil {
+		return err
+	}
+	return x.result(h.invitationJSON(inv, true))
+}
+
+// acceptInvitation accepts by token. The token is the credential for the
+// invitation, so no organization is authorized; the principal's verified
+// email, when it has one, is the accepting address.
+func (h *Handler) acceptInvitation(x *exchange) error {
+	var body struct {
+		Token string `json:"token"`
+		Email string `json:"email"`
+	}
+	if err := x.decode(&body); err != nil {
+		return err
+	}
+	if body.Token == "" {
+		return &invitation.ValidationError{Fields: []invitation.FieldError{field("token", "is required")}}
+	}
+	addr := body.Email
+	if p := x.principal.Email; p != "" {
+		if addr != "" && !strings.EqualFold(strings.TrimSpace(addr), strings.TrimSpace(p)) {
+			return fmt.Errorf("httpadapter: body email differs from the principal's: %w", invitation.ErrEmailMismatch)
+		}
+		addr = p
+	}
+	inv, err := h.cfg.Invitations.Accept(x.ctx(), body.Token, addr)
+	if err != nil {
+		return err
+	}
+	return x.result(h.invitationJSON(inv, false))
+}

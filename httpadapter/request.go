@@ -1,0 +1,261 @@
+package httpadapter
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/invitekit/invitekit/store"
+)
+
+// field builds one entry of an error's field list.
+func field(name, message string) store.FieldError {
+	return store.FieldError{Field: name, Message: message}
+}
+
+// parseUUID accepts only the canonical 36-character form, so one ID has
+// one spelling in paths, headers and bodies.
+func parseUUID(s string) (uuid.UUID, bool) {
+	if len(s) != 36 {
+		return uuid.Nil, false
+	}
+	id, err := uuid.Parse(s)
+	return id, err == nil
+}
+
+// pathUUID reads the path value name as a UUID.
+func (x *exchange) pathUUID(name string) (uuid.UUID, error) {
+	id, ok := parseUUID(x.r.PathValue(name))
+	if !ok {
+		return uuid.Nil, badRequest("the path's "+name+" is not a UUID", field(name, "must be a UUID"))
+	}
+	return id, nil
+}
+
+// isJSON reports whether a Content-Type names JSON: application/json or an
+// application/*+json type.
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")
+}
+
+var errNoBody = errors.New("httpadapter: empty body")
+
+// readBody reads the whole body within the size limit; a larger body fails
+// with an *http.MaxBytesError (413).
+func (x *exchange) readBody() ([]byte, error) {
+	limit := x.h.cfg.MaxBodyBytes
+	if x.r.ContentLength > limit {
+		return nil, &http.MaxBytesError{Limit: limit}
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(x.w, x.r.Body, limit))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, badRequest("the request body could not be read")
+	}
+	return b, nil
+}
+
+// decode reads the body, which must be one JSON object, into v. Unknown
+// members are ignored, as both source APIs do.
+func (x *exchange) decode(v any) error {
+	if !isJSON(x.r.Header.Get("Content-Type")) {
+		return newRequestError(probMediaType, "the request body must be JSON (Content-Type: application/json)")
+	}
+	b, err := x.readBody()
+	if err != nil {
+		return err
+	}
+	return unmarshalObject(b, v)
+}
+
+// decodeOptional is decode for routes whose body may be left out: an empty
+// body leaves v alone and returns errNoBody.
+func (x *exchange) decodeOptional(v any) error {
+	b, err := x.readBody()
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return errNoBody
+	}
+	if !isJSON(x.r.Header.Get("Content-Type")) {
+		return newRequestError(probMediaType, "the request body must be JSON (Content-Type: application/json)")
+	}
+	return unmarshalObject(b, v)
+}
+
+// unmarshalObject decodes b, which must hold exactly one JSON object, into
+// v, turning decoding errors into 400s that name the field at fault.
+func unmarshalObject(b []byte, v any) error {
+	trimmed := bytes.TrimLeft(b, " \t\r\n")
+	if len(trimmed) == 0 {
+		return badRequest("a JSON object body is required")
+	}
+	if trimmed[0] != '{' {
+		return badRequest("the request body must be a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badRequest("the request body has data after the JSON object")
+	}
+	return nil
+}
+
+// jsonError explains a json.Decoder error. Its messages describe only the
+// client's own input, so they are safe to return.
+func jsonError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		name := typeErr.Field
+		if name == "" {
+			name = "body"
+		}
+		msg := "must be " + jsonTypeName(typeErr.Type) + ", not " + typeErr.Value
+		return badRequest("the field "+name+" has the wrong type", field(name, msg))
+	}
+	var syntaxErr *json.SyntaxError
+	if errors.As(err, &syntaxErr) {
+		return badRequest(fmt.Sprintf("the request body is not valid JSON (at byte %d): %v", syntaxErr.Offset, err))
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return badRequest("the request body is truncated JSON")
+	}
+	return badRequest("the request body is not valid JSON")
+}
+
+// jsonTypeName names a Go type the way a JSON client thinks of it.
+func jsonTypeName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	return "an object"
+}
+
+// parseTimeField parses an optional RFC 3339 body member, adding a field
+// error to fields when it is malformed.
+func parseTimeField(name string, s *string, fields *[]store.FieldError) *time.Time {
+	if s == nil {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, *s)
+	if err != nil {
+		*fields = append(*fields, field(name, "must be an RFC 3339 date-time such as 2030-01-02T15:04:05Z"))
+		return nil
+	}
+	return &t
+}
+
+// parseUUIDField parses an optional UUID body member, adding a field error
+// to fields when it is malformed.
+func parseUUIDField(name string, s *string, fields *[]store.FieldError) *uuid.UUID {
+	if s == nil {
+		return nil
+	}
+	id, ok := parseUUID(*s)
+	if !ok {
+		*fields = append(*fields, field(name, "must be a UUID"))
+		return nil
+	}
+	return &id
+}
+
+// query reads the single-valued query parameters of a request, collecting
+// syntax errors (a number or boolean that does not parse) for one 400.
+type query struct {
+	values map[string][]string
+	fields []store.FieldError
+}
+
+func (x *exchange) query() *query {
+	return &query{values: x.r.URL.Query()}
+}
+
+// str returns the parameter's first value and whether it was given.
+func (q *query) str(name string) (string, bool) {
+	v, ok := q.values[name]
+	if !ok || len(v) == 0 {
+		return "", false
+	}
+	return v[0], true
+}
+
+// int returns the parameter as an integer, 0 when absent.
+func (q *query) int(name string) int {
+	s, ok := q.str(name)
+	if !ok {
+		return 0
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		q.fields = append(q.fields, field(name, "must be an integer"))
+		return 0
+	}
+	return n
+}
+
+// bool returns the parameter as a boolean, nil when absent.
+func (q *query) bool(name string) *bool {
+	s, ok := q.str(name)
+	if !ok {
+		return nil
+	}
+	var b bool
+	switch s {
+	case "true":
+		b = true
+	case "false":
+	default:
+		q.fields = append(q.fields, field(name, "must be true or false"))
+		return nil
+	}
+	return &b
+}
+
+// err returns the syntax errors found, or nil.
+func (q *query) err() error {
+	if len(q.fields) == 0 {
+		return nil
+	}
+	return badRequest("malformed query parameters", q.fields...)
+}
+
+// bodyErr returns the syntax errors found in body members, or nil.
+func bodyErr(fields []store.FieldError) error {
+	if len(fields) == 0 {
+		return nil
+	}
+	return badRequest("malformed body members", fields...)
+}

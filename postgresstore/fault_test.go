@@ -1,0 +1,212 @@
+package postgresstore_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/store"
+)
+
+// killBackends terminates every server connection of the pool whose
+// application_name is app, from the admin pool, and waits until they are
+// gone.
+func killBackends(t *testing.T, app string) {
+	t.Helper()
+	ctx := context.Background()
+	var killed int
+	err := admin.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))
+		FROM pg_stat_activity WHERE application_name = $1`, app).Scan(&killed)
+	require.NoError(t, err)
+	require.Positive(t, killed, "the store had connections to kill")
+	require.Eventually(t, func() bool { return backends(t, app, "") == 0 }, 10*time.Second, 10*time.Millisecond)
+}
+
+// backends counts the server connections of application app, only those
+// waiting for waitType when it is not empty.
+func backends(t *testing.T, app, waitType string) int {
+	t.Helper()
+	var n int
+	err := admin.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+		WHERE application_name = $1 AND ($2 = '' OR wait_event_type = $2)`, app, waitType).Scan(&n)
+	require.NoError(t, err)
+	return n
+}
+
+// TestConnectionKilledInsideUpdate kills the store's connections while its
+// transaction holds the row lock and the caller's update runs: the write
+// fails, nothing of it is stored, and the next call works.
+func TestConnectionKilledInsideUpdate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	app := randomName("invitekit_fault_")
+	clock := &fakeClock{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	schema := newSchema(t)
+	in := newInstance(t, schema, clock.Now, "application_name="+app)
+	inv, err := in.orgs.Create(ctx, invitation.CreateParams{OrganizationID: uuid.New(), Email: "a@example.com", Role: "admin"})
+	require.NoError(t, err)
+
+	calls := 0
+	_, err = in.store.UpdateInvitation(ctx, inv.OrganizationID, inv.ID, clock.Now(), func(i *invitation.Invitation) error {
+		calls++
+		killBackends(t, app)
+		now := clock.Now()
+		i.Status = invitation.StatusRevoked
+		i.RevokedAt = &now
+		return nil
+	})
+	require.Error(t, err)
+	t.Logf("update on a killed connection: %v", err)
+	assert.Equal(t, 1, calls, "a write that may have reached the server is not retried")
+	assert.False(t, errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrAlreadyExists), "got %v", err)
+
+	var status string
+	err = admin.QueryRow(ctx, "SELECT status FROM "+pgx.Identifier{schema, "invitations"}.Sanitize()+" WHERE id = $1", inv.ID).Scan(&status)
+	require.NoError(t, err)
+	assert.Equal(t, "pending", status, "the killed transaction left nothing behind")
+
+	got, err := in.orgs.Revoke(ctx, inv.OrganizationID, inv.ID)
+	require.NoError(t, err, "the next call gets a new connection")
+	assert.Equal(t, invitation.StatusRevoked, got.Status)
+}
+
+// TestConnectionKilledWhileWaiting kills the store's connections while a
+// create waits for a row lock an expired invitation's claim is held under:
+// the create fails without inserting or releasing anything, and succeeds
+// once the lock is gone.
+func TestConnectionKilledWhileWaiting(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	app := randomName("invitekit_fault_")
+	clock := &fakeClock{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	schema := newSchema(t)
+	in := newInstance(t, schema, clock.Now, "application_name="+app)
+	p := invitation.CreateParams{OrganizationID: uuid.New(), Email: "a@example.com", Role: "admin"}
+	old, err := in.orgs.Create(ctx, p)
+	require.NoError(t, err)
+	clock.Advance(invitation.DefaultTTL)
+
+	table := pgx.Identifier{schema, "invitations"}.Sanitize()
+	lock, err := admin.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = lock.Rollback(ctx) }()
+	_, err = lock.Exec(ctx, "SELECT 1 FROM "+table+" WHERE id = $1 FOR UPDATE", old.ID)
+	require.NoError(t, err)
+
+	var wg sync.WaitGroup
+	var createErr error
+	wg.Go(func() { _, createErr = in.orgs.Create(ctx, p) })
+	require.Eventually(t, func() bool { return backends(t, app, "Lock") == 1 }, 10*time.Second, 10*time.Millisecond,
+		"the create waits for the lock")
+	killBackends(t, app)
+	wg.Wait()
+	require.Error(t, createErr)
+	t.Logf("create on a killed connection: %v", createErr)
+	require.NoError(t, lock.Rollback(ctx))
+
+	claims := func() (rows, claimed int) {
+		err := admin.QueryRow(ctx, "SELECT count(*), count(*) FILTER (WHERE claims_open) FROM "+table+
+			" WHERE org_id = $1", p.OrganizationID).Scan(&rows, &claimed)
+		require.NoError(t, err)
+		return rows, claimed
+	}
+	rows, claimed := claims()
+	assert.Equal(t, 1, rows, "nothing inserted")
+	assert.Equal(t, 1, claimed, "the old claim was not released")
+
+	_, err = in.orgs.Create(ctx, p)
+	require.NoError(t, err, "the next call gets a new connection")
+	rows, claimed = claims()
+	assert.Equal(t, 2, rows)
+	assert.Equal(t, 1, claimed, "the new invitation holds the only claim")
+	var oldClaims bool
+	require.NoError(t, admin.QueryRow(ctx, "SELECT claims_open FROM "+table+" WHERE id = $1", old.ID).Scan(&oldClaims))
+	assert.False(t, oldClaims)
+}
+
+// TestDeadlockIsRetried makes the store's update transaction one half of a
+// real deadlock with another session: PostgreSQL aborts the store's side,
+// the store runs the transaction again and it succeeds.
+func TestDeadlockIsRetried(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	app := randomName("invitekit_deadlock_")
+	schema := newSchema(t)
+	s := openStore(t, schema, "application_name="+app)
+	table := pgx.Identifier{schema, "invitations"}.Sanitize()
+	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	t1 := t0.Add(2 * time.Hour)
+	org := uuid.New()
+	inv := func(expireAt time.Time) invitation.Invitation {
+		return invitation.Invitation{ID: uuid.New(), OrganizationID: org, Email: "a@example.com", Role: "admin",
+			Status: invitation.StatusPending, Nonce: make([]byte, 16), CreatedAt: t0, SentAt: t0, ExpireAt: expireAt}
+	}
+	// x holds the open claim and has expired by t1; y is expired too, and
+	// reopening it has to release x's claim.
+	x, y := inv(t0.Add(time.Hour)), inv(t1)
+	require.NoError(t, s.CreateInvitation(ctx, x, t0))
+	require.NoError(t, s.CreateInvitation(ctx, y, t1))
+
+	other, err := admin.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = other.Rollback(ctx) }()
+	_, err = other.Exec(ctx, "SELECT 1 FROM "+table+" WHERE id = $1 FOR UPDATE", x.ID)
+	require.NoError(t, err)
+
+	// The other session waits for y, which the store has locked, once the
+	// store waits for x: the cycle. The store began waiting first, so its
+	// deadlock check runs first and aborts its own transaction.
+	otherDone := make(chan error, 1)
+	go func() {
+		if err := waitForLockWait(ctx, app); err != nil {
+			otherDone <- err
+			return
+		}
+		_, err := other.Exec(ctx, "SELECT 1 FROM "+table+" WHERE id = $1 FOR UPDATE", y.ID)
+		if err == nil {
+			err = other.Rollback(ctx)
+		}
+		otherDone <- err
+	}()
+
+	calls := 0
+	got, err := s.UpdateInvitation(ctx, org, y.ID, t1, func(i *invitation.Invitation) error {
+		calls++
+		i.ExpireAt = t1.Add(time.Hour)
+		return nil
+	})
+	require.NoError(t, <-otherDone)
+	require.NoError(t, err)
+	assert.Equal(t, 2, calls, "the deadlocked attempt and the retry")
+	assert.Equal(t, t1.Add(time.Hour), got.ExpireAt)
+
+	var xClaims, yClaims bool
+	require.NoError(t, admin.QueryRow(ctx, "SELECT (SELECT claims_open FROM "+table+" WHERE id = $1), (SELECT claims_open FROM "+
+		table+" WHERE id = $2)", x.ID, y.ID).Scan(&xClaims, &yClaims))
+	assert.False(t, xClaims)
+	assert.True(t, yClaims)
+}
+
+// waitForLockWait waits until a connection of application app waits for a
+// lock. Unlike backends it may run outside the test's goroutine.
+func waitForLockWait(ctx context.Context, app string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		var n int
+		err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE application_name = $1 AND wait_event_type = 'Lock'`, app).Scan(&n)
+		if err != nil || n > 0 {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return errors.New("the store never waited for the lock")
+}

@@ -1,0 +1,196 @@
+package postgresstore_test
+
+import (
+	"bytes"
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitekit/guest"
+	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/postgresstore"
+)
+
+// racers is how many goroutines race for one record, split evenly over two
+// instances.
+const racers = 50
+
+// signingKey is the token key every instance of a deployment shares.
+var signingKey = bytes.Repeat([]byte{9}, 32)
+
+// instance is one application process: its own pool, store and services.
+type instance struct {
+	store *postgresstore.Store
+	orgs  *invitation.Service
+	guest *guest.Service
+}
+
+// fakeClock is a settable clock that several instances share, safe for
+// concurrent use.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func newInstance(t *testing.T, schema string, clock func() time.Time, params ...string) instance {
+	t.Helper()
+	s := openStore(t, schema, params...)
+	orgs, err := invitation.NewService(invitation.Config{Store: s, Keys: [][]byte{signingKey}, Clock: clock})
+	require.NoError(t, err)
+	guests, err := guest.NewService(guest.Config{Store: s, Keys: [][]byte{signingKey}, Clock: clock})
+	require.NoError(t, err)
+	return instance{store: s, orgs: orgs, guest: guests}
+}
+
+// race runs f on racers goroutines released at once, each given its index
+// and the instance it runs on, and returns their errors.
+func race(instances [2]instance, f func(i int, in instance) error) []error {
+	errs := make([]error, racers)
+	var ready, done sync.WaitGroup
+	gate := make(chan struct{})
+	for i := range racers {
+		ready.Add(1)
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			ready.Done()
+			<-gate
+			errs[i] = f(i, instances[i%2])
+		}()
+	}
+	ready.Wait()
+	close(gate)
+	done.Wait()
+	return errs
+}
+
+// oneWinner asserts that exactly one error is nil and every other one is
+// loser.
+func oneWinner(t *testing.T, errs []error, loser error) {
+	t.Helper()
+	wins := 0
+	for _, err := range errs {
+		if err == nil {
+			wins++
+			continue
+		}
+		assert.ErrorIs(t, err, loser)
+	}
+	assert.Equal(t, 1, wins, "exactly one of %d succeeds", len(errs))
+}
+
+// countRows returns how many rows of table in schema belong to the
+// organization and email.
+func countRows(t *testing.T, schema, table, orgColumn string, org uuid.UUID, email string) int {
+	t.Helper()
+	var n int
+	err := admin.QueryRow(context.Background(), "SELECT count(*) FROM "+pgx.Identifier{schema, table}.Sanitize()+
+		" WHERE "+orgColumn+" = $1 AND email = $2", org, email).Scan(&n)
+	require.NoError(t, err)
+	return n
+}
+
+// TestTwoInstances runs the races of store/storetest with the racers split
+// over two stores of separate pools on one schema, as two application
+// processes would.
+func TestTwoInstances(t *testing.T) {
+	t.Parallel()
+	schema := newSchema(t)
+	clock := &fakeClock{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	in := [2]instance{newInstance(t, schema, clock.Now), newInstance(t, schema, clock.Now)}
+	ctx := context.Background()
+	const email = "race@example.com"
+
+	t.Run("InvitationAccepts", func(t *testing.T) {
+		inv, err := in[0].orgs.Create(ctx, invitation.CreateParams{OrganizationID: uuid.New(), Email: email, Role: "admin"})
+		require.NoError(t, err)
+		tok := in[0].orgs.Token(inv)
+		oneWinner(t, race(in, func(_ int, in instance) error {
+			_, err := in.orgs.Accept(ctx, tok, email)
+			return err
+		}), invitation.ErrAlreadyAccepted)
+		got, err := in[1].orgs.Get(ctx, inv.OrganizationID, inv.ID)
+		require.NoError(t, err)
+		assert.Equal(t, invitation.StatusAccepted, got.Status)
+	})
+
+	t.Run("GuestAccepts", func(t *testing.T) {
+		inv, err := in[0].guest.Create(ctx, guest.CreateParams{HostOrganizationID: uuid.New(), Email: email, ExpiredAt: clock.Now().Add(time.Hour)})
+		require.NoError(t, err)
+		tok := in[0].guest.Token(inv)
+		oneWinner(t, race(in, func(i int, in instance) error {
+			if i%4 < 2 {
+				_, err := in.guest.AcceptByGuest(ctx, tok)
+				return err
+			}
+			_, err := in.guest.AcceptBySystem(ctx, inv.HostOrganizationID, inv.ID)
+			return err
+		}), guest.ErrAlreadyAccepted)
+		got, err := in[1].guest.Get(ctx, inv.HostOrganizationID, inv.ID)
+		require.NoError(t, err)
+		assert.NotEqual(t, guest.StatusSent, got.Status)
+	})
+
+	t.Run("InvitationCreates", func(t *testing.T) {
+		org := uuid.New()
+		oneWinner(t, race(in, func(_ int, in instance) error {
+			_, err := in.orgs.Create(ctx, invitation.CreateParams{OrganizationID: org, Email: email, Role: "admin"})
+			return err
+		}), invitation.ErrAlreadyExists)
+		assert.Equal(t, 1, countRows(t, schema, "invitations", "org_id", org, email))
+	})
+
+	t.Run("GuestCreates", func(t *testing.T) {
+		host := uuid.New()
+		oneWinner(t, race(in, func(_ int, in instance) error {
+			_, err := in.guest.Create(ctx, guest.CreateParams{HostOrganizationID: host, Email: email, ExpiredAt: clock.Now().Add(time.Hour)})
+			return err
+		}), guest.ErrAlreadyExists)
+		assert.Equal(t, 1, countRows(t, schema, "guest_invitations", "host_id", host, email))
+	})
+
+	// An expired invitation holds the unique index's claim until a write
+	// releases it: the racers all try to release it and insert, and still
+	// only one wins.
+	t.Run("InvitationCreatesAfterExpiry", func(t *testing.T) {
+		org := uuid.New()
+		_, err := in[0].orgs.Create(ctx, invitation.CreateParams{OrganizationID: org, Email: email, Role: "admin"})
+		require.NoError(t, err)
+		clock.Advance(invitation.DefaultTTL)
+		oneWinner(t, race(in, func(_ int, in instance) error {
+			_, err := in.orgs.Create(ctx, invitation.CreateParams{OrganizationID: org, Email: email, Role: "admin"})
+			return err
+		}), invitation.ErrAlreadyExists)
+		assert.Equal(t, 2, countRows(t, schema, "invitations", "org_id", org, email))
+	})
+
+	t.Run("GuestCreatesAfterExpiry", func(t *testing.T) {
+		host := uuid.New()
+		_, err := in[0].guest.Create(ctx, guest.CreateParams{HostOrganizationID: host, Email: email, ExpiredAt: clock.Now().Add(time.Hour)})
+		require.NoError(t, err)
+		clock.Advance(time.Hour)
+		oneWinner(t, race(in, func(_ int, in instance) error {
+			_, err := in.guest.Create(ctx, guest.CreateParams{HostOrganizationID: host, Email: email, ExpiredAt: clock.Now().Add(time.Hour)})
+			return err
+		}), guest.ErrAlreadyExists)
+		assert.Equal(t, 2, countRows(t, schema, "guest_invitations", "host_id", host, email))
+	})
+}

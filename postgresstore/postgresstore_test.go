@@ -1,0 +1,254 @@
+package postgresstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitekit/postgresstore"
+	"github.com/invitekit/invitekit/store/storetest"
+)
+
+// envURL names the variable that points the tests at a PostgreSQL server.
+const envURL = "INVITEKIT_TEST_POSTGRES_URL"
+
+const skipMessage = envURL + " is not set; run these tests against a PostgreSQL server with, for example, " +
+	envURL + "='postgres://postgres@127.0.0.1:5432/test?sslmode=disable' go test ./postgresstore/"
+
+// admin is a pool outside every store under test, for creating and
+// dropping schemas and for inspecting and breaking things behind a store's
+// back. It is nil without envURL.
+var admin *pgxpool.Pool
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		if u := os.Getenv(envURL); u != "" {
+			var err error
+			admin, err = pgxpool.New(context.Background(), withParams(u, "pool_max_conns=4"))
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "postgresstore tests:", err)
+				return 1
+			}
+			defer admin.Close()
+			defer dropBenchSchema()
+		}
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+// testURL returns the server's URL, or skips tb.
+func testURL(tb testing.TB) string {
+	tb.Helper()
+	u := os.Getenv(envURL)
+	if u == "" {
+		tb.Skip(skipMessage)
+	}
+	return u
+}
+
+// withParams adds key=value settings (pgxpool's pool_max_conns,
+// application_name, ...) to a URL or keyword/value connection string,
+// replacing those it already has and leaving the others byte for byte.
+func withParams(conn string, params ...string) string {
+	if !strings.Contains(conn, "://") {
+		return conn + " " + strings.Join(params, " ")
+	}
+	u, err := url.Parse(conn)
+	if err != nil {
+		return conn
+	}
+	replaced := map[string]bool{}
+	for _, p := range params {
+		k, _, _ := strings.Cut(p, "=")
+		replaced[k] = true
+	}
+	var query []string
+	for _, kv := range strings.Split(u.RawQuery, "&") {
+		k, _, _ := strings.Cut(kv, "=")
+		if kv != "" && !replaced[k] {
+			query = append(query, kv)
+		}
+	}
+	for _, p := range params {
+		k, v, _ := strings.Cut(p, "=")
+		query = append(query, url.QueryEscape(k)+"="+url.QueryEscape(v))
+	}
+	u.RawQuery = strings.Join(query, "&")
+	return u.String()
+}
+
+// randomName returns prefix followed by random hex, a valid unquoted
+// identifier.
+func randomName(prefix string) string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+// newSchema returns the name of a schema no one uses and drops it, with
+// everything in it, when tb ends. The schema itself is created by the
+// store that first opens it.
+func newSchema(tb testing.TB) string {
+	tb.Helper()
+	testURL(tb)
+	name := randomName("invitekit_test_")
+	tb.Cleanup(func() {
+		_, err := admin.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{name}.Sanitize()+" CASCADE")
+		assert.NoError(tb, err, "drop schema %s", name)
+	})
+	return name
+}
+
+// openStore opens a store of its own pool on schema and closes it when tb
+// ends (before newSchema's cleanup drops the schema, as cleanups run last
+// registered first).
+func openStore(tb testing.TB, schema string, params ...string) *postgresstore.Store {
+	tb.Helper()
+	params = append([]string{"pool_max_conns=8"}, params...)
+	s, err := postgresstore.Open(context.Background(), withParams(testURL(tb), params...), postgresstore.WithSchema(schema))
+	require.NoError(tb, err)
+	tb.Cleanup(func() { assert.NoError(tb, s.Close()) })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	testURL(t)
+	storetest.Run(t, func(t *testing.T) storetest.Backend {
+		return openStore(t, newSchema(t))
+	})
+}
+
+func TestSkipMessageSaysHowToRun(t *testing.T) {
+	t.Parallel()
+	assert.Contains(t, skipMessage, envURL+"=")
+	assert.Contains(t, skipMessage, "go test ./postgresstore/")
+}
+
+func TestOptionsAreChecked(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, name := range []string{"", strings.Repeat("s", 64)} {
+		_, err := postgresstore.Open(ctx, "postgres://127.0.0.1:1/none", postgresstore.WithSchema(name))
+		assert.ErrorContains(t, err, "schema name", "schema %q", name)
+	}
+	_, err := postgresstore.New(ctx, nil)
+	assert.Error(t, err)
+	_, err = postgresstore.Open(ctx, "postgres://%zz")
+	assert.Error(t, err)
+}
+
+func TestMigrationsRecordedOnceAndReopenIsANoOp(t *testing.T) {
+	t.Parallel()
+	schema := newSchema(t)
+	openStore(t, schema)
+	openStore(t, schema)
+	assertMigrationsOnce(t, schema)
+}
+
+// assertMigrationsOnce checks that schema records each migration exactly
+// once.
+func assertMigrationsOnce(t *testing.T, schema string) {
+	t.Helper()
+	var rows, versions, maxVersion int
+	err := admin.QueryRow(context.Background(), "SELECT count(*), count(DISTINCT version), max(version) FROM "+
+		pgx.Identifier{schema, "schema_migrations"}.Sanitize()).Scan(&rows, &versions, &maxVersion)
+	require.NoError(t, err)
+	assert.Equal(t, 1, maxVersion, "latest migration")
+	assert.Equal(t, maxVersion, rows, "one row per migration")
+	assert.Equal(t, maxVersion, versions)
+}
+
+func TestConcurrentInstancesMigrateOnce(t *testing.T) {
+	t.Parallel()
+	schema := newSchema(t)
+	const instances = 8
+	var wg sync.WaitGroup
+	errs := make([]error, instances)
+	stores := make([]*postgresstore.Store, instances)
+	for i := range instances {
+		wg.Go(func() {
+			stores[i], errs[i] = postgresstore.Open(context.Background(),
+				withParams(testURL(t), "pool_max_conns=2"), postgresstore.WithSchema(schema))
+		})
+	}
+	wg.Wait()
+	for i := range instances {
+		if assert.NoError(t, errs[i], "instance %d", i) {
+			assert.NoError(t, stores[i].Close())
+		}
+	}
+	assertMigrationsOnce(t, schema)
+}
+
+func TestNewerSchemaIsRefused(t *testing.T) {
+	t.Parallel()
+	schema := newSchema(t)
+	openStore(t, schema)
+	_, err := admin.Exec(context.Background(), "INSERT INTO "+pgx.Identifier{schema, "schema_migrations"}.Sanitize()+
+		" (version, name) VALUES (1000, '1000_future.sql')")
+	require.NoError(t, err)
+
+	_, err = postgresstore.Open(context.Background(), withParams(testURL(t), "pool_max_conns=1"), postgresstore.WithSchema(schema))
+	var tooNew *postgresstore.TooNewError
+	require.ErrorAs(t, err, &tooNew)
+	assert.Equal(t, 1000, tooNew.Database)
+	assert.Equal(t, 1, tooNew.Supported)
+}
+
+func TestNewLeavesThePoolToTheCaller(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	schema := newSchema(t)
+	pool, err := pgxpool.New(ctx, withParams(testURL(t), "pool_max_conns=2"))
+	require.NoError(t, err)
+	defer pool.Close()
+
+	s, err := postgresstore.New(ctx, pool, postgresstore.WithSchema(schema))
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	require.NoError(t, s.Close(), "Close twice")
+
+	_, err = s.FindInvitation(ctx, [16]byte{1})
+	assert.ErrorIs(t, err, postgresstore.ErrClosed)
+	assert.NoError(t, pool.Ping(ctx), "the caller's pool is still open")
+}
+
+func TestOpenClosesItsPool(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, err := postgresstore.Open(ctx, withParams(testURL(t), "pool_max_conns=1", "application_name="+t.Name()),
+		postgresstore.WithSchema(newSchema(t)))
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	_, err = s.FindGuestInvitation(ctx, [16]byte{1})
+	assert.ErrorIs(t, err, postgresstore.ErrClosed)
+	// Closing the pool ends its connections on the server too.
+	assert.Eventually(t, func() bool {
+		var n int
+		err := admin.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", t.Name()).Scan(&n)
+		return err == nil && n == 0
+	}, 5*time.Second, 20*time.Millisecond)
+}
+
+func TestCanceledContext(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, newSchema(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := s.FindInvitation(ctx, [16]byte{1})
+	assert.True(t, errors.Is(err, context.Canceled), "got %v", err)
+}
