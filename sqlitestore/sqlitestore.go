@@ -297,7 +297,7 @@ func applyNext(ctx context.Context, db *sql.DB, ms []migrate.Migration) (done bo
 		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("migrate: %w", err)
+		return false, fmt.Errorf("schema migration: %w", err)
 	}
 	return done, nil
 }

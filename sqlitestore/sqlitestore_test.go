@@ -262,6 +262,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	_, err = Open(context.Background(), path)
 	var tooNew *migrate.TooNewError
 	require.ErrorAs(t, err, &tooNew)
+	t.Log(err)
 	assert.Equal(t, latest+1, tooNew.Database)
 	assert.Equal(t, latest, tooNew.Supported)
 	assert.Contains(t, err.Error(), fmt.Sprintf("version %d", latest+1))
