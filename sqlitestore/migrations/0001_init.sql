@@ -6,7 +6,8 @@
 -- time it was last written). The partial unique index below allows one claim
 -- per (organization, email), which makes the open-invitation rule hold under
 -- any concurrency; a claim whose row has since expired is released by the
--- store, inside the write transaction of the create that needs the slot.
+-- store, inside the write transaction of the create or update that needs
+-- the slot.
 CREATE TABLE invitations (
     id          BLOB    NOT NULL PRIMARY KEY,
     org_id      BLOB    NOT NULL,
