@@ -184,7 +184,7 @@ func (s *Service) checkExpiry(now, t time.Time) (time.Time, string) {
 	case !t.After(now):
 		return t, "must be in the future"
 	case t.Sub(now) > s.maxExpiry:
-		return t, fmt.Sprintf("must be at most %v ahead", s.maxExpiry)
+		return t, "must be at most " + days(s.maxExpiry) + " ahead"
 	}
 	return t, ""
 }
@@ -404,4 +404,14 @@ func (s *Service) Delete(ctx context.Context, hostID, id uuid.UUID) error {
 		return fmt.Errorf("guest: delete %s: %w", id, err)
 	}
 	return nil
+}
+
+// days writes d in whole days where it is a whole number of days, as
+// people count expiry.
+func days(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d%day == 0 {
+		return fmt.Sprintf("%d days", d/day)
+	}
+	return d.String()
 }

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/invitekit/invitekit/postgresstore"
+)
+
+// config is everything the server reads from flags and the environment.
+type config struct {
+	addr        string
+	db          string
+	postgres    string
+	pgSchema    string
+	apiKeys     map[string]string // key ID -> secret
+	connections map[[2]uuid.UUID]bool
+	tokenKey    string // base64, from INVITEKIT_TOKEN_KEY
+}
+
+// listFlag collects a repeatable flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// parseConfig reads args (without the program name) and the environment
+// through getenv.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c config
+	var keys, conns listFlag
+	fs.StringVar(&c.addr, "addr", ":8080", "address to listen on")
+	fs.StringVar(&c.db, "db", "invitekit.db", `SQLite file to keep invitations in; ":memory:" keeps them in memory`)
+	fs.StringVar(&c.postgres, "postgres", "", "PostgreSQL URL; overrides -db")
+	fs.StringVar(&c.pgSchema, "postgres-schema", postgresstore.DefaultSchema, "PostgreSQL schema for the tables")
+	fs.Var(&keys, "api-key", "API key as ID:SECRET (repeatable; also INVITEKIT_API_KEYS=id:secret,...)")
+	fs.Var(&conns, "connection", "REQUESTER:TARGET organization IDs allowed to act across organizations (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if env := getenv("INVITEKIT_API_KEYS"); env != "" {
+		keys = append(strings.Split(env, ","), keys...)
+	}
+	var err error
+	if c.apiKeys, err = parseAPIKeys(keys); err != nil {
+		return config{}, err
+	}
+	if c.connections, err = parseConnections(conns); err != nil {
+		return config{}, err
+	}
+	c.tokenKey = getenv("INVITEKIT_TOKEN_KEY")
+	return c, nil
+}
+
+func parseAPIKeys(list []string) (map[string]string, error) {
+	keys := make(map[string]string, len(list))
+	for _, kv := range list {
+		kv = strings.TrimSpace(kv)
+		if kv == "" {
+			continue
+		}
+		id, secret, ok := strings.Cut(kv, ":")
+		if !ok || id == "" || secret == "" {
+			return nil, errors.New("an API key must look like ID:SECRET")
+		}
+		if _, dup := keys[id]; dup {
+			return nil, fmt.Errorf("API key ID %q is given twice", id)
+		}
+		keys[id] = secret
+	}
+	return keys, nil
+}
+
+func parseConnections(list []string) (map[[2]uuid.UUID]bool, error) {
+	conns := make(map[[2]uuid.UUID]bool, len(list))
+	for _, pair := range list {
+		r, t, ok := strings.Cut(pair, ":")
+		requester, err1 := uuid.Parse(r)
+		target, err2 := uuid.Parse(t)
+		if !ok || err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("-connection %q: want REQUESTER:TARGET organization UUIDs", pair)
+		}
+		conns[[2]uuid.UUID{requester, target}] = true
+	}
+	return conns, nil
+}

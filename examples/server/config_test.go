@@ -1,0 +1,89 @@
+package main
+
+import (
+	"encoding/base64"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestParseConfig(t *testing.T) {
+	t.Parallel()
+	r, tg := uuid.New(), uuid.New()
+	c, err := parseConfig([]string{
+		"-addr", "127.0.0.1:9999", "-db", "x.db", "-api-key", "k2:s2", "-connection", r.String() + ":" + tg.String(),
+	}, env(map[string]string{"INVITEKIT_API_KEYS": "k1:s1, k3:s:3", "INVITEKIT_TOKEN_KEY": "abc"}), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:9999", c.addr)
+	assert.Equal(t, "x.db", c.db)
+	assert.Equal(t, map[string]string{"k1": "s1", "k2": "s2", "k3": "s:3"}, c.apiKeys, "a secret may contain ':'")
+	assert.True(t, c.connections[[2]uuid.UUID{r, tg}])
+	assert.False(t, c.connections[[2]uuid.UUID{tg, r}], "a connection has a direction")
+	assert.Equal(t, "abc", c.tokenKey)
+
+	d, err := parseConfig(nil, env(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, ":8080", d.addr)
+	assert.Equal(t, "invitekit.db", d.db)
+	assert.Empty(t, d.apiKeys)
+}
+
+func TestParseConfigRejects(t *testing.T) {
+	t.Parallel()
+	for name, args := range map[string][]string{
+		"key without secret": {"-api-key", "lonely"},
+		"duplicate key":      {"-api-key", "a:1", "-api-key", "a:2"},
+		"bad connection":     {"-connection", "not-a-uuid:x"},
+		"stray argument":     {"extra"},
+		"unknown flag":       {"-nope"},
+	} {
+		_, err := parseConfig(args, env(nil), io.Discard)
+		assert.Error(t, err, name)
+	}
+}
+
+func TestTokenKey(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "db.key")
+
+	key, created, err := tokenKey("", file)
+	require.NoError(t, err)
+	assert.True(t, created)
+	assert.Len(t, key, 32)
+	st, err := os.Stat(file)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+
+	again, created, err := tokenKey("", file)
+	require.NoError(t, err)
+	assert.False(t, created)
+	assert.Equal(t, key, again, "the key survives a restart, and so do the links signed with it")
+
+	require.NoError(t, os.Chmod(file, 0o644))
+	_, _, err = tokenKey("", file)
+	assert.ErrorContains(t, err, "readable by others")
+
+	fromEnv := strings.Repeat("k", 40)
+	key, _, err = tokenKey(base64.StdEncoding.EncodeToString([]byte(fromEnv)), file)
+	require.NoError(t, err)
+	assert.Equal(t, []byte(fromEnv), key, "the environment wins over the file")
+	_, _, err = tokenKey(base64.StdEncoding.EncodeToString([]byte("short")), "")
+	assert.ErrorContains(t, err, "at least 32")
+	_, _, err = tokenKey("%%%", "")
+	assert.Error(t, err)
+
+	mem, _, err := tokenKey("", "")
+	require.NoError(t, err)
+	assert.Len(t, mem, 32)
+}

@@ -1,0 +1,191 @@
+// Command server serves every invitekit route over HTTP: the organization
+// invitation routes of the ClickHouse Cloud API, the guest invitation routes
+// of the MyCreditApp API, and /openapi.json.
+//
+//	go run ./examples/server                   # SQLite file invitekit.db, port 8080
+//	go run ./examples/server -db :memory:      # in memory
+//	go run ./examples/server -postgres "$URL"  # PostgreSQL, for many instances
+//
+// API keys come from INVITEKIT_API_KEYS="id:secret,..." or -api-key
+// id:secret; with none, the server makes one and prints it with a curl line
+// to try. Every key may act for any organization; cross-organization guest
+// requests need -connection REQUESTER:TARGET. The token signing key comes
+// from INVITEKIT_TOKEN_KEY (base64, at least 32 bytes) or from a 0600 file
+// created beside the database.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/invitekit/invitekit/guest"
+	"github.com/invitekit/invitekit/httpadapter"
+	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/memstore"
+	"github.com/invitekit/invitekit/postgresstore"
+	"github.com/invitekit/invitekit/sqlitestore"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+// backend is a store for both kinds of invitations.
+type backend interface {
+	invitation.Store
+	guest.Store
+	Close() error
+}
+
+// run serves until ctx is done, then shuts down gracefully.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	var generated string
+	if len(cfg.apiKeys) == 0 {
+		id, secret := generateAPIKey()
+		cfg.apiKeys[id] = secret
+		generated = id
+	}
+
+	st, keyFile, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	key, created, err := tokenKey(cfg.tokenKey, keyFile)
+	if err != nil {
+		return err
+	}
+	if created {
+		logger.Info("created token signing key file; back it up with the database", "file", keyFile)
+	}
+
+	handler, err := newHandler(st, key, cfg, logger)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	if generated != "" {
+		printTryIt(stdout, ln.Addr(), generated, cfg.apiKeys[generated])
+	}
+	fmt.Fprintf(stdout, "listening on %s\n", ln.Addr())
+	return serve(ctx, ln, handler, logger)
+}
+
+// openStore opens the store cfg names and says where the token key file
+// belongs ("" where there is nowhere to keep one).
+func openStore(ctx context.Context, cfg config) (backend, string, error) {
+	switch {
+	case cfg.postgres != "":
+		if cfg.tokenKey == "" {
+			return nil, "", errors.New("with -postgres, set INVITEKIT_TOKEN_KEY: every instance must sign with the same key")
+		}
+		s, err := postgresstore.Open(ctx, cfg.postgres, postgresstore.WithSchema(cfg.pgSchema))
+		return s, "", err
+	case cfg.db == ":memory:":
+		return memstore.New(), "", nil
+	default:
+		s, err := sqlitestore.Open(ctx, cfg.db)
+		return s, cfg.db + ".key", err
+	}
+}
+
+func newHandler(st backend, key []byte, cfg config, logger *slog.Logger) (http.Handler, error) {
+	orgs, err := invitation.NewService(invitation.Config{Store: st, Keys: [][]byte{key}})
+	if err != nil {
+		return nil, err
+	}
+	guests, err := guest.NewService(guest.Config{Store: st, Keys: [][]byte{key}})
+	if err != nil {
+		return nil, err
+	}
+	h, err := httpadapter.New(httpadapter.Config{
+		Invitations:  orgs,
+		Guests:       guests,
+		Authenticate: httpadapter.APIKeys(cfg.apiKeys),
+		AuthorizeConnection: func(_ context.Context, _ httpadapter.Principal, requester, target uuid.UUID) error {
+			if cfg.connections[[2]uuid.UUID{requester, target}] {
+				return nil
+			}
+			return httpadapter.ErrForbidden
+		},
+		Logger: logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return httpadapter.LogRequests(logger, h), nil
+}
+
+// serve runs an http.Server on ln until ctx is done, then gives requests in
+// flight ten seconds to finish.
+func serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func generateAPIKey() (id, secret string) {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
+	return "key-" + hex.EncodeToString(b[:4]), hex.EncodeToString(b[4:])
+}
+
+func printTryIt(w io.Writer, addr net.Addr, id, secret string) {
+	host := addr.String()
+	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+		host = fmt.Sprintf("localhost:%d", tcp.Port)
+	}
+	fmt.Fprintf(w, "No API key configured; generated one for this run:\n  INVITEKIT_API_KEYS=%s:%s\n", id, secret)
+	fmt.Fprintf(w, "Try it:\n  curl -s -u %s:%s -H 'Content-Type: application/json' \\\n"+
+		"    -d '{\"email\":\"ada@example.com\",\"role\":\"admin\"}' \\\n"+
+		"    http://%s/v1/organizations/%s/invitations\n", id, secret, host, uuid.New())
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+)
+
+const minKeyBytes = 32
+
+// tokenKey returns the token signing key: INVITEKIT_TOKEN_KEY when set,
+// else the key in keyFile, created with fresh random bytes and mode 0600 on
+// first start. An empty keyFile means there is nowhere to keep a key (an
+// in-memory store): a random key lives as long as the process, and so do
+// the invitations it signs. created reports a new key file.
+func tokenKey(env, keyFile string) (key []byte, created bool, err error) {
+	if env != "" {
+		key, err := decodeKey(env)
+		if err != nil {
+			return nil, false, fmt.Errorf("INVITEKIT_TOKEN_KEY: %w", err)
+		}
+		return key, false, nil
+	}
+	if keyFile == "" {
+		key := make([]byte, minKeyBytes)
+		_, err := rand.Read(key)
+		return key, false, err
+	}
+	b, err := os.ReadFile(keyFile)
+	if err == nil {
+		if err := checkKeyFileMode(keyFile); err != nil {
+			return nil, false, err
+		}
+		key, err := decodeKey(string(b))
+		if err != nil {
+			return nil, false, fmt.Errorf("key file %s: %w", keyFile, err)
+		}
+		return key, false, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, false, fmt.Errorf("read key file: %w", err)
+	}
+	key = make([]byte, minKeyBytes)
+	if _, err := rand.Read(key); err != nil {
+		return nil, false, err
+	}
+	// O_EXCL: if another process created the file meanwhile, use neither
+	// key silently; fail and let the operator restart.
+	f, err := os.OpenFile(keyFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, false, fmt.Errorf("create key file: %w", err)
+	}
+	_, werr := f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n")
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return nil, false, fmt.Errorf("write key file: %w", werr)
+	}
+	return key, true, nil
+}
+
+func decodeKey(s string) ([]byte, error) {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+	if err != nil {
+		return nil, errors.New("not standard base64")
+	}
+	if len(key) < minKeyBytes {
+		return nil, fmt.Errorf("%d bytes, want at least %d", len(key), minKeyBytes)
+	}
+	return key, nil
+}
+
+// checkKeyFileMode refuses a key file others can read, as ssh does.
+func checkKeyFileMode(name string) error {
+	st, err := os.Stat(name)
+	if err != nil {
+		return err
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("key file %s is readable by others (mode %v): chmod 600 it", name, st.Mode().Perm())
+	}
+	return nil
+}
