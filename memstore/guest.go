@@ -131,6 +131,7 @@ func (s *Store) ListGuestInvitations(ctx context.Context, q guest.ListQuery) ([]
 	)
 	err := s.read(ctx, func() error {
 		idx := s.guests.byOrg[q.HostOrganizationID]
+		q.Offset = max(q.Offset, 0) // the Service never sends one below 0; direct callers may
 		if unfiltered(q) {
 			// The index is already in this order: cut the page out of it.
 			total = len(idx)

@@ -15,7 +15,6 @@ package memstore
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -27,8 +26,9 @@ import (
 	"github.com/invitekit/invitekit/store"
 )
 
-// ErrClosed is returned by every method called after Close.
-var ErrClosed = errors.New("memstore: store is closed")
+// ErrClosed is returned by every method called after Close. It is
+// store.ErrClosed, the same for every store.
+var ErrClosed = store.ErrClosed
 
 // Store keeps invitations in memory. It is safe for concurrent use. The
 // zero value is not usable; call New.

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/invitekit/invitekit/internal/migrate"
+	"github.com/invitekit/invitekit/store"
 )
 
 //go:embed migrations/*.sql
@@ -71,7 +72,7 @@ func (s *Store) migrateTx(ctx context.Context, tx pgx.Tx, ms []migrate.Migration
 		return err
 	}
 	if latest := migrate.Latest(ms); current > latest {
-		return &migrate.TooNewError{Database: current, Supported: latest}
+		return &store.SchemaTooNewError{Database: current, Supported: latest}
 	}
 	if current == migrate.Latest(ms) {
 		return nil

@@ -8,7 +8,7 @@
 // are embedded, and every instance that starts applies the missing ones under
 // a PostgreSQL advisory lock, so instances started together apply each
 // migration exactly once. A database migrated by a newer invitekit is
-// refused with an error wrapping *TooNewError.
+// refused with an error wrapping *store.SchemaTooNewError.
 //
 // The tables live in the schema "invitekit" unless WithSchema names another;
 // the store creates the schema when it is missing. Give invitekit a schema of
@@ -41,7 +41,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/invitekit/invitekit/guest"
-	"github.com/invitekit/invitekit/internal/migrate"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/store"
 )
@@ -50,12 +49,9 @@ import (
 // another.
 const DefaultSchema = "invitekit"
 
-// TooNewError is wrapped by the error Open and New return when the database
-// was migrated by a newer invitekit than the running one; use errors.As.
-type TooNewError = migrate.TooNewError
-
-// ErrClosed is returned by every method called after Close.
-var ErrClosed = errors.New("postgresstore: store is closed")
+// ErrClosed is returned by every method called after Close. It is
+// store.ErrClosed, the same for every store.
+var ErrClosed = store.ErrClosed
 
 // Store keeps invitations in PostgreSQL. It is safe for concurrent use, also
 // by several processes on one database. The zero value is not usable; call

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/invitekit/invitekit/postgresstore"
+	"github.com/invitekit/invitekit/store"
 	"github.com/invitekit/invitekit/store/storetest"
 )
 
@@ -203,7 +204,7 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 	require.NoError(t, err)
 
 	_, err = postgresstore.Open(context.Background(), withParams(testURL(t), "pool_max_conns=1"), postgresstore.WithSchema(schema))
-	var tooNew *postgresstore.TooNewError
+	var tooNew *store.SchemaTooNewError
 	require.ErrorAs(t, err, &tooNew)
 	assert.Equal(t, 1000, tooNew.Database)
 	assert.Equal(t, 1, tooNew.Supported)

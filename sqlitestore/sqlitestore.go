@@ -44,8 +44,9 @@ import (
 	"github.com/invitekit/invitekit/store"
 )
 
-// ErrClosed is returned by every method called after Close.
-var ErrClosed = errors.New("sqlitestore: store is closed")
+// ErrClosed is returned by every method called after Close. It is
+// store.ErrClosed, the same for every store.
+var ErrClosed = store.ErrClosed
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
@@ -148,7 +149,7 @@ func escapePath(path string) string {
 // returns the store. Path ":memory:" opens a new private in-memory database
 // (one per call) for tests.
 //
-// It fails with an error wrapping *migrate.TooNewError when the database was
+// It fails with an error wrapping *store.SchemaTooNewError when the database was
 // migrated by a newer invitekit than this one. Close the store when done.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	c := config{synchronous: SynchronousNormal, busyTimeout: 5 * time.Second}
@@ -282,7 +283,7 @@ func applyNext(ctx context.Context, db *sql.DB, ms []migrate.Migration) (done bo
 		}
 		latest := migrate.Latest(ms)
 		if current > latest {
-			return &migrate.TooNewError{Database: current, Supported: latest}
+			return &store.SchemaTooNewError{Database: current, Supported: latest}
 		}
 		if current == latest {
 			done = true

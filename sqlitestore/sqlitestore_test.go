@@ -260,7 +260,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	require.NoError(t, s.Close())
 
 	_, err = Open(context.Background(), path)
-	var tooNew *migrate.TooNewError
+	var tooNew *store.SchemaTooNewError
 	require.ErrorAs(t, err, &tooNew)
 	t.Log(err)
 	assert.Equal(t, latest+1, tooNew.Database)

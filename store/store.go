@@ -9,6 +9,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -29,7 +30,25 @@ var (
 	// the requested change, for example accepting an invitation that was
 	// already accepted. The domain packages wrap it in more specific errors.
 	ErrConflict = errors.New("invitekit: conflict")
+
+	// ErrClosed is returned by every method of a store called after its
+	// Close.
+	ErrClosed = errors.New("invitekit: store is closed")
 )
+
+// SchemaTooNewError is wrapped by the error a SQL store's Open or New
+// returns when the database was migrated by a newer invitekit than the
+// running one: the older code cannot know what the newer schema means.
+type SchemaTooNewError struct {
+	// Database is the schema version recorded in the database; Supported
+	// the highest this build knows.
+	Database, Supported int
+}
+
+func (e *SchemaTooNewError) Error() string {
+	return fmt.Sprintf("invitekit: database schema is at version %d, newer than version %d this build supports: upgrade invitekit",
+		e.Database, e.Supported)
+}
 
 // FieldError describes one invalid input field.
 type FieldError struct {

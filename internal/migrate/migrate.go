@@ -68,16 +68,3 @@ func Latest(ms []Migration) int {
 	}
 	return ms[len(ms)-1].Version
 }
-
-// TooNewError is wrapped by the error a store returns when the database was
-// migrated by a newer version of invitekit than the running one.
-type TooNewError struct {
-	// Database is the schema version recorded in the database; Supported
-	// the highest this build knows.
-	Database, Supported int
-}
-
-func (e *TooNewError) Error() string {
-	return fmt.Sprintf("migrate: database schema is at version %d, newer than version %d this build of invitekit supports: upgrade invitekit",
-		e.Database, e.Supported)
-}

@@ -37,10 +37,3 @@ func TestLoadRejects(t *testing.T) {
 	_, err := Load(fstest.MapFS{}, "missing")
 	assert.Error(t, err)
 }
-
-func TestTooNewError(t *testing.T) {
-	t.Parallel()
-	err := &TooNewError{Database: 5, Supported: 3}
-	assert.Contains(t, err.Error(), "version 5")
-	assert.Contains(t, err.Error(), "version 3")
-}
