@@ -71,7 +71,7 @@ var (
 	_ guest.Store      = (*Store)(nil)
 )
 
-// Option configures Open and New.
+// Option configures Open and New. A nil Option is ignored.
 type Option func(*config)
 
 type config struct {
@@ -92,7 +92,11 @@ const maxIdentifierLen = 63
 func newConfig(opts []Option) (config, error) {
 	c := config{schema: DefaultSchema}
 	for _, o := range opts {
-		o(&c)
+		// Skipped, as sqlitestore does, so that callers may build option
+		// lists conditionally.
+		if o != nil {
+			o(&c)
+		}
 	}
 	if c.schema == "" || len(c.schema) > maxIdentifierLen {
 		return c, fmt.Errorf("postgresstore: schema name %q must be 1 to %d bytes", c.schema, maxIdentifierLen)

@@ -152,6 +152,28 @@ func TestOptionsAreChecked(t *testing.T) {
 	assert.Error(t, err)
 }
 
+// A nil Option is skipped, as sqlitestore skips one, so callers can build
+// option lists conditionally.
+func TestNilOptionsAreIgnored(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	assert.NotPanics(t, func() {
+		_, err := postgresstore.Open(ctx, "postgres://%zz", nil)
+		assert.Error(t, err, "the URL is still checked")
+	})
+
+	schema := newSchema(t)
+	pool, err := pgxpool.New(ctx, withParams(testURL(t), "pool_max_conns=2"))
+	require.NoError(t, err)
+	defer pool.Close()
+	s, err := postgresstore.New(ctx, pool, nil, postgresstore.WithSchema(schema), nil)
+	require.NoError(t, err)
+	defer s.Close()
+	var tables int
+	require.NoError(t, admin.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE schemaname = $1", schema).Scan(&tables))
+	assert.Equal(t, 3, tables, "the options around the nil ones applied")
+}
+
 func TestMigrationsRecordedOnceAndReopenIsANoOp(t *testing.T) {
 	t.Parallel()
 	schema := newSchema(t)

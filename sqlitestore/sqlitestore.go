@@ -88,7 +88,7 @@ const (
 	SynchronousFull Synchronous = "FULL"
 )
 
-// Option configures Open.
+// Option configures Open. A nil Option is ignored.
 type Option func(*config)
 
 type config struct {
