@@ -26,6 +26,13 @@
 // the commit itself is under way leaves the outcome unknown, as with any
 // database. Broken connections are dropped from the pool, so the next call
 // takes a working one.
+//
+// Keep the clocks of all instances synchronised (NTP). Whether an earlier
+// invitation still blocks a new one for its email is decided at the now the
+// caller passes, not by the database's clock: an instance whose clock runs
+// ahead by more than an invitation's remaining life sees it expired, and
+// can open a second invitation for the email while the first is still
+// acceptable.
 package postgresstore
 
 import (

@@ -10,6 +10,12 @@
 // The schema is created and upgraded by numbered, embedded migrations when
 // the store opens.
 //
+// Keep the clocks of all processes that share a file synchronised (NTP).
+// Whether an earlier invitation still blocks a new one for its email is
+// decided at the now the caller passes: a process whose clock runs ahead by
+// more than an invitation's remaining life sees it expired, and can open a
+// second invitation for the email while the first is still acceptable.
+//
 // # What survives what
 //
 // Every write that returned without error has been committed to the
