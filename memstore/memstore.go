@@ -103,8 +103,8 @@ func compareKeys(a, b key) int {
 
 // table holds one kind of record with the indexes both kinds need.
 type table[T any] struct {
-	byID    map[uuid.UUID]*T
-	byOrg   map[uuid.UUID][]key // sorted ascending by compareKeys
+	byID  map[uuid.UUID]*T
+	byOrg map[uuid.UUID][]key // sorted ascending by compareKeys
 	// byEmail indexes records by email across organizations: for the
 	// uniqueness rule (filtered by organization) and the invitations
 	// addressed to one email.
