@@ -186,6 +186,31 @@ func (s *Store) ListInvitations(ctx context.Context, q invitation.ListQuery) ([]
 	if err := s.check(ctx, op); err != nil {
 		return nil, err
 	}
+	query, args := invitationListSQL(q)
+	rows, err := s.stmts.query(ctx, query, args...)
+	if err != nil {
+		return nil, translate(ctx, op, err)
+	}
+	out, err := collect(rows, scanInvitation)
+	return out, translate(ctx, op, err)
+}
+
+// ListInvitationsForEmail implements invitation.Store.
+func (s *Store) ListInvitationsForEmail(ctx context.Context, email string, now time.Time, limit int) ([]invitation.Invitation, error) {
+	const op = "list invitations for email"
+	if err := s.check(ctx, op); err != nil {
+		return nil, err
+	}
+	rows, err := s.stmts.invitationsForEmail.QueryContext(ctx, email, timeArg(now), max(limit, 0))
+	if err != nil {
+		return nil, translate(ctx, op, err)
+	}
+	out, err := collect(rows, scanInvitation)
+	return out, translate(ctx, op, err)
+}
+
+// invitationListSQL returns the query of one page of q and its arguments.
+func invitationListSQL(q invitation.ListQuery) (string, []any) {
 	var b strings.Builder
 	b.WriteString(`SELECT ` + invitationColumns + ` FROM invitations WHERE org_id = ?`)
 	args := []any{idArg(q.OrganizationID)}
@@ -211,24 +236,5 @@ func (s *Store) ListInvitations(ctx context.Context, q invitation.ListQuery) ([]
 	}
 	b.WriteString(` ORDER BY created_at DESC, id DESC LIMIT ?`)
 	args = append(args, max(q.Limit, 0))
-	rows, err := s.stmts.query(ctx, b.String(), args...)
-	if err != nil {
-		return nil, translate(ctx, op, err)
-	}
-	out, err := collect(rows, scanInvitation)
-	return out, translate(ctx, op, err)
-}
-
-// ListInvitationsForEmail implements invitation.Store.
-func (s *Store) ListInvitationsForEmail(ctx context.Context, email string, now time.Time, limit int) ([]invitation.Invitation, error) {
-	const op = "list invitations for email"
-	if err := s.check(ctx, op); err != nil {
-		return nil, err
-	}
-	rows, err := s.stmts.invitationsForEmail.QueryContext(ctx, email, timeArg(now), max(limit, 0))
-	if err != nil {
-		return nil, translate(ctx, op, err)
-	}
-	out, err := collect(rows, scanInvitation)
-	return out, translate(ctx, op, err)
+	return b.String(), args
 }
