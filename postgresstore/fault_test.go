@@ -14,6 +14,7 @@ import (
 
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/store"
+	"github.com/invitekit/invitekit/store/storetest"
 )
 
 // killBackends terminates every server connection of the pool whose
@@ -48,7 +49,7 @@ func TestConnectionKilledInsideUpdate(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	app := randomName("invitekit_fault_")
-	clock := &fakeClock{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	clock := storetest.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
 	schema := newSchema(t)
 	in := newInstance(t, schema, clock.Now, "application_name="+app)
 	inv, err := in.orgs.Create(ctx, invitation.CreateParams{OrganizationID: uuid.New(), Email: "a@example.com", Role: "admin"})
@@ -86,7 +87,7 @@ func TestConnectionKilledWhileWaiting(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	app := randomName("invitekit_fault_")
-	clock := &fakeClock{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	clock := storetest.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
 	schema := newSchema(t)
 	in := newInstance(t, schema, clock.Now, "application_name="+app)
 	p := invitation.CreateParams{OrganizationID: uuid.New(), Email: "a@example.com", Role: "admin"}

@@ -3,7 +3,6 @@ package postgresstore_test
 import (
 	"bytes"
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/postgresstore"
+	"github.com/invitekit/invitekit/store/storetest"
 )
 
 // racers is how many goroutines race for one record, split evenly over two
@@ -31,25 +31,6 @@ type instance struct {
 	guest *guest.Service
 }
 
-// fakeClock is a settable clock that several instances share, safe for
-// concurrent use.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func newInstance(t *testing.T, schema string, clock func() time.Time, params ...string) instance {
 	t.Helper()
 	s := openStore(t, schema, params...)
@@ -61,25 +42,9 @@ func newInstance(t *testing.T, schema string, clock func() time.Time, params ...
 }
 
 // race runs f on racers goroutines released at once, each given its index
-// and the instance it runs on, and returns their errors.
+// and the instance it runs on (alternately), and returns their errors.
 func race(instances [2]instance, f func(i int, in instance) error) []error {
-	errs := make([]error, racers)
-	var ready, done sync.WaitGroup
-	gate := make(chan struct{})
-	for i := range racers {
-		ready.Add(1)
-		done.Add(1)
-		go func() {
-			defer done.Done()
-			ready.Done()
-			<-gate
-			errs[i] = f(i, instances[i%2])
-		}()
-	}
-	ready.Wait()
-	close(gate)
-	done.Wait()
-	return errs
+	return storetest.Race(racers, func(i int) error { return f(i, instances[i%2]) })
 }
 
 // oneWinner asserts that exactly one error is nil and every other one is
@@ -114,7 +79,7 @@ func countRows(t *testing.T, schema, table, orgColumn string, org uuid.UUID, ema
 func TestTwoInstances(t *testing.T) {
 	t.Parallel()
 	schema := newSchema(t)
-	clock := &fakeClock{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	clock := storetest.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
 	in := [2]instance{newInstance(t, schema, clock.Now), newInstance(t, schema, clock.Now)}
 	ctx := context.Background()
 	const email = "race@example.com"

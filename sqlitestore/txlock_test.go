@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -16,6 +15,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/store/storetest"
 )
 
 // New must not depend on the caller's DSN asking for IMMEDIATE
@@ -44,22 +44,10 @@ func TestNewWritesWithoutTxlockNeverFailBusy(t *testing.T) {
 	tok := services[0].Token(inv)
 
 	const racers = 30
-	errs := make([]error, racers)
-	var ready, done sync.WaitGroup
-	gate := make(chan struct{})
-	for i := range racers {
-		ready.Add(1)
-		done.Add(1)
-		go func() {
-			defer done.Done()
-			ready.Done()
-			<-gate
-			_, errs[i] = services[i%len(services)].Accept(ctx, tok, "race@example.com")
-		}()
-	}
-	ready.Wait()
-	close(gate)
-	done.Wait()
+	errs := storetest.Race(racers, func(i int) error {
+		_, err := services[i%len(services)].Accept(ctx, tok, "race@example.com")
+		return err
+	})
 
 	wins := 0
 	for i, err := range errs {

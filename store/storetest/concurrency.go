@@ -3,7 +3,6 @@ package storetest
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,27 +17,8 @@ import (
 // racers is how many goroutines race for one record.
 const racers = 50
 
-// race runs f on racers goroutines released at once and returns their
-// errors.
-func race(f func(i int) error) []error {
-	errs := make([]error, racers)
-	var ready, done sync.WaitGroup
-	gate := make(chan struct{})
-	for i := range racers {
-		ready.Add(1)
-		done.Add(1)
-		go func() {
-			defer done.Done()
-			ready.Done()
-			<-gate
-			errs[i] = f(i)
-		}()
-	}
-	ready.Wait()
-	close(gate)
-	done.Wait()
-	return errs
-}
+// race runs f on racers goroutines released at once.
+func race(f func(i int) error) []error { return Race(racers, f) }
 
 // oneWinner asserts that exactly one error is nil and every other one is
 // loser.

@@ -3,7 +3,6 @@ package storetest
 import (
 	"bytes"
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,36 +20,12 @@ var start = time.Date(2026, 3, 14, 15, 9, 26, 535897000, time.UTC)
 // key is the token signing key of the suite's services.
 var key = bytes.Repeat([]byte{7}, 32)
 
-// clock is a settable fake clock, safe for concurrent use.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // harness is one subtest's store, clock and services.
 type harness struct {
 	t     *testing.T
 	ctx   context.Context
 	b     Backend
-	clock *clock
+	clock *Clock
 	orgs  *invitation.Service
 	guest *guest.Service
 }
@@ -58,7 +33,7 @@ type harness struct {
 func newHarness(t *testing.T, b Backend) *harness {
 	t.Helper()
 	require.NotNil(t, b, "newBackend returned nil")
-	h := &harness{t: t, ctx: context.Background(), b: b, clock: &clock{now: start}}
+	h := &harness{t: t, ctx: context.Background(), b: b, clock: NewClock(start)}
 	var err error
 	h.orgs, err = invitation.NewService(invitation.Config{Store: b, Keys: [][]byte{key}, Clock: h.clock.Now})
 	require.NoError(t, err)
