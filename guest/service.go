@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -273,9 +274,13 @@ func (s *Service) List(ctx context.Context, hostID uuid.UUID, opts ListOptions) 
 			break
 		}
 	}
-	if n := utf8.RuneCountInString(opts.Email); opts.Email != "" && n > maxEmailSearchLen {
+	switch n := utf8.RuneCountInString(opts.Email); {
+	case !utf8.ValidString(opts.Email) || strings.ContainsRune(opts.Email, 0):
+		verr.Add("email", "must be valid UTF-8 text without NUL characters")
+	case opts.Email != "" && n > maxEmailSearchLen:
 		verr.Add("email", fmt.Sprintf("must be 1 to %d characters", maxEmailSearchLen))
 	}
+	q.Statuses = distinctStatuses(q.Statuses)
 	if q.OrderBy == "" {
 		q.OrderBy = OrderByCreatedAt
 	}
@@ -306,6 +311,22 @@ func (s *Service) List(ctx context.Context, hostID uuid.UUID, opts ListOptions) 
 		return ListResult{}, fmt.Errorf("guest: list: %w", err)
 	}
 	return ListResult{Items: items, TotalItems: total}, nil
+}
+
+// distinctStatuses sorts and de-duplicates a status filter, and drops it
+// when it names every status, so stores see at most three values however
+// many a request repeats.
+func distinctStatuses(in []Status) []Status {
+	if len(in) == 0 {
+		return nil
+	}
+	out := slices.Clone(in)
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if len(out) == 3 && out[0].Valid() && out[1].Valid() && out[2].Valid() {
+		return nil
+	}
+	return out
 }
 
 // update runs change on the invitation of hostID with id through the store's

@@ -360,6 +360,8 @@ func TestListValidates(t *testing.T) {
 	for name, opts := range map[string]guest.ListOptions{
 		"status":   {Statuses: []guest.Status{guest.StatusSent, "lost"}},
 		"email":    {Email: strings.Repeat("e", 256)},
+		"NUL":      {Email: "a\x00b"},
+		"bad UTF8": {Email: "\xff"},
 		"order by": {OrderBy: "password"},
 		"order":    {Order: "up"},
 		"limit":    {Limit: 101},
@@ -384,6 +386,17 @@ func TestList(t *testing.T) {
 	res, err = f.svc.List(ctx, host, guest.ListOptions{Email: "ALICE", OrderBy: guest.OrderByEmail, Order: store.Asc})
 	require.NoError(t, err)
 	assert.Equal(t, guest.ListResult{Items: []guest.Invitation{a}, TotalItems: 1}, res, "email search ignores case")
+
+	repeated := make([]guest.Status, 50)
+	for i := range repeated {
+		repeated[i] = []guest.Status{guest.StatusSent, guest.StatusAcceptedByGuest, guest.StatusAcceptedBySystem}[i%3]
+	}
+	res, err = f.svc.List(ctx, host, guest.ListOptions{Statuses: repeated})
+	require.NoError(t, err)
+	assert.Equal(t, guest.ListResult{Items: []guest.Invitation{b, a}, TotalItems: 2}, res, "repeated statuses filter as one of each")
+	res, err = f.svc.List(ctx, host, guest.ListOptions{Statuses: []guest.Status{guest.StatusAcceptedByGuest, guest.StatusAcceptedByGuest}})
+	require.NoError(t, err)
+	assert.Zero(t, res.TotalItems)
 
 	res, err = f.svc.List(ctx, host, guest.ListOptions{Limit: 1, Offset: 1})
 	require.NoError(t, err)

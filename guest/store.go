@@ -66,6 +66,15 @@ type Directory interface {
 	OrganizationName(ctx context.Context, id uuid.UUID) (string, error)
 }
 
+// Direction is a sort direction, Asc or Desc.
+type Direction = store.Direction
+
+// Sort directions, re-exported from store.
+const (
+	Asc  = store.Asc
+	Desc = store.Desc
+)
+
 // OrderBy names the field a list is sorted by.
 type OrderBy string
 

@@ -28,10 +28,10 @@ func cloneGuest(inv guest.Invitation) guest.Invitation {
 
 func guestKey(inv *guest.Invitation) key { return key{inv.CreatedAt, inv.ID} }
 
-func guestScope(inv *guest.Invitation) scope { return scope{inv.HostOrganizationID, inv.Email} }
-
-func openGuest(now time.Time) func(*guest.Invitation) bool {
-	return func(inv *guest.Invitation) bool { return inv.Open(now) }
+// openGuestIn returns whether a guest invitation is an open one of host at
+// now.
+func openGuestIn(host uuid.UUID, now time.Time) func(*guest.Invitation) bool {
+	return func(inv *guest.Invitation) bool { return inv.HostOrganizationID == host && inv.Open(now) }
 }
 
 // CreateGuestInvitation implements guest.Store.
@@ -42,10 +42,10 @@ func (s *Store) CreateGuestInvitation(ctx context.Context, inv guest.Invitation,
 		}
 		c := cloneGuest(inv)
 		rec := &c
-		if rec.Open(now) && s.guests.anyOpen(guestScope(rec), rec.ID, openGuest(now)) {
+		if rec.Open(now) && s.guests.anyOpen(rec.Email, rec.ID, openGuestIn(rec.HostOrganizationID, now)) {
 			return store.ErrAlreadyExists
 		}
-		s.guests.insert(rec.HostOrganizationID, guestKey(rec), guestScope(rec), rec)
+		s.guests.insert(rec.HostOrganizationID, guestKey(rec), rec.Email, rec)
 		return nil
 	})
 }
@@ -101,7 +101,7 @@ func (s *Store) UpdateGuestInvitation(ctx context.Context, hostID, id uuid.UUID,
 		}
 		// The record's identity and index keys never change.
 		next.ID, next.HostOrganizationID, next.Email, next.CreatedAt = rec.ID, rec.HostOrganizationID, rec.Email, rec.CreatedAt
-		if next.Open(now) && s.guests.anyOpen(guestScope(&next), next.ID, openGuest(now)) {
+		if next.Open(now) && s.guests.anyOpen(next.Email, next.ID, openGuestIn(next.HostOrganizationID, now)) {
 			return store.ErrAlreadyExists
 		}
 		*rec = next
@@ -118,7 +118,7 @@ func (s *Store) DeleteGuestInvitation(ctx context.Context, hostID, id uuid.UUID)
 		if err != nil {
 			return err
 		}
-		s.guests.remove(rec.HostOrganizationID, guestKey(rec), guestScope(rec))
+		s.guests.remove(rec.HostOrganizationID, guestKey(rec), rec.Email)
 		return nil
 	})
 }

@@ -20,10 +20,9 @@ func cloneInvitation(inv invitation.Invitation) invitation.Invitation {
 
 func invKey(inv *invitation.Invitation) key { return key{inv.CreatedAt, inv.ID} }
 
-func invScope(inv *invitation.Invitation) scope { return scope{inv.OrganizationID, inv.Email} }
-
-func openInvitation(now time.Time) func(*invitation.Invitation) bool {
-	return func(inv *invitation.Invitation) bool { return inv.Open(now) }
+// openIn returns whether an invitation is an open one of org at now.
+func openIn(org uuid.UUID, now time.Time) func(*invitation.Invitation) bool {
+	return func(inv *invitation.Invitation) bool { return inv.OrganizationID == org && inv.Open(now) }
 }
 
 // CreateInvitation implements invitation.Store.
@@ -34,11 +33,10 @@ func (s *Store) CreateInvitation(ctx context.Context, inv invitation.Invitation,
 		}
 		c := cloneInvitation(inv)
 		rec := &c
-		if rec.Open(now) && s.orgs.anyOpen(invScope(rec), rec.ID, openInvitation(now)) {
+		if rec.Open(now) && s.orgs.anyOpen(rec.Email, rec.ID, openIn(rec.OrganizationID, now)) {
 			return store.ErrAlreadyExists
 		}
-		s.orgs.insert(rec.OrganizationID, invKey(rec), invScope(rec), rec)
-		s.byEmail[rec.Email] = append(s.byEmail[rec.Email], rec.ID)
+		s.orgs.insert(rec.OrganizationID, invKey(rec), rec.Email, rec)
 		return nil
 	})
 }
@@ -94,7 +92,7 @@ func (s *Store) UpdateInvitation(ctx context.Context, orgID, id uuid.UUID, now t
 		}
 		// The record's identity and index keys never change.
 		next.ID, next.OrganizationID, next.Email, next.CreatedAt = rec.ID, rec.OrganizationID, rec.Email, rec.CreatedAt
-		if next.Open(now) && s.orgs.anyOpen(invScope(&next), next.ID, openInvitation(now)) {
+		if next.Open(now) && s.orgs.anyOpen(next.Email, next.ID, openIn(next.OrganizationID, now)) {
 			return store.ErrAlreadyExists
 		}
 		*rec = next
@@ -111,13 +109,7 @@ func (s *Store) DeleteInvitation(ctx context.Context, orgID, id uuid.UUID) error
 		if err != nil {
 			return err
 		}
-		s.orgs.remove(rec.OrganizationID, invKey(rec), invScope(rec))
-		ids := slices.DeleteFunc(s.byEmail[rec.Email], func(x uuid.UUID) bool { return x == id })
-		if len(ids) == 0 {
-			delete(s.byEmail, rec.Email)
-		} else {
-			s.byEmail[rec.Email] = ids
-		}
+		s.orgs.remove(rec.OrganizationID, invKey(rec), rec.Email)
 		return nil
 	})
 }
@@ -147,7 +139,7 @@ func (s *Store) ListInvitations(ctx context.Context, q invitation.ListQuery) ([]
 func (s *Store) ListInvitationsForEmail(ctx context.Context, email string, now time.Time, limit int) ([]invitation.Invitation, error) {
 	var out []invitation.Invitation
 	err := s.read(ctx, func() error {
-		for _, id := range s.byEmail[email] {
+		for _, id := range s.orgs.byEmail[email] {
 			if rec := s.orgs.byID[id]; rec.Open(now) {
 				out = append(out, cloneInvitation(*rec))
 			}

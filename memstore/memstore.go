@@ -37,9 +37,6 @@ type Store struct {
 	closed bool
 	orgs   table[invitation.Invitation]
 	guests table[guest.Invitation]
-	// byEmail indexes organization invitations by email across
-	// organizations, for ListInvitationsForEmail.
-	byEmail map[string][]uuid.UUID
 }
 
 var (
@@ -50,9 +47,8 @@ var (
 // New returns an empty Store.
 func New() *Store {
 	return &Store{
-		orgs:    newTable[invitation.Invitation](),
-		guests:  newTable[guest.Invitation](),
-		byEmail: make(map[string][]uuid.UUID),
+		orgs:   newTable[invitation.Invitation](),
+		guests: newTable[guest.Invitation](),
 	}
 }
 
@@ -63,7 +59,6 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.orgs = newTable[invitation.Invitation]()
 	s.guests = newTable[guest.Invitation]()
-	s.byEmail = nil
 	return nil
 }
 
@@ -106,38 +101,35 @@ func compareKeys(a, b key) int {
 	return store.CompareIDs(a.id, b.id)
 }
 
-// scope names one organization's invitations for one email.
-type scope struct {
-	org   uuid.UUID
-	email string
-}
-
 // table holds one kind of record with the indexes both kinds need.
 type table[T any] struct {
-	byID    map[uuid.UUID]*T
-	byOrg   map[uuid.UUID][]key // sorted ascending by compareKeys
-	byScope map[scope][]uuid.UUID
+	byID  map[uuid.UUID]*T
+	byOrg map[uuid.UUID][]key // sorted ascending by compareKeys
+	// byEmail indexes records by email across organizations: for the
+	// uniqueness rule (filtered by organization) and the invitations
+	// addressed to one email.
+	byEmail map[string][]uuid.UUID
 }
 
 func newTable[T any]() table[T] {
 	return table[T]{
 		byID:    make(map[uuid.UUID]*T),
 		byOrg:   make(map[uuid.UUID][]key),
-		byScope: make(map[scope][]uuid.UUID),
+		byEmail: make(map[string][]uuid.UUID),
 	}
 }
 
-func (t *table[T]) insert(org uuid.UUID, k key, sc scope, rec *T) {
+func (t *table[T]) insert(org uuid.UUID, k key, email string, rec *T) {
 	t.byID[k.id] = rec
 	idx := t.byOrg[org]
 	// Records mostly arrive in time order, so this is nearly always an
 	// append.
 	i, _ := slices.BinarySearchFunc(idx, k, compareKeys)
 	t.byOrg[org] = slices.Insert(idx, i, k)
-	t.byScope[sc] = append(t.byScope[sc], k.id)
+	t.byEmail[email] = append(t.byEmail[email], k.id)
 }
 
-func (t *table[T]) remove(org uuid.UUID, k key, sc scope) {
+func (t *table[T]) remove(org uuid.UUID, k key, email string) {
 	delete(t.byID, k.id)
 	idx := t.byOrg[org]
 	if i, ok := slices.BinarySearchFunc(idx, k, compareKeys); ok {
@@ -148,17 +140,18 @@ func (t *table[T]) remove(org uuid.UUID, k key, sc scope) {
 	} else {
 		t.byOrg[org] = idx
 	}
-	ids := slices.DeleteFunc(t.byScope[sc], func(id uuid.UUID) bool { return id == k.id })
+	ids := slices.DeleteFunc(t.byEmail[email], func(id uuid.UUID) bool { return id == k.id })
 	if len(ids) == 0 {
-		delete(t.byScope, sc)
+		delete(t.byEmail, email)
 	} else {
-		t.byScope[sc] = ids
+		t.byEmail[email] = ids
 	}
 }
 
-// anyOpen reports whether a record in sc other than except is open.
-func (t *table[T]) anyOpen(sc scope, except uuid.UUID, open func(*T) bool) bool {
-	for _, id := range t.byScope[sc] {
+// anyOpen reports whether a record for email other than except is open
+// in the sense of open, which also checks the organization.
+func (t *table[T]) anyOpen(email string, except uuid.UUID, open func(*T) bool) bool {
+	for _, id := range t.byEmail[email] {
 		if id != except && open(t.byID[id]) {
 			return true
 		}

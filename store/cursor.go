@@ -23,6 +23,9 @@ type Cursor struct {
 
 const cursorLen = 8 + 16
 
+// maxCursorMicros is 9999-12-31T23:59:59.999999Z in Unix microseconds.
+const maxCursorMicros = 253402300799999999
+
 // String encodes c as an opaque, URL-safe string.
 func (c Cursor) String() string {
 	var b [cursorLen]byte
@@ -39,6 +42,11 @@ func ParseCursor(s string) (Cursor, error) {
 		return Cursor{}, ErrInvalidCursor
 	}
 	micros := int64(binary.BigEndian.Uint64(b[:8]))
+	if micros < 0 || micros > maxCursorMicros {
+		// Every record's time lies in this range; outside it databases
+		// refuse the value (PostgreSQL: timestamp out of range).
+		return Cursor{}, ErrInvalidCursor
+	}
 	var id uuid.UUID
 	copy(id[:], b[8:])
 	return Cursor{CreatedAt: time.UnixMicro(micros).UTC(), ID: id}, nil

@@ -33,7 +33,9 @@ func TestCursorRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, c, got)
 
-	for _, bad := range []string{"", "x", c.String() + "A", "!!!!" + c.String()[4:]} {
+	tooLate := store.Cursor{CreatedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}.String()
+	tooEarly := store.Cursor{CreatedAt: time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC)}.String()
+	for _, bad := range []string{"", "x", c.String() + "A", "!!!!" + c.String()[4:], tooLate, tooEarly} {
 		_, err := store.ParseCursor(bad)
 		assert.ErrorIs(t, err, store.ErrInvalidCursor, bad)
 	}

@@ -12,6 +12,11 @@ import (
 // (no display name, no angle brackets) of min to max characters. The error
 // message is meant for a person and does not repeat the input.
 func Normalize(s string, min, max int) (string, error) {
+	if !utf8.ValidString(s) {
+		// ToLower would turn the bad bytes into U+FFFD and accept an
+		// address nobody typed.
+		return "", fmt.Errorf("must be valid UTF-8")
+	}
 	s = strings.ToLower(strings.TrimSpace(s))
 	n := utf8.RuneCountInString(s)
 	if n < min || n > max {

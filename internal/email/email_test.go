@@ -24,6 +24,7 @@ func TestNormalize(t *testing.T) {
 		"", "ab", "no-at-sign", "Alice <alice@example.com>", "<alice@example.com>",
 		"a@b@c", "two words@example.com", strings.Repeat("a", 250) + "@b.cd",
 		"alice@example.com, bob@example.com",
+		"\xff@example.com", "a@exam\xffple.com", "a\x00b@example.com",
 	}
 	for _, in := range bad {
 		_, err := Normalize(in, 3, 254)
