@@ -238,12 +238,12 @@ func (q *query) int(name string) (int, bool) {
 
 // limit returns the page size parameter and whether it was given. The
 // services read a zero limit as "not given", so an explicit limit=0,
-// outside the documented 1 to max, is refused here.
-func (q *query) limit(max int) (int, bool) {
+// outside the documented 1 to most, is refused here.
+func (q *query) limit(most int) (int, bool) {
 	parsed := len(q.fields)
 	n, given := q.int("limit")
 	if given && n == 0 && len(q.fields) == parsed {
-		q.invalid = append(q.invalid, field("limit", fmt.Sprintf("must be 1 to %d", max)))
+		q.invalid = append(q.invalid, field("limit", fmt.Sprintf("must be 1 to %d", most)))
 	}
 	return n, given
 }
