@@ -306,6 +306,10 @@ func (hs *hostileServer) requests() []hostileRequest {
 			hostileRequest{name: "org id " + v, method: http.MethodGet, target: "/v1/organizations/" + v + "/invitations"},
 			hostileRequest{name: "invitation id " + v, method: http.MethodGet, target: orgPath(hs.host) + "/" + v},
 			hostileRequest{name: "guest id " + v, method: http.MethodGet, target: "/guest-invitations/" + v, header: hdr},
+			hostileRequest{name: "revoke id " + v, method: http.MethodPost, target: orgPath(hs.host) + "/" + v + "/revoke"},
+			hostileRequest{name: "delete id " + v, method: http.MethodDelete, target: orgPath(hs.host) + "/" + v},
+			hostileRequest{name: "archive id " + v, method: http.MethodPatch, target: "/guest-invitations/" + v, header: hdr, body: `{"archived":true}`},
+			hostileRequest{name: "accept id " + v, method: http.MethodPost, target: "/guest-invitations/" + v + "/accept", header: hdr},
 		)
 	}
 	return rs
