@@ -26,6 +26,13 @@
 // the commit itself is under way leaves the outcome unknown, as with any
 // database. Broken connections are dropped from the pool, so the next call
 // takes a working one.
+//
+// Keep the clocks of all instances synchronised (NTP). Whether an earlier
+// invitation still blocks a new one for its email is decided at the now the
+// caller passes, not by the database's clock: an instance whose clock runs
+// ahead by more than an invitation's remaining life sees it expired, and
+// can open a second invitation for the email while the first is still
+// acceptable.
 package postgresstore
 
 import (
@@ -71,7 +78,7 @@ var (
 	_ guest.Store      = (*Store)(nil)
 )
 
-// Option configures Open and New.
+// Option configures Open and New. A nil Option is ignored.
 type Option func(*config)
 
 type config struct {
@@ -92,7 +99,11 @@ const maxIdentifierLen = 63
 func newConfig(opts []Option) (config, error) {
 	c := config{schema: DefaultSchema}
 	for _, o := range opts {
-		o(&c)
+		// Skipped, as sqlitestore does, so that callers may build option
+		// lists conditionally.
+		if o != nil {
+			o(&c)
+		}
 	}
 	if c.schema == "" || len(c.schema) > maxIdentifierLen {
 		return c, fmt.Errorf("postgresstore: schema name %q must be 1 to %d bytes", c.schema, maxIdentifierLen)

@@ -13,11 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/invitekit/invitekit/guest"
+	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/postgresstore"
 	"github.com/invitekit/invitekit/store"
 	"github.com/invitekit/invitekit/store/storetest"
@@ -152,6 +155,28 @@ func TestOptionsAreChecked(t *testing.T) {
 	assert.Error(t, err)
 }
 
+// A nil Option is skipped, as sqlitestore skips one, so callers can build
+// option lists conditionally.
+func TestNilOptionsAreIgnored(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	assert.NotPanics(t, func() {
+		_, err := postgresstore.Open(ctx, "postgres://%zz", nil)
+		assert.Error(t, err, "the URL is still checked")
+	})
+
+	schema := newSchema(t)
+	pool, err := pgxpool.New(ctx, withParams(testURL(t), "pool_max_conns=2"))
+	require.NoError(t, err)
+	defer pool.Close()
+	s, err := postgresstore.New(ctx, pool, nil, postgresstore.WithSchema(schema), nil)
+	require.NoError(t, err)
+	defer s.Close()
+	var tables int
+	require.NoError(t, admin.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE schemaname = $1", schema).Scan(&tables))
+	assert.Equal(t, 3, tables, "the options around the nil ones applied")
+}
+
 func TestMigrationsRecordedOnceAndReopenIsANoOp(t *testing.T) {
 	t.Parallel()
 	schema := newSchema(t)
@@ -252,4 +277,40 @@ func TestCanceledContext(t *testing.T) {
 	cancel()
 	_, err := s.FindInvitation(ctx, [16]byte{1})
 	assert.True(t, errors.Is(err, context.Canceled), "got %v", err)
+}
+
+// A row holds its email's claim while it was open when last written. The
+// store's own writes keep that so, but a row closed behind its back (an
+// operator revoking or archiving with SQL) must not block its email until
+// it would have expired: the release reads the row's status, not only its
+// expiry, as sqlitestore's does.
+func TestClaimOfRowClosedBehindTheStoresBackIsReleased(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	schema := newSchema(t)
+	s := openStore(t, schema)
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	org, email := uuid.New(), "manual@example.com"
+	inv := invitation.Invitation{
+		ID: uuid.New(), OrganizationID: org, Email: email, Role: "admin", Status: invitation.StatusPending,
+		CreatedAt: now, SentAt: now, ExpireAt: now.Add(time.Hour),
+	}
+	require.NoError(t, s.CreateInvitation(ctx, inv, now))
+	g := guest.Invitation{
+		ID: uuid.New(), HostOrganizationID: org, Email: email, Status: guest.StatusSent,
+		FirstInvitationSentAt: now, LastInvitationSentAt: now, ExpiredAt: now.Add(time.Hour), CreatedAt: now, UpdatedAt: now,
+	}
+	require.NoError(t, s.CreateGuestInvitation(ctx, g, now))
+
+	_, err := admin.Exec(ctx, "UPDATE "+pgx.Identifier{schema, "invitations"}.Sanitize()+
+		" SET status = 'revoked', revoked_at = $2 WHERE id = $1", inv.ID, now)
+	require.NoError(t, err)
+	_, err = admin.Exec(ctx, "UPDATE "+pgx.Identifier{schema, "guest_invitations"}.Sanitize()+
+		" SET archived = true, archived_at = $2 WHERE id = $1", g.ID, now)
+	require.NoError(t, err)
+
+	inv.ID = uuid.New()
+	assert.NoError(t, s.CreateInvitation(ctx, inv, now), "the revoked invitation does not block")
+	g.ID = uuid.New()
+	assert.NoError(t, s.CreateGuestInvitation(ctx, g, now), "the archived invitation does not block")
 }

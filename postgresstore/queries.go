@@ -25,10 +25,15 @@ func newQueries(schema string) queries {
 	q.invInsert = r.Replace(`INSERT INTO {inv} ({invcols}, claims_open)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`)
 	// Releases the claim of an invitation of the (organization, email)
-	// that expired by $3, so that another one can open; see
+	// that is no longer open at $3, so that another one can open; see
 	// migrations/0001_init.sql. The unique index allows at most one claim.
+	// The predicate is Invitation.Open in full, not only its expiry: the
+	// store's writes never leave a claim on a row that was not open, but a
+	// row revoked behind its back (by hand, in SQL) would otherwise keep
+	// its email blocked until it expired. It is sqlitestore's predicate.
 	q.invRelease = r.Replace(`UPDATE {inv} SET claims_open = false
-		WHERE org_id = $1 AND email = $2 AND claims_open AND expire_at <= $3 AND id <> $4`)
+		WHERE org_id = $1 AND email = $2 AND claims_open AND id <> $4
+		AND NOT (status = 'pending' AND expire_at > $3)`)
 	q.invGet = r.Replace(`SELECT {invcols} FROM {inv} WHERE org_id = $1 AND id = $2`)
 	q.invFind = r.Replace(`SELECT {invcols} FROM {inv} WHERE id = $1`)
 	q.invLock = r.Replace(`SELECT {invcols} FROM {inv} WHERE org_id = $1 AND id = $2 FOR UPDATE`)
@@ -42,8 +47,10 @@ func newQueries(schema string) queries {
 
 	q.guestInsert = r.Replace(`INSERT INTO {guest} ({guestcols}, claims_open)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`)
+	// As invRelease, with guest.Invitation.Open.
 	q.guestRelease = r.Replace(`UPDATE {guest} SET claims_open = false
-		WHERE host_id = $1 AND email = $2 AND claims_open AND expired_at <= $3 AND id <> $4`)
+		WHERE host_id = $1 AND email = $2 AND claims_open AND id <> $4
+		AND NOT (status = 'sent' AND NOT archived AND expired_at > $3)`)
 	q.guestGet = r.Replace(`SELECT {guestcols} FROM {guest} WHERE host_id = $1 AND id = $2`)
 	q.guestFind = r.Replace(`SELECT {guestcols} FROM {guest} WHERE id = $1`)
 	q.guestLock = r.Replace(`SELECT {guestcols} FROM {guest} WHERE host_id = $1 AND id = $2 FOR UPDATE`)

@@ -64,7 +64,7 @@ func Example() {
 // of its pool gets the settings the store relies on.
 func ExampleNew() {
 	ctx := context.Background()
-	db, err := sql.Open("sqlite", "file::memory:?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate")
+	db, err := sql.Open("sqlite", "file::memory:?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)")
 	if err != nil {
 		log.Fatal(err)
 	}

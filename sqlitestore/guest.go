@@ -95,9 +95,9 @@ func insertGuestArgs(inv guest.Invitation, open bool) []any {
 	}
 }
 
-func (s *Store) releaseGuests(ctx context.Context, tx *sql.Tx, inv guest.Invitation, now time.Time) func() (int64, error) {
+func releaseGuests(ctx context.Context, conn *sql.Conn, inv guest.Invitation, now time.Time) func() (int64, error) {
 	return func() (int64, error) {
-		res, err := tx.StmtContext(ctx, s.stmts.releaseGuest).ExecContext(ctx,
+		res, err := conn.ExecContext(ctx, releaseGuestSQL,
 			idArg(inv.HostOrganizationID), inv.Email, idArg(inv.ID), timeArg(now))
 		if err != nil {
 			return 0, err
@@ -117,11 +117,11 @@ func (s *Store) CreateGuestInvitation(ctx context.Context, inv guest.Invitation,
 	args := insertGuestArgs(inv, open)
 	_, err := s.stmts.insertGuest.ExecContext(ctx, args...)
 	if err != nil && open && isUniqueViolation(err) {
-		err = s.writeTx(ctx, func(tx *sql.Tx) error {
+		err = s.writeTx(ctx, func(conn *sql.Conn) error {
 			return claim(open, func() error {
-				_, err := tx.StmtContext(ctx, s.stmts.insertGuest).ExecContext(ctx, args...)
+				_, err := conn.ExecContext(ctx, insertGuestSQL, args...)
 				return err
-			}, s.releaseGuests(ctx, tx, inv, now))
+			}, releaseGuests(ctx, conn, inv, now))
 		})
 	}
 	return translate(ctx, op, err)
@@ -158,8 +158,8 @@ func (s *Store) UpdateGuestInvitation(ctx context.Context, hostID, id uuid.UUID,
 		out       guest.Invitation
 		updateErr error
 	)
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		old, err := scanGuest(tx.StmtContext(ctx, s.stmts.lockGuest).QueryRowContext(ctx, idArg(id), idArg(hostID)))
+	err := s.writeTx(ctx, func(conn *sql.Conn) error {
+		old, err := scanGuest(conn.QueryRowContext(ctx, getGuestSQL, idArg(id), idArg(hostID)))
 		if err != nil {
 			return err
 		}
@@ -171,13 +171,13 @@ func (s *Store) UpdateGuestInvitation(ctx context.Context, hostID, id uuid.UUID,
 		out = roundGuest(next)
 		open := out.Open(now)
 		return claim(open, func() error {
-			_, err := tx.StmtContext(ctx, s.stmts.updateGuest).ExecContext(ctx,
+			_, err := conn.ExecContext(ctx, updateGuestSQL,
 				timeArg(out.FirstInvitationSentAt), timeArg(out.LastInvitationSentAt), timeArg(out.ExpiredAt),
 				string(out.Status), boolArg(out.Archived), timeArg(out.UpdatedAt), nullTimeArg(out.AcceptedAt),
 				nullTimeArg(out.ArchivedAt), nullIDArg(out.ParentOrganizationID),
 				nullStringArg(out.ParentOrganizationName), out.Nonce, boolArg(open), idArg(out.ID))
 			return err
-		}, s.releaseGuests(ctx, tx, out, now))
+		}, releaseGuests(ctx, conn, out, now))
 	})
 	if updateErr != nil {
 		return guest.Invitation{}, updateErr

@@ -81,19 +81,19 @@ func (s *Store) CreateInvitation(ctx context.Context, inv invitation.Invitation,
 	args := insertInvitationArgs(inv, open)
 	_, err := s.stmts.insertInvitation.ExecContext(ctx, args...)
 	if err != nil && open && isUniqueViolation(err) {
-		err = s.writeTx(ctx, func(tx *sql.Tx) error {
+		err = s.writeTx(ctx, func(conn *sql.Conn) error {
 			return claim(open, func() error {
-				_, err := tx.StmtContext(ctx, s.stmts.insertInvitation).ExecContext(ctx, args...)
+				_, err := conn.ExecContext(ctx, insertInvitationSQL, args...)
 				return err
-			}, s.releaseInvitations(ctx, tx, inv, now))
+			}, releaseInvitations(ctx, conn, inv, now))
 		})
 	}
 	return translate(ctx, op, err)
 }
 
-func (s *Store) releaseInvitations(ctx context.Context, tx *sql.Tx, inv invitation.Invitation, now time.Time) func() (int64, error) {
+func releaseInvitations(ctx context.Context, conn *sql.Conn, inv invitation.Invitation, now time.Time) func() (int64, error) {
 	return func() (int64, error) {
-		res, err := tx.StmtContext(ctx, s.stmts.releaseInvitation).ExecContext(ctx, releaseInvitationArgs(inv, now)...)
+		res, err := conn.ExecContext(ctx, releaseInvitationSQL, releaseInvitationArgs(inv, now)...)
 		if err != nil {
 			return 0, err
 		}
@@ -133,8 +133,8 @@ func (s *Store) UpdateInvitation(ctx context.Context, orgID, id uuid.UUID, now t
 		out       invitation.Invitation
 		updateErr error
 	)
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		old, err := scanInvitation(tx.StmtContext(ctx, s.stmts.lockInvitation).QueryRowContext(ctx, idArg(id), idArg(orgID)))
+	err := s.writeTx(ctx, func(conn *sql.Conn) error {
+		old, err := scanInvitation(conn.QueryRowContext(ctx, getInvitationSQL, idArg(id), idArg(orgID)))
 		if err != nil {
 			return err
 		}
@@ -146,11 +146,11 @@ func (s *Store) UpdateInvitation(ctx context.Context, orgID, id uuid.UUID, now t
 		out = roundInvitation(next)
 		open := out.Open(now)
 		return claim(open, func() error {
-			_, err := tx.StmtContext(ctx, s.stmts.updateInvitation).ExecContext(ctx,
+			_, err := conn.ExecContext(ctx, updateInvitationSQL,
 				out.Role, out.InviterID, string(out.Status), out.Nonce, timeArg(out.SentAt), timeArg(out.ExpireAt),
 				nullTimeArg(out.AcceptedAt), nullTimeArg(out.RevokedAt), boolArg(open), idArg(out.ID))
 			return err
-		}, s.releaseInvitations(ctx, tx, out, now))
+		}, releaseInvitations(ctx, conn, out, now))
 	})
 	if updateErr != nil {
 		return invitation.Invitation{}, updateErr

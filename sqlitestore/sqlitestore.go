@@ -10,6 +10,12 @@
 // The schema is created and upgraded by numbered, embedded migrations when
 // the store opens.
 //
+// Keep the clocks of all processes that share a file synchronised (NTP).
+// Whether an earlier invitation still blocks a new one for its email is
+// decided at the now the caller passes: a process whose clock runs ahead by
+// more than an invitation's remaining life sees it expired, and can open a
+// second invitation for the email while the first is still acceptable.
+//
 // # What survives what
 //
 // Every write that returned without error has been committed to the
@@ -88,7 +94,7 @@ const (
 	SynchronousFull Synchronous = "FULL"
 )
 
-// Option configures Open.
+// Option configures Open. A nil Option is ignored.
 type Option func(*config)
 
 type config struct {
@@ -130,11 +136,6 @@ func (c config) dsn(path string, readOnly bool) string {
 	q.Add("_pragma", "synchronous("+string(c.synchronous)+")")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
-	} else {
-		// The write connection takes the write lock when a transaction
-		// begins, so a read-then-write transaction never has to upgrade
-		// its lock, which fails with SQLITE_BUSY without waiting.
-		q.Set("_txlock", "immediate")
 	}
 	return "file:" + escapePath(path) + "?" + q.Encode()
 }
@@ -203,13 +204,15 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 // Configure db as Open does, in its DSN so that every pooled connection
 // gets it:
 //
-//	file:invitekit.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate
+//	file:invitekit.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)
 //
-// and, for the fewest waits, db.SetMaxOpenConns(1). Without
-// _txlock=immediate, concurrent updates of one file can fail with
-// SQLITE_BUSY; without busy_timeout, so can any concurrent write; a
-// ":memory:" database needs SetMaxOpenConns(1), or each connection sees a
-// database of its own.
+// The busy timeout is what makes a write wait for another connection's
+// write lock instead of failing with SQLITE_BUSY; WAL lets reads proceed
+// during a write. The store begins every write transaction with BEGIN
+// IMMEDIATE itself, whatever the DSN's _txlock says, so any number of
+// connections, stores and processes may write to one file. A ":memory:"
+// database needs db.SetMaxOpenConns(1), or each connection sees a database
+// of its own.
 func New(ctx context.Context, db *sql.DB) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("sqlitestore: New: db is nil")
@@ -333,20 +336,15 @@ func immediateTx(ctx context.Context, db *sql.DB, f func(*sql.Conn) error) error
 	return err
 }
 
-// writeTx runs f in a write transaction, which begins IMMEDIATE on a store
-// Open made (see New for others), and commits when f returns nil.
-func (s *Store) writeTx(ctx context.Context, f func(*sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := f(tx); err != nil {
-		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
-			return errors.Join(err, rerr)
-		}
-		return err
-	}
-	return tx.Commit()
+// writeTx runs f in a write transaction on one connection of the write
+// pool, and commits when f returns nil. The transaction begins IMMEDIATE
+// whatever the DSN says, New's included: it holds the file's write lock
+// from its first statement, waiting for it as the busy timeout allows, so
+// a transaction that reads before it writes never has to upgrade its lock,
+// which SQLite refuses with SQLITE_BUSY without waiting when another
+// connection wrote in between.
+func (s *Store) writeTx(ctx context.Context, f func(*sql.Conn) error) error {
+	return immediateTx(ctx, s.write, f)
 }
 
 // readTx runs f in a read transaction: one snapshot for several queries.

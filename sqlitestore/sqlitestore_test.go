@@ -61,7 +61,7 @@ func openStore(t testing.TB, path string, opts ...Option) *Store {
 func openDB(t testing.TB, path string) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+path+
-		"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate")
+		"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
 	require.NoError(t, err)
 	db.SetMaxOpenConns(1)
 	t.Cleanup(func() { db.Close() })
@@ -290,102 +290,6 @@ func TestNew(t *testing.T) {
 
 	_, err = New(ctx, nil)
 	assert.Error(t, err)
-}
-
-func TestClosed(t *testing.T) {
-	t.Parallel()
-	for _, path := range []string{":memory:", filepath.Join(t.TempDir(), "x.db")} {
-		s := openStore(t, path)
-		require.NoError(t, s.Close())
-		_, err := s.FindInvitation(context.Background(), uuid.New())
-		assert.ErrorIs(t, err, ErrClosed, path)
-		assert.ErrorIs(t, s.CreateGuestInvitation(context.Background(), newGuest(uuid.New(), "a@example.com", t0), t0), ErrClosed, path)
-	}
-}
-
-// The open-invitation index keeps claims of records that expired since they
-// were written; these cases free such a claim as they need it.
-func TestExpiredClaimsAreReleased(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	later := t0.Add(2 * time.Hour) // the first invitation expired at t0+1h
-
-	t.Run("InvitationCreate", func(t *testing.T) {
-		t.Parallel()
-		s := openStore(t, ":memory:")
-		org := uuid.New()
-		first := newInvitation(org, "a@example.com", t0)
-		require.NoError(t, s.CreateInvitation(ctx, first, t0))
-		second := newInvitation(org, "a@example.com", later)
-		require.NoError(t, s.CreateInvitation(ctx, second, later), "an expired invitation does not block")
-		third := newInvitation(org, "a@example.com", later)
-		assert.ErrorIs(t, s.CreateInvitation(ctx, third, later), store.ErrAlreadyExists, "the new open one does")
-		got, err := s.GetInvitation(ctx, org, first.ID)
-		require.NoError(t, err)
-		assert.Equal(t, first, got, "releasing a claim changes no field")
-	})
-	t.Run("GuestCreate", func(t *testing.T) {
-		t.Parallel()
-		s := openStore(t, ":memory:")
-		host := uuid.New()
-		require.NoError(t, s.CreateGuestInvitation(ctx, newGuest(host, "a@example.com", t0), t0))
-		require.NoError(t, s.CreateGuestInvitation(ctx, newGuest(host, "a@example.com", later), later))
-		assert.ErrorIs(t, s.CreateGuestInvitation(ctx, newGuest(host, "a@example.com", later), later), store.ErrAlreadyExists)
-	})
-	t.Run("GuestResendOfExpired", func(t *testing.T) {
-		t.Parallel()
-		s := openStore(t, ":memory:")
-		host := uuid.New()
-		old := newGuest(host, "a@example.com", t0)
-		require.NoError(t, s.CreateGuestInvitation(ctx, old, t0))
-		other := newGuest(host, "b@example.com", later)
-		require.NoError(t, s.CreateGuestInvitation(ctx, other, later))
-		extend := func(inv *guest.Invitation) error {
-			inv.ExpiredAt = later.Add(time.Hour)
-			return nil
-		}
-		// Reviving the expired one is fine while no other is open for
-		// its email...
-		_, err := s.UpdateGuestInvitation(ctx, host, old.ID, later, extend)
-		require.NoError(t, err)
-		// ...and an open one blocks a revival, even though its own claim
-		// went stale first.
-		second := newGuest(host, "c@example.com", t0)
-		require.NoError(t, s.CreateGuestInvitation(ctx, second, t0))
-		third := newGuest(host, "c@example.com", later)
-		require.NoError(t, s.CreateGuestInvitation(ctx, third, later))
-		_, err = s.UpdateGuestInvitation(ctx, host, second.ID, later, extend)
-		assert.ErrorIs(t, err, store.ErrAlreadyExists)
-		got, err := s.GetGuestInvitation(ctx, host, second.ID)
-		require.NoError(t, err)
-		assert.Equal(t, second, got, "a refused update writes nothing")
-	})
-	t.Run("GuestUnarchive", func(t *testing.T) {
-		t.Parallel()
-		s := openStore(t, ":memory:")
-		host := uuid.New()
-		archived := newGuest(host, "a@example.com", t0)
-		archived.Archived, archived.ArchivedAt = true, &t0
-		require.NoError(t, s.CreateGuestInvitation(ctx, archived, t0))
-		open := newGuest(host, "a@example.com", t0)
-		require.NoError(t, s.CreateGuestInvitation(ctx, open, t0), "an archived invitation does not block")
-		_, err := s.UpdateGuestInvitation(ctx, host, archived.ID, t0, func(inv *guest.Invitation) error {
-			inv.Archived, inv.ArchivedAt = false, nil
-			return nil
-		})
-		assert.ErrorIs(t, err, store.ErrAlreadyExists, "unarchiving would make two open")
-		// Once the open one is accepted, unarchiving is allowed.
-		_, err = s.UpdateGuestInvitation(ctx, host, open.ID, t0, func(inv *guest.Invitation) error {
-			inv.Status, inv.AcceptedAt = guest.StatusAcceptedBySystem, &t0
-			return nil
-		})
-		require.NoError(t, err)
-		_, err = s.UpdateGuestInvitation(ctx, host, archived.ID, t0, func(inv *guest.Invitation) error {
-			inv.Archived, inv.ArchivedAt = false, nil
-			return nil
-		})
-		assert.NoError(t, err)
-	})
 }
 
 // The suite races through one store; these race through separate stores on

@@ -12,8 +12,10 @@ import (
 )
 
 // statements are the store's fixed queries, prepared once: SQLite compiles a
-// statement in about as long as it takes to run a simple one. Writes are
-// prepared on the write pool, so a transaction reuses them with Tx.Stmt.
+// statement in about as long as it takes to run a simple one. The writes
+// that run on their own are prepared on the write pool. Those inside a
+// write transaction are not: it runs on a *sql.Conn (see writeTx), and
+// database/sql rebinds a pool's statement only to a *sql.Tx.
 type statements struct {
 	all []*sql.Stmt
 
@@ -24,11 +26,8 @@ type statements struct {
 	cache  map[string]*sql.Stmt
 	closed bool
 
-	insertInvitation, lockInvitation, updateInvitation, releaseInvitation, deleteInvitation *sql.Stmt
-	getInvitation, findInvitation, invitationsForEmail                                      *sql.Stmt
-
-	insertGuest, lockGuest, updateGuest, releaseGuest, deleteGuest *sql.Stmt
-	getGuest, findGuest                                            *sql.Stmt
+	insertInvitation, deleteInvitation, getInvitation, findInvitation, invitationsForEmail *sql.Stmt
+	insertGuest, deleteGuest, getGuest, findGuest                                          *sql.Stmt
 }
 
 // maxCached bounds the list queries kept prepared. The organization list
@@ -45,17 +44,11 @@ func (st *statements) prepare(ctx context.Context, write, read *sql.DB) error {
 		query string
 	}{
 		{&st.insertInvitation, write, insertInvitationSQL},
-		{&st.lockInvitation, write, getInvitationSQL},
-		{&st.updateInvitation, write, updateInvitationSQL},
-		{&st.releaseInvitation, write, releaseInvitationSQL},
 		{&st.deleteInvitation, write, deleteInvitationSQL},
 		{&st.getInvitation, read, getInvitationSQL},
 		{&st.findInvitation, read, findInvitationSQL},
 		{&st.invitationsForEmail, read, invitationsForEmailSQL},
 		{&st.insertGuest, write, insertGuestSQL},
-		{&st.lockGuest, write, getGuestSQL},
-		{&st.updateGuest, write, updateGuestSQL},
-		{&st.releaseGuest, write, releaseGuestSQL},
 		{&st.deleteGuest, write, deleteGuestSQL},
 		{&st.getGuest, read, getGuestSQL},
 		{&st.findGuest, read, findGuestSQL},

@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -168,10 +167,46 @@ var lifecycleTests = []test{
 	}},
 	{"Close", func(t *testing.T, h *harness) {
 		inv := h.createInvitation(h.newInvitation(newOrg(), "close@example.com"))
+		g := h.createGuest(h.newGuest(newOrg(), "close@example.com"))
 		require.NoError(t, h.b.Close())
+		now := h.clock.Now()
+		closed := func(op string, err error) {
+			t.Helper()
+			assert.ErrorIs(t, err, store.ErrClosed, "%s after Close", op)
+		}
+
+		closed("CreateInvitation", h.b.CreateInvitation(h.ctx, h.newInvitation(newOrg(), "new@example.com"), now))
 		_, err := h.b.GetInvitation(h.ctx, inv.OrganizationID, inv.ID)
-		assert.Error(t, err, "a closed store answers with an error, not a panic")
-		assert.False(t, errors.Is(err, store.ErrNotFound), "a closed store does not claim the record is missing")
+		closed("GetInvitation", err)
+		_, err = h.b.FindInvitation(h.ctx, inv.ID)
+		closed("FindInvitation", err)
+		_, err = h.b.UpdateInvitation(h.ctx, inv.OrganizationID, inv.ID, now, func(*invitation.Invitation) error {
+			t.Error("updater called on a closed store")
+			return nil
+		})
+		closed("UpdateInvitation", err)
+		closed("DeleteInvitation", h.b.DeleteInvitation(h.ctx, inv.OrganizationID, inv.ID))
+		_, err = h.b.ListInvitations(h.ctx, invitation.ListQuery{OrganizationID: inv.OrganizationID, Now: now, Limit: 1})
+		closed("ListInvitations", err)
+		_, err = h.b.ListInvitationsForEmail(h.ctx, inv.Email, now, 1)
+		closed("ListInvitationsForEmail", err)
+
+		closed("CreateGuestInvitation", h.b.CreateGuestInvitation(h.ctx, h.newGuest(newOrg(), "new@example.com"), now))
+		_, err = h.b.GetGuestInvitation(h.ctx, g.HostOrganizationID, g.ID)
+		closed("GetGuestInvitation", err)
+		_, err = h.b.FindGuestInvitation(h.ctx, g.ID)
+		closed("FindGuestInvitation", err)
+		_, err = h.b.UpdateGuestInvitation(h.ctx, g.HostOrganizationID, g.ID, now, func(*guest.Invitation) error {
+			t.Error("updater called on a closed store")
+			return nil
+		})
+		closed("UpdateGuestInvitation", err)
+		closed("DeleteGuestInvitation", h.b.DeleteGuestInvitation(h.ctx, g.HostOrganizationID, g.ID))
+		_, _, err = h.b.ListGuestInvitations(h.ctx, guest.ListQuery{
+			HostOrganizationID: g.HostOrganizationID, Now: now, OrderBy: guest.OrderByCreatedAt, Order: store.Desc, Limit: 1,
+		})
+		closed("ListGuestInvitations", err)
+
 		assert.NoError(t, h.b.Close(), "Close may be called again")
 	}},
 }

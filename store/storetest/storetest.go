@@ -33,7 +33,7 @@ type Backend interface {
 // should register its own cleanup with t.Cleanup. Subtests run in parallel.
 func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
 	t.Helper()
-	for _, tc := range slices.Concat(invitationTests, invitationListTests, guestTests, guestListTests, concurrencyTests, lifecycleTests) {
+	for _, tc := range slices.Concat(invitationTests, invitationListTests, guestTests, guestListTests, claimTests, concurrencyTests, lifecycleTests) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tc.run(t, newHarness(t, newBackend(t)))
