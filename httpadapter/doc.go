@@ -26,6 +26,11 @@
 //	POST   /v1/organizations/{organizationId}/invitations/{invitationId}/resend resend; the result has the new token
 //	POST   /v1/invitations/accept                                               accept {token, email}
 //
+// The list returns up to 100 invitations (the most a page holds) when no
+// limit is given, as ClickHouse clients, which know nothing of paging, read
+// one page as the whole list; beyond that, each page's Link rel="next"
+// header gives the next one. An explicit limit is 1 to 100.
+//
 // An invitation has the documented role, id, email, createdAt and expireAt,
 // and the additive organizationId, status (the effective status: pending,
 // accepted, revoked or expired), inviterId (the Principal ID that created
@@ -69,7 +74,7 @@
 // One table maps errors to statuses. The type member is
 // ProblemTypePrefix followed by the slug:
 //
-//	400 invalid-request          malformed JSON, wrong JSON type, trailing data, bad path/header UUID, bad query syntax
+//	400 invalid-request          malformed JSON or query syntax, a member of the wrong JSON type, trailing data, bad path/header UUID
 //	401 unauthenticated          Authenticate failed (with WWW-Authenticate)
 //	403 forbidden                an authorization hook refused, or a cross-organization list or get
 //	403 email-mismatch           accept by a user whose email is not the invited one
@@ -82,12 +87,16 @@
 //	410 expired                  accept or resend of an expired invitation
 //	413 body-too-large           body beyond Config.MaxBodyBytes
 //	415 unsupported-media-type   a body without a JSON Content-Type
-//	422 validation-failed        field values the services reject; errors names each
+//	422 validation-failed        field values the adapter or the services reject; errors names each
 //	500 internal                 anything else; the cause is logged, never shown
 //	503 unavailable              the request's context was cancelled or timed out
 //
-// Unknown JSON members are ignored, as both source APIs do. Timestamps are
-// RFC 3339 in UTC.
+// A member of the right JSON type with a value that is not valid (an
+// expired_at that is not an RFC 3339 date-time, a parent_organization_id
+// that is not a UUID, a limit of 0) is a field error like those the
+// services find: one 422 names every invalid field of the request. Unknown
+// JSON members are ignored, as both source APIs do. Timestamps are RFC 3339
+// in UTC.
 //
 // # Logging
 //

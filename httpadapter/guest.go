@@ -153,15 +153,15 @@ func (h *Handler) createGuest(x *exchange) error {
 	if err := x.decode(&body); err != nil {
 		return err
 	}
-	var fields []store.FieldError
-	expiredAt := parseTimeField("expired_at", body.ExpiredAt, &fields)
-	parent := parseUUIDField("parent_organization_id", body.ParentOrganizationID, &fields)
-	if err := bodyErr(fields); err != nil {
-		return err
-	}
+	var invalid []store.FieldError
+	expiredAt := parseTimeField("expired_at", body.ExpiredAt, &invalid)
+	parent := parseUUIDField("parent_organization_id", body.ParentOrganizationID, &invalid)
 	p := guest.CreateParams{HostOrganizationID: host, Email: body.Email, ParentOrganizationID: parent}
 	if expiredAt != nil {
 		p.ExpiredAt = *expiredAt
+	}
+	if len(invalid) > 0 {
+		return h.invalidGuestCreate(x, p, invalid)
 	}
 	inv, err := h.cfg.Guests.Create(x.ctx(), p)
 	if err != nil {
@@ -169,6 +169,28 @@ func (h *Handler) createGuest(x *exchange) error {
 	}
 	x.w.Header().Set("Location", x.requestPath()+"/"+inv.ID.String())
 	return h.guestResult(x, http.StatusCreated, inv)
+}
+
+// invalidGuestCreate answers a create whose body has members the adapter
+// cannot parse (invalid), with the service's verdict on the other members
+// in the same 422. The service has no validate-only call, so it gets a nil
+// host organization, which Create refuses before it stores anything, and
+// the refusal of that stand-in is left out of the answer.
+func (h *Handler) invalidGuestCreate(x *exchange, p guest.CreateParams, invalid []store.FieldError) error {
+	host := p.HostOrganizationID
+	p.HostOrganizationID = uuid.Nil
+	_, err := h.cfg.Guests.Create(x.ctx(), p)
+	var verr *store.ValidationError
+	if host != uuid.Nil && errors.As(err, &verr) {
+		kept := make([]store.FieldError, 0, len(verr.Fields))
+		for _, f := range verr.Fields {
+			if f.Field != "host_organization_id" {
+				kept = append(kept, f)
+			}
+		}
+		err = &store.ValidationError{Fields: kept}
+	}
+	return mergeInvalid(invalid, err)
 }
 
 func (h *Handler) listGuests(x *exchange) error {
@@ -180,27 +202,27 @@ func (h *Handler) listGuests(x *exchange) error {
 	opts := guest.ListOptions{
 		Expired:  q.bool("expired"),
 		Archived: q.bool("archived"),
-		Limit:    q.int("limit"),
-		Offset:   q.int("offset"),
 	}
+	opts.Limit, _ = q.limit(guest.MaxLimit)
+	opts.Offset, _ = q.int("offset")
 	for _, s := range q.values["statuses"] {
 		opts.Statuses = append(opts.Statuses, guest.Status(s))
 	}
 	orderBy, _ := q.str("order_by")
 	order, _ := q.str("order")
 	opts.OrderBy, opts.Order = guest.OrderBy(orderBy), store.Direction(order)
-	if err := q.err(); err != nil {
-		return err
-	}
 	// The service reads an empty search as no search; the documented
 	// bounds say a given one is 1 to 255 characters.
 	email, given := q.str("email")
 	if given && email == "" {
-		return &store.ValidationError{Fields: []store.FieldError{field("email", "must be 1 to 255 characters")}}
+		q.invalid = append(q.invalid, field("email", "must be 1 to 255 characters"))
 	}
 	opts.Email = email
+	if err := q.err(); err != nil {
+		return err
+	}
 	res, err := h.cfg.Guests.List(x.ctx(), host, opts)
-	if err != nil {
+	if err := mergeInvalid(q.invalid, err); err != nil {
 		return err
 	}
 	now := h.cfg.Guests.Now()
@@ -259,10 +281,10 @@ func (h *Handler) resendGuest(x *exchange) error {
 	if err := x.decodeOptional(&body); err != nil && !errors.Is(err, errNoBody) {
 		return err
 	}
-	var fields []store.FieldError
-	expiredAt := parseTimeField("expired_at", body.ExpiredAt, &fields)
-	if err := bodyErr(fields); err != nil {
-		return err
+	var invalid []store.FieldError
+	expiredAt := parseTimeField("expired_at", body.ExpiredAt, &invalid)
+	if len(invalid) > 0 {
+		return &store.ValidationError{Fields: invalid}
 	}
 	inv, err := h.cfg.Guests.Resend(x.ctx(), host, id, expiredAt)
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitekit/guest"
 )
 
 // guestFields are the documented members of a guest invitation, in the
@@ -298,7 +300,10 @@ func TestGuestErrors(t *testing.T) {
 		{"missing fields", create(`{}`), 422, "validation-failed", []string{"email", "expired_at"}},
 		{"expiry too far", create(map[string]string{"email": "far@example.com", "expired_at": "2040-01-01T00:00:00Z"}), 422, "validation-failed", []string{"expired_at"}},
 		{"nil parent", create(map[string]string{"email": "p@example.com", "expired_at": future, "parent_organization_id": uuid.Nil.String()}), 422, "validation-failed", []string{"parent_organization_id"}},
-		{"malformed date and uuid", create(map[string]string{"email": "p@example.com", "expired_at": "tomorrow", "parent_organization_id": "p"}), 400, "invalid-request", []string{"expired_at", "parent_organization_id"}},
+		{"malformed date and uuid", create(map[string]string{"email": "p@example.com", "expired_at": "tomorrow", "parent_organization_id": "p"}), 422, "validation-failed", []string{"expired_at", "parent_organization_id"}},
+		{"malformed date and a bad email", create(map[string]string{"email": "x", "expired_at": "tomorrow"}), 422, "validation-failed", []string{"email", "expired_at"}},
+		{"malformed uuid and a past date", create(map[string]string{"email": "p@example.com", "expired_at": "2029-01-01T00:00:00Z", "parent_organization_id": "p"}), 422, "validation-failed", []string{"expired_at", "parent_organization_id"}},
+		{"malformed uuid alone", create(map[string]string{"email": "alone@example.com", "expired_at": future, "parent_organization_id": "{" + uuid.NewString() + "}"}), 422, "validation-failed", []string{"parent_organization_id"}},
 		{"wrong JSON type", create(`{"email":"p@example.com","expired_at":1700000000}`), 400, "invalid-request", []string{"expired_at"}},
 		{"malformed JSON", create(`{"email"`), 400, "invalid-request", nil},
 		{"trailing data", create(`{"email":"t@example.com","expired_at":"` + future + `"}x`), 400, "invalid-request", nil},
@@ -308,6 +313,8 @@ func TestGuestErrors(t *testing.T) {
 		{"patch with a string", withHeaders(request{method: http.MethodPatch, path: item, body: `{"archived":"yes"}`}, h), 400, "invalid-request", []string{"archived"}},
 		{"patch as text", withHeaders(request{method: http.MethodPatch, path: item, body: `archived=true`, contentType: "application/x-www-form-urlencoded"}, h), 415, "unsupported-media-type", nil},
 		{"resend with a past expiry", withHeaders(request{method: http.MethodPost, path: item + "/resend", body: `{"expired_at":"2020-01-01T00:00:00Z"}`}, h), 422, "validation-failed", []string{"expired_at"}},
+		{"resend with a malformed date", withHeaders(request{method: http.MethodPost, path: item + "/resend", body: `{"expired_at":"next week"}`}, h), 422, "validation-failed", []string{"expired_at"}},
+		{"resend with a number", withHeaders(request{method: http.MethodPost, path: item + "/resend", body: `{"expired_at":1700000000}`}, h), 400, "invalid-request", []string{"expired_at"}},
 		{"resend with a text body", withHeaders(request{method: http.MethodPost, path: item + "/resend", body: `soon`, contentType: "text/plain"}, h), 415, "unsupported-media-type", nil},
 		{"accept without token", request{method: http.MethodPost, path: "/guest-invitations/accept", body: `{}`}, 422, "validation-failed", []string{"invitation_token"}},
 		{"accept with a forged token", request{method: http.MethodPost, path: "/guest-invitations/accept", body: `{"invitation_token":"AAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`}, 404, "invalid-token", nil},
@@ -316,6 +323,9 @@ func TestGuestErrors(t *testing.T) {
 		{"limit not a number", withHeaders(request{method: http.MethodGet, path: "/guest-invitations?limit=x&offset=-"}, h), 400, "invalid-request", []string{"limit", "offset"}},
 		{"expired not a boolean", withHeaders(request{method: http.MethodGet, path: "/guest-invitations?expired=yes&archived=1"}, h), 400, "invalid-request", []string{"expired", "archived"}},
 		{"values out of range", withHeaders(request{method: http.MethodGet, path: "/guest-invitations?limit=101&offset=-1&order=up&order_by=name&statuses=lost"}, h), 422, "validation-failed", []string{"statuses", "order_by", "order", "limit", "offset"}},
+		{"limit zero", withHeaders(request{method: http.MethodGet, path: "/guest-invitations?limit=0"}, h), 422, "validation-failed", []string{"limit"}},
+		{"limit zero and other values", withHeaders(request{method: http.MethodGet, path: "/guest-invitations?limit=0&order=up&email="}, h), 422, "validation-failed", []string{"order", "limit", "email"}},
+		{"limit beyond int64", withHeaders(request{method: http.MethodGet, path: "/guest-invitations?limit=99999999999999999999"}, h), 422, "validation-failed", []string{"limit"}},
 		{"empty email search", withHeaders(request{method: http.MethodGet, path: "/guest-invitations?email="}, h), 422, "validation-failed", []string{"email"}},
 		{"email search too long", withHeaders(request{method: http.MethodGet, path: "/guest-invitations?email=" + strings.Repeat("e", 256)}, h), 422, "validation-failed", []string{"email"}},
 		{"wrong method", withHeaders(request{method: http.MethodDelete, path: item}, h), 405, "method-not-allowed", nil},
@@ -333,6 +343,14 @@ func TestGuestErrors(t *testing.T) {
 			assert.NotEmpty(t, str(r.json, "title"))
 			assert.NotEmpty(t, str(r.json, "detail"))
 		})
+	}
+
+	// The 422s of unparsable members ran the service for the other
+	// members' errors: that must have stored nothing.
+	for org, want := range map[uuid.UUID]int{host: 1, uuid.Nil: 0} {
+		res, err := f.guests.List(context.Background(), org, guest.ListOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, want, res.TotalItems, "invitations of %s", org)
 	}
 
 	r := f.do(request{method: http.MethodDelete, path: item, header: h})

@@ -129,12 +129,18 @@ func (h *Handler) listInvitations(x *exchange) error {
 	status, _ := q.str("status")
 	email, _ := q.str("email")
 	cursor, _ := q.str("cursor")
-	opts := invitation.ListOptions{Status: invitation.Status(status), Email: email, Cursor: cursor, Limit: q.int("limit")}
+	limit, given := q.limit(invitation.MaxLimit)
+	if !given {
+		// Clients of the ClickHouse API, which has no paging, read one
+		// page as the whole list: make it as long as a page can be.
+		limit = invitation.MaxLimit
+	}
 	if err := q.err(); err != nil {
 		return err
 	}
+	opts := invitation.ListOptions{Status: invitation.Status(status), Email: email, Cursor: cursor, Limit: limit}
 	page, err := h.cfg.Invitations.List(x.ctx(), orgID, opts)
-	if err != nil {
+	if err := mergeInvalid(q.invalid, err); err != nil {
 		return err
 	}
 	if page.Next != "" {

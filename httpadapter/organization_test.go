@@ -2,6 +2,7 @@ package httpadapter
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,6 +13,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/store"
 )
 
 func TestOrganizationCreateGetDelete(t *testing.T) {
@@ -86,6 +90,36 @@ func TestOrganizationListPagesWithLink(t *testing.T) {
 			assert.Equal(t, []string{ids[2], ids[1], ids[0]}, seen, "newest first, each once")
 		})
 	}
+}
+
+// TestOrganizationListDefaultPage checks that a list without limit is as
+// long as a page can be: clients of the ClickHouse API know no paging and
+// read the first page as the whole list.
+func TestOrganizationListDefaultPage(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	org := uuid.New()
+	ctx := context.Background()
+	for i := range invitation.MaxLimit + 1 {
+		_, err := f.inv.Create(ctx, invitation.CreateParams{OrganizationID: org, Email: fmt.Sprintf("u%03d@example.com", i), Role: "admin"})
+		require.NoError(t, err)
+	}
+	count := func(r response) int {
+		t.Helper()
+		require.Equal(t, http.StatusOK, r.status, "%s", r.raw)
+		return len(r.json["result"].([]any))
+	}
+
+	r := f.do(request{method: http.MethodGet, path: orgPath(org)})
+	assert.Equal(t, invitation.MaxLimit, count(r))
+	next := nextLink(t, r.header.Get("Link"))
+	assert.Equal(t, 1, count(f.do(request{method: http.MethodGet, path: next})), "the Link leads to the rest")
+
+	r = f.do(request{method: http.MethodGet, path: orgPath(org) + "?limit=20"})
+	assert.Equal(t, 20, count(r), "an explicit limit still applies")
+	cursor := mustParseQuery(t, nextLink(t, r.header.Get("Link"))).Get("cursor")
+	r = f.do(request{method: http.MethodGet, path: orgPath(org) + "?cursor=" + url.QueryEscape(cursor)})
+	assert.Equal(t, invitation.MaxLimit+1-20, count(r), "a cursor without limit gets the rest, up to a full page")
 }
 
 // nextLink returns the URL of a Link header's rel="next".
@@ -261,6 +295,10 @@ func TestOrganizationErrors(t *testing.T) {
 		{"trailing data", request{method: http.MethodPost, path: orgPath(org), body: `{"email":"t@example.com","role":"admin"} {}`}, 400, "invalid-request", nil},
 		{"limit not a number", request{method: http.MethodGet, path: orgPath(org) + "?limit=ten"}, 400, "invalid-request", []string{"limit"}},
 		{"limit out of range", request{method: http.MethodGet, path: orgPath(org) + "?limit=1000"}, 422, "validation-failed", []string{"limit"}},
+		{"limit zero", request{method: http.MethodGet, path: orgPath(org) + "?limit=0"}, 422, "validation-failed", []string{"limit"}},
+		{"limit zero with a cursor", request{method: http.MethodGet, path: orgPath(org) + "?limit=00&cursor=" + validCursor}, 422, "validation-failed", []string{"limit"}},
+		{"limit zero and a bad status", request{method: http.MethodGet, path: orgPath(org) + "?limit=0&status=lost"}, 422, "validation-failed", []string{"status", "limit"}},
+		{"limit beyond int64", request{method: http.MethodGet, path: orgPath(org) + "?limit=-99999999999999999999"}, 422, "validation-failed", []string{"limit"}},
 		{"unknown status", request{method: http.MethodGet, path: orgPath(org) + "?status=lost"}, 422, "validation-failed", []string{"status"}},
 		{"foreign cursor", request{method: http.MethodGet, path: orgPath(org) + "?cursor=abc"}, 422, "validation-failed", []string{"cursor"}},
 		{"accept without token", request{method: http.MethodPost, path: "/v1/invitations/accept", body: map[string]string{"email": "ada@example.com"}}, 422, "validation-failed", []string{"token"}},
@@ -286,6 +324,9 @@ func TestOrganizationErrors(t *testing.T) {
 	r = f.do(request{method: http.MethodPut, path: item})
 	assert.Equal(t, "DELETE, GET, HEAD", r.header.Get("Allow"))
 }
+
+// validCursor is a well-formed cursor: a page boundary at t0.
+var validCursor = store.Cursor{CreatedAt: t0, ID: uuid.Max}.String()
 
 var forbiddenOrg = uuid.MustParse("00000000-0000-7000-8000-00000000f0f0")
 

@@ -192,11 +192,14 @@ func parseUUIDField(name string, s *string, fields *[]store.FieldError) *uuid.UU
 	return &id
 }
 
-// query reads the single-valued query parameters of a request, collecting
-// syntax errors (a number or boolean that does not parse) for one 400.
+// query reads the query parameters of a request. It collects two kinds of
+// fault: syntax errors (a number or boolean that does not parse), answered
+// 400 before any service is called, and values the adapter itself refuses,
+// merged with the service's own field errors into one 422.
 type query struct {
-	values map[string][]string
-	fields []store.FieldError
+	values  map[string][]string
+	fields  []store.FieldError
+	invalid []store.FieldError
 }
 
 func (x *exchange) query() *query {
@@ -212,18 +215,37 @@ func (q *query) str(name string) (string, bool) {
 	return v[0], true
 }
 
-// int returns the parameter as an integer, 0 when absent.
-func (q *query) int(name string) int {
+// int returns the parameter as an integer and whether it was given. An
+// integer too large for int is clamped to the largest one of its sign, a
+// value the services' range checks refuse (or, for an offset, one past
+// every record), not a syntax error: it is a well-formed number.
+func (q *query) int(name string) (int, bool) {
 	s, ok := q.str(name)
 	if !ok {
-		return 0
+		return 0, false
 	}
 	n, err := strconv.Atoi(s)
+	var numErr *strconv.NumError
+	if errors.As(err, &numErr) && errors.Is(numErr.Err, strconv.ErrRange) {
+		return n, true
+	}
 	if err != nil {
 		q.fields = append(q.fields, field(name, "must be an integer"))
-		return 0
+		return 0, true
 	}
-	return n
+	return n, true
+}
+
+// limit returns the page size parameter and whether it was given. The
+// services read a zero limit as "not given", so an explicit limit=0,
+// outside the documented 1 to most, is refused here.
+func (q *query) limit(most int) (int, bool) {
+	parsed := len(q.fields)
+	n, given := q.int("limit")
+	if given && n == 0 && len(q.fields) == parsed {
+		q.invalid = append(q.invalid, field("limit", fmt.Sprintf("must be 1 to %d", most)))
+	}
+	return n, given
 }
 
 // bool returns the parameter as a boolean, nil when absent.
@@ -252,10 +274,46 @@ func (q *query) err() error {
 	return badRequest("malformed query parameters", q.fields...)
 }
 
-// bodyErr returns the syntax errors found in body members, or nil.
-func bodyErr(fields []store.FieldError) error {
-	if len(fields) == 0 {
-		return nil
+// mergeInvalid answers a request in which the adapter found the invalid
+// values own, after the service ran on the rest and returned err: one
+// *store.ValidationError naming every invalid field, so a client fixes
+// them all in one round. Where both name a field, the adapter's message
+// wins: the service saw a stand-in for the value the client sent. Any
+// other outcome of the service is moot, as the request is invalid anyway.
+func mergeInvalid(own []store.FieldError, err error) error {
+	if len(own) == 0 {
+		return err
 	}
-	return badRequest("malformed body members", fields...)
+	var verr *store.ValidationError
+	if !errors.As(err, &verr) {
+		return &store.ValidationError{Fields: own}
+	}
+	mine := make(map[string]bool, len(own))
+	for _, f := range own {
+		mine[f.Field] = true
+	}
+	merged := make([]store.FieldError, 0, len(verr.Fields)+len(own))
+	placed := make(map[string]bool, len(own))
+	place := func(name string) {
+		if placed[name] {
+			return
+		}
+		placed[name] = true
+		for _, f := range own {
+			if f.Field == name {
+				merged = append(merged, f)
+			}
+		}
+	}
+	for _, f := range verr.Fields {
+		if mine[f.Field] {
+			place(f.Field)
+			continue
+		}
+		merged = append(merged, f)
+	}
+	for _, f := range own {
+		place(f.Field)
+	}
+	return &store.ValidationError{Fields: merged}
 }
