@@ -128,23 +128,8 @@ type CreateParams struct {
 // the host already has an open invitation for the email.
 func (s *Service) Create(ctx context.Context, p CreateParams) (Invitation, error) {
 	now := s.Now()
-	var verr ValidationError
-	if p.HostOrganizationID == uuid.Nil {
-		verr.Add("host_organization_id", "is required")
-	}
-	addr, err := email.Normalize(p.Email, minEmailLen, maxEmailLen)
+	v, err := s.validate(ctx, now, p)
 	if err != nil {
-		verr.Add("email", err.Error())
-	}
-	expiredAt, msg := s.checkExpiry(now, p.ExpiredAt)
-	if msg != "" {
-		verr.Add("expired_at", msg)
-	}
-	parentName, err := s.parentName(ctx, p.ParentOrganizationID, &verr)
-	if err != nil {
-		return Invitation{}, err
-	}
-	if err := verr.Err(); err != nil {
 		return Invitation{}, err
 	}
 	id, err := s.newID()
@@ -158,21 +143,58 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (Invitation, error
 	inv := Invitation{
 		ID:                     id,
 		HostOrganizationID:     p.HostOrganizationID,
-		Email:                  addr,
+		Email:                  v.email,
 		FirstInvitationSentAt:  now,
 		LastInvitationSentAt:   now,
-		ExpiredAt:              expiredAt,
+		ExpiredAt:              v.expiredAt,
 		Status:                 StatusSent,
 		CreatedAt:              now,
 		UpdatedAt:              now,
 		ParentOrganizationID:   p.ParentOrganizationID,
-		ParentOrganizationName: parentName,
+		ParentOrganizationName: v.parentName,
 		Nonce:                  nonce,
 	}
 	if err := s.store.CreateGuestInvitation(ctx, inv, now); err != nil {
 		return Invitation{}, fmt.Errorf("guest: create: %w", err)
 	}
 	return inv, nil
+}
+
+// Validate checks p as Create would, without storing anything: it returns
+// the same *ValidationError naming each invalid field, or nil. Adapters use
+// it to report the fields they could not even parse together with the rest.
+func (s *Service) Validate(ctx context.Context, p CreateParams) error {
+	_, err := s.validate(ctx, s.Now(), p)
+	return err
+}
+
+// valid holds the normalised values of valid CreateParams.
+type valid struct {
+	email      string
+	expiredAt  time.Time
+	parentName *string
+}
+
+func (s *Service) validate(ctx context.Context, now time.Time, p CreateParams) (valid, error) {
+	var (
+		v    valid
+		verr ValidationError
+		err  error
+		msg  string
+	)
+	if p.HostOrganizationID == uuid.Nil {
+		verr.Add("host_organization_id", "is required")
+	}
+	if v.email, err = email.Normalize(p.Email, minEmailLen, maxEmailLen); err != nil {
+		verr.Add("email", err.Error())
+	}
+	if v.expiredAt, msg = s.checkExpiry(now, p.ExpiredAt); msg != "" {
+		verr.Add("expired_at", msg)
+	}
+	if v.parentName, err = s.parentName(ctx, p.ParentOrganizationID, &verr); err != nil {
+		return valid{}, err
+	}
+	return v, verr.Err()
 }
 
 // checkExpiry truncates t to the stored precision and says what is wrong with

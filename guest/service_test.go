@@ -402,3 +402,21 @@ func TestList(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, guest.ListResult{Items: []guest.Invitation{a}, TotalItems: 2}, res)
 }
+
+func TestValidateStoresNothing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, directory{parent: "Parent Org"})
+	assert.NoError(t, f.svc.Validate(ctx, guest.CreateParams{HostOrganizationID: host, Email: "g@example.com", ExpiredAt: t0.Add(time.Hour), ParentOrganizationID: &parent}))
+	unknown := uuid.New()
+	err := f.svc.Validate(ctx, guest.CreateParams{HostOrganizationID: host, Email: "x", ParentOrganizationID: &unknown})
+	var verr *guest.ValidationError
+	require.ErrorAs(t, err, &verr)
+	var fields []string
+	for _, fe := range verr.Fields {
+		fields = append(fields, fe.Field)
+	}
+	assert.Equal(t, []string{"email", "expired_at", "parent_organization_id"}, fields)
+	res, err := f.svc.List(ctx, host, guest.ListOptions{})
+	require.NoError(t, err)
+	assert.Zero(t, res.TotalItems, "validating stores nothing")
+}

@@ -173,24 +173,9 @@ func (h *Handler) createGuest(x *exchange) error {
 
 // invalidGuestCreate answers a create whose body has members the adapter
 // cannot parse (invalid), with the service's verdict on the other members
-// in the same 422. The service has no validate-only call, so it gets a nil
-// host organization, which Create refuses before it stores anything, and
-// the refusal of that stand-in is left out of the answer.
+// in the same 422.
 func (h *Handler) invalidGuestCreate(x *exchange, p guest.CreateParams, invalid []store.FieldError) error {
-	host := p.HostOrganizationID
-	p.HostOrganizationID = uuid.Nil
-	_, err := h.cfg.Guests.Create(x.ctx(), p)
-	var verr *store.ValidationError
-	if host != uuid.Nil && errors.As(err, &verr) {
-		kept := make([]store.FieldError, 0, len(verr.Fields))
-		for _, f := range verr.Fields {
-			if f.Field != "host_organization_id" {
-				kept = append(kept, f)
-			}
-		}
-		err = &store.ValidationError{Fields: kept}
-	}
-	return mergeInvalid(invalid, err)
+	return mergeInvalid(invalid, h.cfg.Guests.Validate(x.ctx(), p))
 }
 
 func (h *Handler) listGuests(x *exchange) error {
