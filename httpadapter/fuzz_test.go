@@ -17,6 +17,7 @@ import (
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/memstore"
+	"github.com/invitekit/invitekit/store/storetest"
 )
 
 // The fuzz targets send arbitrary bodies, headers, query strings and paths
@@ -40,7 +41,7 @@ func newFuzzTarget(f *testing.F) *fuzzTarget {
 	st := memstore.New()
 	f.Cleanup(func() { _ = st.Close() })
 	keys := [][]byte{bytes.Repeat([]byte("f"), 32)}
-	clk := &clock{now: t0}
+	clk := storetest.NewClock(t0)
 	invs, err := invitation.NewService(invitation.Config{Store: st, Keys: keys, Clock: clk.Now})
 	require.NoError(f, err)
 	guests, err := guest.NewService(guest.Config{Store: st, Keys: keys, Clock: clk.Now})

@@ -20,6 +20,7 @@ import (
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/memstore"
+	"github.com/invitekit/invitekit/store/storetest"
 )
 
 // The API keys every fixture accepts.
@@ -35,30 +36,12 @@ var testKeys = map[string]string{keyID: keySecret, otherKeyID: otherKey}
 // t0 is where every fixture's clock starts.
 var t0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// clock is a settable clock the services read.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // fixture is a Handler over memstore and the real services, served by an
 // httptest.Server, with a client that checks every response against the
 // OpenAPI document.
 type fixture struct {
 	t       *testing.T
-	clock   *clock
+	clock   *storetest.Clock
 	store   *memstore.Store
 	inv     *invitation.Service
 	guests  *guest.Service
@@ -84,7 +67,7 @@ func newFixture(t *testing.T, opts ...options) *fixture {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	f := &fixture{t: t, clock: &clock{now: t0}, store: memstore.New(), logs: &syncBuffer{}}
+	f := &fixture{t: t, clock: storetest.NewClock(t0), store: memstore.New(), logs: &syncBuffer{}}
 	t.Cleanup(func() { _ = f.store.Close() })
 	keys := [][]byte{bytes.Repeat([]byte("k"), 32)}
 	var err error

@@ -32,6 +32,7 @@ import (
 	"github.com/invitekit/invitekit/memstore"
 	"github.com/invitekit/invitekit/postgresstore"
 	"github.com/invitekit/invitekit/sqlitestore"
+	"github.com/invitekit/invitekit/store/storetest"
 )
 
 // postgresURLEnv names the variable that points the PostgreSQL run of the
@@ -106,7 +107,7 @@ func newHostileServer(t *testing.T, st backend) *hostileServer {
 	t.Helper()
 	t.Cleanup(func() { _ = st.Close() })
 	keys := [][]byte{bytes.Repeat([]byte("h"), 32)}
-	clk := &clock{now: t0}
+	clk := storetest.NewClock(t0)
 	invs, err := invitation.NewService(invitation.Config{Store: st, Keys: keys, Clock: clk.Now})
 	require.NoError(t, err)
 	guests, err := guest.NewService(guest.Config{Store: st, Keys: keys, Clock: clk.Now})
