@@ -135,18 +135,19 @@ func (s *Store) ListGuestInvitations(ctx context.Context, q guest.ListQuery) ([]
 		if unfiltered(q) {
 			// The index is already in this order: cut the page out of it.
 			total = len(idx)
+			out = make([]guest.Invitation, 0, max(min(q.Limit, total-q.Offset), 0))
 			for i := q.Offset; i < total && len(out) < q.Limit; i++ {
 				j := i
 				if q.Order == store.Desc {
 					j = total - 1 - i
 				}
-				out = append(out, cloneGuest(*s.guests.byID[idx[j].id]))
+				out = append(out, cloneGuest(*idx[j].rec))
 			}
 			return nil
 		}
 		var match []*guest.Invitation
-		for _, k := range idx {
-			if rec := s.guests.byID[k.id]; q.Matches(*rec) {
+		for _, e := range idx {
+			if rec := e.rec; q.Matches(*rec) {
 				match = append(match, rec)
 			}
 		}

@@ -122,11 +122,11 @@ func (s *Store) ListInvitations(ctx context.Context, q invitation.ListQuery) ([]
 		end := len(idx)
 		if q.After != nil {
 			// Everything before the cursor's position is older than it.
-			end, _ = slices.BinarySearchFunc(idx, key{q.After.CreatedAt, q.After.ID}, compareKeys)
+			end, _ = slices.BinarySearchFunc(idx, key{q.After.CreatedAt, q.After.ID}, compareEntry[invitation.Invitation])
 		}
+		out = make([]invitation.Invitation, 0, min(q.Limit, end))
 		for i := end - 1; i >= 0 && len(out) < q.Limit; i-- {
-			rec := s.orgs.byID[idx[i].id]
-			if q.Matches(*rec) {
+			if rec := idx[i].rec; q.Matches(*rec) {
 				out = append(out, cloneInvitation(*rec))
 			}
 		}

@@ -101,10 +101,19 @@ func compareKeys(a, b key) int {
 	return store.CompareIDs(a.id, b.id)
 }
 
+// entry is a record's place in its organization's index, with the record
+// itself, so a page reads records without a map lookup each.
+type entry[T any] struct {
+	key
+	rec *T
+}
+
+func compareEntry[T any](e entry[T], k key) int { return compareKeys(e.key, k) }
+
 // table holds one kind of record with the indexes both kinds need.
 type table[T any] struct {
 	byID  map[uuid.UUID]*T
-	byOrg map[uuid.UUID][]key // sorted ascending by compareKeys
+	byOrg map[uuid.UUID][]entry[T] // sorted ascending by key
 	// byEmail indexes records by email across organizations: for the
 	// uniqueness rule (filtered by organization) and the invitations
 	// addressed to one email.
@@ -114,7 +123,7 @@ type table[T any] struct {
 func newTable[T any]() table[T] {
 	return table[T]{
 		byID:    make(map[uuid.UUID]*T),
-		byOrg:   make(map[uuid.UUID][]key),
+		byOrg:   make(map[uuid.UUID][]entry[T]),
 		byEmail: make(map[string][]uuid.UUID),
 	}
 }
@@ -124,15 +133,15 @@ func (t *table[T]) insert(org uuid.UUID, k key, email string, rec *T) {
 	idx := t.byOrg[org]
 	// Records mostly arrive in time order, so this is nearly always an
 	// append.
-	i, _ := slices.BinarySearchFunc(idx, k, compareKeys)
-	t.byOrg[org] = slices.Insert(idx, i, k)
+	i, _ := slices.BinarySearchFunc(idx, k, compareEntry[T])
+	t.byOrg[org] = slices.Insert(idx, i, entry[T]{k, rec})
 	t.byEmail[email] = append(t.byEmail[email], k.id)
 }
 
 func (t *table[T]) remove(org uuid.UUID, k key, email string) {
 	delete(t.byID, k.id)
 	idx := t.byOrg[org]
-	if i, ok := slices.BinarySearchFunc(idx, k, compareKeys); ok {
+	if i, ok := slices.BinarySearchFunc(idx, k, compareEntry[T]); ok {
 		idx = slices.Delete(idx, i, i+1)
 	}
 	if len(idx) == 0 {

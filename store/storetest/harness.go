@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/invitekit/invitekit/guest"
@@ -53,3 +54,14 @@ func ptr[T any](v T) *T { return &v }
 
 // newOrg returns a fresh organization ID.
 func newOrg() uuid.UUID { return uuid.New() }
+
+// sameList asserts that got lists exactly want, in order; an empty list may
+// be nil or not, as callers cannot tell the two apart by ranging.
+func sameList[T any](t *testing.T, want, got []T, msgAndArgs ...any) {
+	t.Helper()
+	if len(want) == 0 {
+		assert.Empty(t, got, msgAndArgs...)
+		return
+	}
+	assert.Equal(t, want, got, msgAndArgs...)
+}
