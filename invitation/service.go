@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"time"
 
 	"github.com/google/uuid"
@@ -105,13 +104,20 @@ func NewService(cfg Config) (*Service, error) {
 	return s, nil
 }
 
-var rolePattern = regexp.MustCompile(`^[a-z][a-z0-9_.:-]{0,63}$`)
+var errRole = errors.New("must be 1 to 64 characters of a-z, 0-9, '_', '.', ':' or '-', starting with a letter")
 
 // DefaultValidateRole accepts 1 to 64 characters of [a-z0-9_.:-] that start
 // with a letter.
 func DefaultValidateRole(role string) error {
-	if !rolePattern.MatchString(role) {
-		return errors.New("must be 1 to 64 characters of a-z, 0-9, '_', '.', ':' or '-', starting with a letter")
+	if len(role) < 1 || len(role) > 64 || role[0] < 'a' || role[0] > 'z' {
+		return errRole
+	}
+	for i := 1; i < len(role); i++ {
+		switch c := role[i]; {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '_', c == '.', c == ':', c == '-':
+		default:
+			return errRole
+		}
 	}
 	return nil
 }

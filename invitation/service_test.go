@@ -412,3 +412,13 @@ func TestEffectiveStatus(t *testing.T) {
 	inv.Status = invitation.StatusAccepted
 	assert.Equal(t, invitation.StatusAccepted, inv.EffectiveStatus(t0.Add(time.Hour)), "final statuses never expire")
 }
+
+func TestDefaultValidateRole(t *testing.T) {
+	t.Parallel()
+	for _, ok := range []string{"a", "admin", "developer", "org:billing.read-only_2", "a" + strings.Repeat("9", 63)} {
+		assert.NoError(t, invitation.DefaultValidateRole(ok), ok)
+	}
+	for _, bad := range []string{"", "Admin", "1admin", "_a", "a b", "a/b", "a\x00", "é", "a" + strings.Repeat("b", 64), "adminé"} {
+		assert.Error(t, invitation.DefaultValidateRole(bad), "%q", bad)
+	}
+}
