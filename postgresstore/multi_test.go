@@ -47,21 +47,6 @@ func race(instances [2]instance, f func(i int, in instance) error) []error {
 	return storetest.Race(racers, func(i int) error { return f(i, instances[i%2]) })
 }
 
-// oneWinner asserts that exactly one error is nil and every other one is
-// loser.
-func oneWinner(t *testing.T, errs []error, loser error) {
-	t.Helper()
-	wins := 0
-	for _, err := range errs {
-		if err == nil {
-			wins++
-			continue
-		}
-		assert.ErrorIs(t, err, loser)
-	}
-	assert.Equal(t, 1, wins, "exactly one of %d succeeds", len(errs))
-}
-
 // countRows returns how many rows of table in schema belong to the
 // organization and email.
 func countRows(t *testing.T, schema, table, orgColumn string, org uuid.UUID, email string) int {
@@ -88,7 +73,7 @@ func TestTwoInstances(t *testing.T) {
 		inv, err := in[0].orgs.Create(ctx, invitation.CreateParams{OrganizationID: uuid.New(), Email: email, Role: "admin"})
 		require.NoError(t, err)
 		tok := in[0].orgs.Token(inv)
-		oneWinner(t, race(in, func(_ int, in instance) error {
+		storetest.OneWinner(t, race(in, func(_ int, in instance) error {
 			_, err := in.orgs.Accept(ctx, tok, email)
 			return err
 		}), invitation.ErrAlreadyAccepted)
@@ -101,7 +86,7 @@ func TestTwoInstances(t *testing.T) {
 		inv, err := in[0].guest.Create(ctx, guest.CreateParams{HostOrganizationID: uuid.New(), Email: email, ExpiredAt: clock.Now().Add(time.Hour)})
 		require.NoError(t, err)
 		tok := in[0].guest.Token(inv)
-		oneWinner(t, race(in, func(i int, in instance) error {
+		storetest.OneWinner(t, race(in, func(i int, in instance) error {
 			if i%4 < 2 {
 				_, err := in.guest.AcceptByGuest(ctx, tok)
 				return err
@@ -116,7 +101,7 @@ func TestTwoInstances(t *testing.T) {
 
 	t.Run("InvitationCreates", func(t *testing.T) {
 		org := uuid.New()
-		oneWinner(t, race(in, func(_ int, in instance) error {
+		storetest.OneWinner(t, race(in, func(_ int, in instance) error {
 			_, err := in.orgs.Create(ctx, invitation.CreateParams{OrganizationID: org, Email: email, Role: "admin"})
 			return err
 		}), invitation.ErrAlreadyExists)
@@ -125,7 +110,7 @@ func TestTwoInstances(t *testing.T) {
 
 	t.Run("GuestCreates", func(t *testing.T) {
 		host := uuid.New()
-		oneWinner(t, race(in, func(_ int, in instance) error {
+		storetest.OneWinner(t, race(in, func(_ int, in instance) error {
 			_, err := in.guest.Create(ctx, guest.CreateParams{HostOrganizationID: host, Email: email, ExpiredAt: clock.Now().Add(time.Hour)})
 			return err
 		}), guest.ErrAlreadyExists)
@@ -140,7 +125,7 @@ func TestTwoInstances(t *testing.T) {
 		_, err := in[0].orgs.Create(ctx, invitation.CreateParams{OrganizationID: org, Email: email, Role: "admin"})
 		require.NoError(t, err)
 		clock.Advance(invitation.DefaultTTL)
-		oneWinner(t, race(in, func(_ int, in instance) error {
+		storetest.OneWinner(t, race(in, func(_ int, in instance) error {
 			_, err := in.orgs.Create(ctx, invitation.CreateParams{OrganizationID: org, Email: email, Role: "admin"})
 			return err
 		}), invitation.ErrAlreadyExists)
@@ -152,7 +137,7 @@ func TestTwoInstances(t *testing.T) {
 		_, err := in[0].guest.Create(ctx, guest.CreateParams{HostOrganizationID: host, Email: email, ExpiredAt: clock.Now().Add(time.Hour)})
 		require.NoError(t, err)
 		clock.Advance(time.Hour)
-		oneWinner(t, race(in, func(_ int, in instance) error {
+		storetest.OneWinner(t, race(in, func(_ int, in instance) error {
 			_, err := in.guest.Create(ctx, guest.CreateParams{HostOrganizationID: host, Email: email, ExpiredAt: clock.Now().Add(time.Hour)})
 			return err
 		}), guest.ErrAlreadyExists)

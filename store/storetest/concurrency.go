@@ -20,21 +20,6 @@ const racers = 50
 // race runs f on racers goroutines released at once.
 func race(f func(i int) error) []error { return Race(racers, f) }
 
-// oneWinner asserts that exactly one error is nil and every other one is
-// loser.
-func oneWinner(t *testing.T, errs []error, loser error) {
-	t.Helper()
-	wins := 0
-	for _, err := range errs {
-		if err == nil {
-			wins++
-			continue
-		}
-		assert.ErrorIs(t, err, loser)
-	}
-	assert.Equal(t, 1, wins, "exactly one of %d succeeds", len(errs))
-}
-
 var concurrencyTests = []test{
 	{"InvitationConcurrentCreates", func(t *testing.T, h *harness) {
 		org := newOrg()
@@ -42,7 +27,7 @@ var concurrencyTests = []test{
 			_, err := h.orgs.Create(h.ctx, invitation.CreateParams{OrganizationID: org, Email: "race@example.com", Role: "admin"})
 			return err
 		})
-		oneWinner(t, errs, invitation.ErrAlreadyExists)
+		OneWinner(t, errs, invitation.ErrAlreadyExists)
 		list, err := h.b.ListInvitations(h.ctx, invitation.ListQuery{OrganizationID: org, Now: h.clock.Now(), Limit: 100})
 		require.NoError(t, err)
 		assert.Len(t, list, 1)
@@ -55,7 +40,7 @@ var concurrencyTests = []test{
 			_, err := h.orgs.Accept(h.ctx, tok, "race@example.com")
 			return err
 		})
-		oneWinner(t, errs, invitation.ErrAlreadyAccepted)
+		OneWinner(t, errs, invitation.ErrAlreadyAccepted)
 		got, err := h.orgs.Get(h.ctx, inv.OrganizationID, inv.ID)
 		require.NoError(t, err)
 		assert.Equal(t, invitation.StatusAccepted, got.Status)
@@ -82,7 +67,7 @@ var concurrencyTests = []test{
 			_, err := h.guest.Create(h.ctx, guest.CreateParams{HostOrganizationID: host, Email: "race@example.com", ExpiredAt: start.Add(time.Hour)})
 			return err
 		})
-		oneWinner(t, errs, guest.ErrAlreadyExists)
+		OneWinner(t, errs, guest.ErrAlreadyExists)
 	}},
 	{"GuestConcurrentAccepts", func(t *testing.T, h *harness) {
 		inv, err := h.guest.Create(h.ctx, guest.CreateParams{HostOrganizationID: newOrg(), Email: "race@example.com", ExpiredAt: start.Add(time.Hour)})
@@ -97,7 +82,7 @@ var concurrencyTests = []test{
 			_, err := h.guest.AcceptBySystem(h.ctx, inv.HostOrganizationID, inv.ID)
 			return err
 		})
-		oneWinner(t, errs, guest.ErrAlreadyAccepted)
+		OneWinner(t, errs, guest.ErrAlreadyAccepted)
 	}},
 }
 

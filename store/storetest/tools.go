@@ -2,7 +2,10 @@ package storetest
 
 import (
 	"sync"
+	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
 )
 
 // Clock is a settable clock for tests, safe for concurrent use. Pass its
@@ -58,4 +61,19 @@ func Race(n int, f func(i int) error) []error {
 	close(gate)
 	done.Wait()
 	return errs
+}
+
+// OneWinner asserts that exactly one of errs is nil, as when racers contend
+// for one record, and that every other one is loser (by errors.Is).
+func OneWinner(t *testing.T, errs []error, loser error) {
+	t.Helper()
+	wins := 0
+	for _, err := range errs {
+		if err == nil {
+			wins++
+			continue
+		}
+		assert.ErrorIs(t, err, loser)
+	}
+	assert.Equal(t, 1, wins, "exactly one of %d succeeds", len(errs))
 }
