@@ -12,6 +12,7 @@ import (
 
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/memstore"
+	"github.com/invitekit/invitekit/store"
 )
 
 func Example() {
@@ -51,7 +52,7 @@ func Example() {
 
 	// Accepted is final, however it was accepted.
 	_, err = svc.AcceptBySystem(ctx, hostOrg, inv.ID)
-	fmt.Println(errors.Is(err, guest.ErrAlreadyAccepted))
+	fmt.Println(errors.Is(err, store.ErrAlreadyAccepted))
 	// Output:
 	// sent false
 	// 1 sent

@@ -15,13 +15,11 @@
 package guest
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/invitekit/invitekit/internal/token"
 	"github.com/invitekit/invitekit/store"
 )
 
@@ -82,45 +80,21 @@ func (inv Invitation) Open(now time.Time) bool {
 	return inv.Status == StatusSent && !inv.Archived && now.Before(inv.ExpiredAt)
 }
 
-// Errors shared with the store package, re-exported for callers of this one.
-var (
-	ErrNotFound      = store.ErrNotFound
-	ErrAlreadyExists = store.ErrAlreadyExists
-	ErrConflict      = store.ErrConflict
-	// ErrInvalidToken reports a token that is malformed, tampered with,
-	// signed by an unknown key, meant for an organization invitation, or
-	// replaced by a resend. It never says which.
-	ErrInvalidToken = token.ErrInvalid
-)
-
-// ValidationError lists every invalid field of a request. Use errors.As.
-type ValidationError = store.ValidationError
-
-// FieldError is one entry of a ValidationError.
-type FieldError = store.FieldError
-
-// Errors of the status transitions. The final-state ones wrap ErrConflict.
-var (
-	// ErrAlreadyAccepted reports a change that needs a sent invitation to
-	// one that was accepted, by the guest or by the system.
-	ErrAlreadyAccepted = fmt.Errorf("guest invitation already accepted: %w", store.ErrConflict)
-	// ErrArchived reports an attempt to accept or resend an archived
-	// invitation.
-	ErrArchived = fmt.Errorf("guest invitation archived: %w", store.ErrConflict)
-	// ErrExpired reports an attempt to accept an expired invitation, or to
-	// resend one without a new expiry.
-	ErrExpired = errors.New("guest invitation expired")
-)
+// ErrArchived reports an attempt to accept or resend an archived
+// invitation. It wraps store.ErrConflict. The errors every domain shares
+// (store.ErrExpired, store.ErrAlreadyAccepted, store.ErrInvalidToken, ...)
+// live in package store.
+var ErrArchived = fmt.Errorf("invitekit: guest invitation archived: %w", store.ErrConflict)
 
 // acceptable returns why inv cannot be accepted or resent at now, or nil.
 func (inv Invitation) acceptable(now time.Time) error {
 	switch {
 	case inv.Status != StatusSent:
-		return ErrAlreadyAccepted
+		return store.ErrAlreadyAccepted
 	case inv.Archived:
 		return ErrArchived
 	case inv.Expired(now):
-		return ErrExpired
+		return store.ErrExpired
 	}
 	return nil
 }
@@ -152,7 +126,7 @@ func (inv *Invitation) setArchived(now time.Time, archived bool) {
 func (inv *Invitation) resend(now time.Time, expiredAt *time.Time, nonce []byte) error {
 	switch {
 	case inv.Status != StatusSent:
-		return ErrAlreadyAccepted
+		return store.ErrAlreadyAccepted
 	case inv.Archived:
 		return ErrArchived
 	}
@@ -160,7 +134,7 @@ func (inv *Invitation) resend(now time.Time, expiredAt *time.Time, nonce []byte)
 		inv.ExpiredAt = *expiredAt
 	}
 	if inv.Expired(now) {
-		return ErrExpired
+		return store.ErrExpired
 	}
 	inv.Nonce = nonce
 	inv.LastInvitationSentAt = now

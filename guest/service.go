@@ -123,8 +123,8 @@ type CreateParams struct {
 }
 
 // Create validates p and stores a new sent invitation. It fails with a
-// *ValidationError naming each invalid field (including a parent
-// organization the Directory does not know), or with ErrAlreadyExists when
+// *store.ValidationError naming each invalid field (including a parent
+// organization the Directory does not know), or with store.ErrAlreadyExists when
 // the host already has an open invitation for the email.
 func (s *Service) Create(ctx context.Context, p CreateParams) (Invitation, error) {
 	now := s.Now()
@@ -161,7 +161,7 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (Invitation, error
 }
 
 // Validate checks p as Create would, without storing anything: it returns
-// the same *ValidationError naming each invalid field, or nil. Adapters use
+// the same *store.ValidationError naming each invalid field, or nil. Adapters use
 // it to report the fields they could not even parse together with the rest.
 func (s *Service) Validate(ctx context.Context, p CreateParams) error {
 	_, err := s.validate(ctx, s.Now(), p)
@@ -178,7 +178,7 @@ type valid struct {
 func (s *Service) validate(ctx context.Context, now time.Time, p CreateParams) (valid, error) {
 	var (
 		v    valid
-		verr ValidationError
+		verr store.ValidationError
 		err  error
 		msg  string
 	)
@@ -215,7 +215,7 @@ func (s *Service) checkExpiry(now, t time.Time) (time.Time, string) {
 // parentName asks the Directory for the name of the parent organization. An
 // unknown organization is added to verr; other Directory failures are
 // returned.
-func (s *Service) parentName(ctx context.Context, id *uuid.UUID, verr *ValidationError) (*string, error) {
+func (s *Service) parentName(ctx context.Context, id *uuid.UUID, verr *store.ValidationError) (*string, error) {
 	if id == nil {
 		return nil, nil
 	}
@@ -241,7 +241,7 @@ func (s *Service) parentName(ctx context.Context, id *uuid.UUID, verr *Validatio
 	return &name, nil
 }
 
-// Get returns the invitation of hostID with id, or ErrNotFound.
+// Get returns the invitation of hostID with id, or store.ErrNotFound.
 func (s *Service) Get(ctx context.Context, hostID, id uuid.UUID) (Invitation, error) {
 	inv, err := s.store.GetGuestInvitation(ctx, hostID, id)
 	if err != nil {
@@ -289,7 +289,7 @@ func (s *Service) List(ctx context.Context, hostID uuid.UUID, opts ListOptions) 
 		Limit:              opts.Limit,
 		Offset:             opts.Offset,
 	}
-	var verr ValidationError
+	var verr store.ValidationError
 	for _, st := range q.Statuses {
 		if !st.Valid() {
 			verr.Add("statuses", fmt.Sprintf("%q is not one of sent, accepted_by_guest, accepted_by_system", st))
@@ -365,7 +365,7 @@ func (s *Service) update(ctx context.Context, op string, hostID, id uuid.UUID, c
 }
 
 // SetArchived archives or unarchives an invitation; setting the value it
-// already has changes nothing. Unarchiving fails with ErrAlreadyExists when
+// already has changes nothing. Unarchiving fails with store.ErrAlreadyExists when
 // the invitation would become open beside another open invitation for the
 // same email.
 func (s *Service) SetArchived(ctx context.Context, hostID, id uuid.UUID, archived bool) (Invitation, error) {
@@ -379,7 +379,7 @@ func (s *Service) SetArchived(ctx context.Context, hostID, id uuid.UUID, archive
 // last_invitation_sent_at to now; first_invitation_sent_at stays. When
 // expiredAt is not nil it becomes the new expiry (same bounds as at
 // create), which can revive an expired invitation. It fails with
-// ErrAlreadyAccepted, ErrArchived, or ErrExpired when the invitation is
+// store.ErrAlreadyAccepted, ErrArchived, or store.ErrExpired when the invitation is
 // expired and no new expiry is given.
 func (s *Service) Resend(ctx context.Context, hostID, id uuid.UUID, expiredAt *time.Time) (Invitation, error) {
 	nonce, err := token.NewNonce(s.rand)
@@ -391,7 +391,7 @@ func (s *Service) Resend(ctx context.Context, hostID, id uuid.UUID, expiredAt *t
 		if expiredAt != nil {
 			t, msg := s.checkExpiry(now, *expiredAt)
 			if msg != "" {
-				verr := &ValidationError{}
+				verr := &store.ValidationError{}
 				verr.Add("expired_at", msg)
 				return verr
 			}
@@ -402,8 +402,8 @@ func (s *Service) Resend(ctx context.Context, hostID, id uuid.UUID, expiredAt *t
 }
 
 // AcceptBySystem accepts an invitation on the guest's behalf, by ID, as
-// accepted_by_system. It fails with ErrAlreadyAccepted, ErrArchived or
-// ErrExpired.
+// accepted_by_system. It fails with store.ErrAlreadyAccepted, ErrArchived or
+// store.ErrExpired.
 func (s *Service) AcceptBySystem(ctx context.Context, hostID, id uuid.UUID) (Invitation, error) {
 	return s.update(ctx, "accept", hostID, id, func(now time.Time, inv *Invitation) error {
 		return inv.accept(now, StatusAcceptedBySystem)
@@ -412,8 +412,8 @@ func (s *Service) AcceptBySystem(ctx context.Context, hostID, id uuid.UUID) (Inv
 
 // AcceptByGuest accepts the invitation tok was issued for, as
 // accepted_by_guest: the token is the guest's credential. It fails with
-// ErrInvalidToken for any token that is not the invitation's current one,
-// ErrAlreadyAccepted, ErrArchived or ErrExpired. Of concurrent accepts of
+// store.ErrInvalidToken for any token that is not the invitation's current one,
+// store.ErrAlreadyAccepted, ErrArchived or store.ErrExpired. Of concurrent accepts of
 // one invitation exactly one succeeds.
 func (s *Service) AcceptByGuest(ctx context.Context, tok string) (Invitation, error) {
 	id, nonce, err := s.signer.Verify(token.KindGuest, tok)
@@ -423,19 +423,19 @@ func (s *Service) AcceptByGuest(ctx context.Context, tok string) (Invitation, er
 	found, err := s.store.FindGuestInvitation(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		// A deleted invitation's token is as dead as a forged one.
-		return Invitation{}, fmt.Errorf("guest: accept: %w", ErrInvalidToken)
+		return Invitation{}, fmt.Errorf("guest: accept: %w", store.ErrInvalidToken)
 	}
 	if err != nil {
 		return Invitation{}, fmt.Errorf("guest: accept: %w", err)
 	}
 	inv, err := s.update(ctx, "accept", found.HostOrganizationID, id, func(now time.Time, inv *Invitation) error {
 		if !token.NonceEqual(nonce, inv.Nonce) {
-			return ErrInvalidToken
+			return store.ErrInvalidToken
 		}
 		return inv.accept(now, StatusAcceptedByGuest)
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return Invitation{}, fmt.Errorf("guest: accept: %w", ErrInvalidToken)
+		return Invitation{}, fmt.Errorf("guest: accept: %w", store.ErrInvalidToken)
 	}
 	return inv, err
 }

@@ -158,7 +158,7 @@ func TestCreateValidates(t *testing.T) {
 	}
 	for _, c := range cases {
 		_, err := f.svc.Create(ctx, c.p)
-		var verr *guest.ValidationError
+		var verr *store.ValidationError
 		require.ErrorAs(t, err, &verr, c.name)
 		var fields []string
 		for _, fe := range verr.Fields {
@@ -180,7 +180,7 @@ func TestDirectory(t *testing.T) {
 	f := newFixture(t, directory{parent: strings.Repeat("n", 301)})
 	_, err = f.svc.Create(ctx, guest.CreateParams{HostOrganizationID: host, Email: "g@example.com", ExpiredAt: t0.Add(time.Hour), ParentOrganizationID: &down})
 	require.Error(t, err)
-	var verr *guest.ValidationError
+	var verr *store.ValidationError
 	assert.False(t, errors.As(err, &verr), "a failing directory is not the caller's fault")
 	_, err = f.svc.Create(ctx, guest.CreateParams{HostOrganizationID: host, Email: "g@example.com", ExpiredAt: t0.Add(time.Hour), ParentOrganizationID: &parent})
 	assert.ErrorContains(t, err, "301 characters", "a name beyond the documented 300 characters is refused")
@@ -215,7 +215,7 @@ func TestAcceptRefusals(t *testing.T) {
 		{"expired", func(t *testing.T, f *fixture, inv guest.Invitation) string {
 			f.now = inv.ExpiredAt
 			return f.svc.Token(inv)
-		}, guest.ErrExpired},
+		}, store.ErrExpired},
 		{"archived", func(t *testing.T, f *fixture, inv guest.Invitation) string {
 			_, err := f.svc.SetArchived(ctx, host, inv.ID, true)
 			require.NoError(t, err)
@@ -225,31 +225,31 @@ func TestAcceptRefusals(t *testing.T) {
 			_, err := f.svc.AcceptBySystem(ctx, host, inv.ID)
 			require.NoError(t, err)
 			return f.svc.Token(inv)
-		}, guest.ErrAlreadyAccepted},
+		}, store.ErrAlreadyAccepted},
 		{"tampered", func(t *testing.T, f *fixture, inv guest.Invitation) string {
 			tok := []byte(f.svc.Token(inv))
 			tok[len(tok)-1] ^= 1
 			return string(tok)
-		}, guest.ErrInvalidToken},
+		}, store.ErrInvalidToken},
 		{"truncated", func(t *testing.T, f *fixture, inv guest.Invitation) string {
 			return f.svc.Token(inv)[:20]
-		}, guest.ErrInvalidToken},
+		}, store.ErrInvalidToken},
 		{"organization token", func(t *testing.T, f *fixture, inv guest.Invitation) string {
 			os, err := invitation.NewService(invitation.Config{Store: f.store, Keys: [][]byte{key}})
 			require.NoError(t, err)
 			oi, err := os.Create(ctx, invitation.CreateParams{OrganizationID: host, Email: inv.Email, Role: "admin"})
 			require.NoError(t, err)
 			return os.Token(oi)
-		}, guest.ErrInvalidToken},
+		}, store.ErrInvalidToken},
 		{"replaced by a resend", func(t *testing.T, f *fixture, inv guest.Invitation) string {
 			_, err := f.svc.Resend(ctx, host, inv.ID, nil)
 			require.NoError(t, err)
 			return f.svc.Token(inv)
-		}, guest.ErrInvalidToken},
+		}, store.ErrInvalidToken},
 		{"deleted", func(t *testing.T, f *fixture, inv guest.Invitation) string {
 			require.NoError(t, f.svc.Delete(ctx, host, inv.ID))
 			return f.svc.Token(inv)
-		}, guest.ErrInvalidToken},
+		}, store.ErrInvalidToken},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -271,17 +271,17 @@ func TestAcceptBySystemRefusals(t *testing.T) {
 	f := newFixture(t, nil)
 	inv := f.create(t, "g@example.com")
 	_, err := f.svc.AcceptBySystem(ctx, uuid.New(), inv.ID)
-	assert.ErrorIs(t, err, guest.ErrNotFound, "another host's invitation")
+	assert.ErrorIs(t, err, store.ErrNotFound, "another host's invitation")
 	_, err = f.svc.SetArchived(ctx, host, inv.ID, true)
 	require.NoError(t, err)
 	_, err = f.svc.AcceptBySystem(ctx, host, inv.ID)
 	assert.ErrorIs(t, err, guest.ErrArchived)
-	assert.ErrorIs(t, err, guest.ErrConflict)
+	assert.ErrorIs(t, err, store.ErrConflict)
 	_, err = f.svc.SetArchived(ctx, host, inv.ID, false)
 	require.NoError(t, err)
 	f.now = inv.ExpiredAt
 	_, err = f.svc.AcceptBySystem(ctx, host, inv.ID)
-	assert.ErrorIs(t, err, guest.ErrExpired)
+	assert.ErrorIs(t, err, store.ErrExpired)
 }
 
 func TestArchive(t *testing.T) {
@@ -312,7 +312,7 @@ func TestArchive(t *testing.T) {
 	require.NoError(t, err)
 	f.create(t, "g@example.com")
 	_, err = f.svc.SetArchived(ctx, host, inv.ID, false)
-	assert.ErrorIs(t, err, guest.ErrAlreadyExists)
+	assert.ErrorIs(t, err, store.ErrAlreadyExists)
 }
 
 func TestResend(t *testing.T) {
@@ -330,7 +330,7 @@ func TestResend(t *testing.T) {
 	// An expired invitation needs a new expiry to be resent.
 	f.now = inv.ExpiredAt
 	_, err = f.svc.Resend(ctx, host, inv.ID, nil)
-	assert.ErrorIs(t, err, guest.ErrExpired)
+	assert.ErrorIs(t, err, store.ErrExpired)
 	newExpiry := f.now.Add(24 * time.Hour)
 	got, err = f.svc.Resend(ctx, host, inv.ID, &newExpiry)
 	require.NoError(t, err)
@@ -340,12 +340,12 @@ func TestResend(t *testing.T) {
 	require.NoError(t, err)
 
 	_, err = f.svc.Resend(ctx, host, inv.ID, nil)
-	assert.ErrorIs(t, err, guest.ErrAlreadyAccepted)
+	assert.ErrorIs(t, err, store.ErrAlreadyAccepted)
 
 	other := f.create(t, "h@example.com")
 	past := f.now
 	_, err = f.svc.Resend(ctx, host, other.ID, &past)
-	var verr *guest.ValidationError
+	var verr *store.ValidationError
 	require.ErrorAs(t, err, &verr)
 	assert.Equal(t, "expired_at", verr.Fields[0].Field)
 	_, err = f.svc.SetArchived(ctx, host, other.ID, true)
@@ -368,7 +368,7 @@ func TestListValidates(t *testing.T) {
 		"offset":   {Offset: -1},
 	} {
 		_, err := f.svc.List(ctx, host, opts)
-		var verr *guest.ValidationError
+		var verr *store.ValidationError
 		assert.ErrorAs(t, err, &verr, name)
 	}
 }
@@ -409,7 +409,7 @@ func TestValidateStoresNothing(t *testing.T) {
 	assert.NoError(t, f.svc.Validate(ctx, guest.CreateParams{HostOrganizationID: host, Email: "g@example.com", ExpiredAt: t0.Add(time.Hour), ParentOrganizationID: &parent}))
 	unknown := uuid.New()
 	err := f.svc.Validate(ctx, guest.CreateParams{HostOrganizationID: host, Email: "x", ParentOrganizationID: &unknown})
-	var verr *guest.ValidationError
+	var verr *store.ValidationError
 	require.ErrorAs(t, err, &verr)
 	var fields []string
 	for _, fe := range verr.Fields {

@@ -13,7 +13,7 @@ import (
 )
 
 // Store is the storage the Service consumes. memstore, sqlitestore and
-// postgresstore implement it, and store/storetest checks that they do so the
+// postgresstore implement it, and storetest checks that they do so the
 // same way. Every method honours ctx, and returns errors that wrap the
 // store package's sentinels where one applies.
 //

@@ -55,18 +55,18 @@ var errorTable = []struct {
 	kind   problem
 	detail string
 }{
-	{invitation.ErrAlreadyAccepted, probAlreadyAccepted, "the invitation was already accepted"},
-	{invitation.ErrRevoked, probRevoked, "the invitation was revoked"},
-	{guest.ErrAlreadyAccepted, probAlreadyAccepted, "the guest invitation was already accepted"},
+	{store.ErrAlreadyAccepted, probAlreadyAccepted, "the invitation was already accepted"},
+	{store.ErrRevoked, probRevoked, "the invitation was revoked"},
+	{store.ErrAlreadyAccepted, probAlreadyAccepted, "the guest invitation was already accepted"},
 	{guest.ErrArchived, probArchived, "the guest invitation is archived"},
 	{store.ErrAlreadyExists, probAlreadyExists, "an open invitation for this email already exists"},
 	{store.ErrConflict, probConflict, "the invitation's state does not allow this change"},
-	{invitation.ErrExpired, probExpired, "the invitation has expired"},
-	{guest.ErrExpired, probExpired, "the guest invitation has expired"},
+	{store.ErrExpired, probExpired, "the invitation has expired"},
+	{store.ErrExpired, probExpired, "the guest invitation has expired"},
 	{invitation.ErrEmailMismatch, probEmailMismatch, "the invitation is addressed to another email"},
 	// A bad token is answered like a missing invitation: it says nothing
 	// about which check failed.
-	{invitation.ErrInvalidToken, probInvalidToken, "no invitation matches this token"},
+	{store.ErrInvalidToken, probInvalidToken, "no invitation matches this token"},
 	{store.ErrNotFound, probNotFound, "no such invitation"},
 	{ErrForbidden, probForbidden, "not authorized for this organization"},
 	{context.Canceled, probUnavailable, "the request was cancelled"},

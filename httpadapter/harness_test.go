@@ -20,7 +20,7 @@ import (
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/memstore"
-	"github.com/invitekit/invitekit/store/storetest"
+	"github.com/invitekit/invitekit/storetest"
 )
 
 // The API keys every fixture accepts.

@@ -32,7 +32,7 @@ import (
 	"github.com/invitekit/invitekit/memstore"
 	"github.com/invitekit/invitekit/postgresstore"
 	"github.com/invitekit/invitekit/sqlitestore"
-	"github.com/invitekit/invitekit/store/storetest"
+	"github.com/invitekit/invitekit/storetest"
 )
 
 // postgresURLEnv names the variable that points the PostgreSQL run of the

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/store"
 )
 
 // invitationJSON is an organization invitation on the wire: the documented
@@ -246,7 +247,7 @@ func (h *Handler) acceptInvitation(x *exchange) error {
 		return err
 	}
 	if body.Token == "" {
-		return &invitation.ValidationError{Fields: []invitation.FieldError{field("token", "is required")}}
+		return &store.ValidationError{Fields: []store.FieldError{field("token", "is required")}}
 	}
 	addr := body.Email
 	if p := x.principal.Email; p != "" {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/memstore"
+	"github.com/invitekit/invitekit/store"
 )
 
 // signingKey stands in for a secret loaded from configuration: at least 32
@@ -58,7 +59,7 @@ func Example() {
 	}
 	fmt.Println(accepted.Status)
 	_, err = svc.Accept(ctx, token, "ada@example.com")
-	fmt.Println(errors.Is(err, invitation.ErrAlreadyAccepted))
+	fmt.Println(errors.Is(err, store.ErrAlreadyAccepted))
 	// Output:
 	// ada@example.com admin pending
 	// 1 pending
@@ -73,7 +74,7 @@ func ExampleValidationError() {
 		log.Fatal(err)
 	}
 	_, err = svc.Create(context.Background(), invitation.CreateParams{OrganizationID: uuid.New(), Email: "not an email", Role: "Root!"})
-	var verr *invitation.ValidationError
+	var verr *store.ValidationError
 	if errors.As(err, &verr) {
 		for _, f := range verr.Fields {
 			fmt.Printf("%s: %s\n", f.Field, f.Message)

@@ -15,12 +15,10 @@ package invitation
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/invitekit/invitekit/internal/token"
 	"github.com/invitekit/invitekit/store"
 )
 
@@ -86,45 +84,20 @@ func (inv Invitation) Open(now time.Time) bool {
 	return inv.EffectiveStatus(now) == StatusPending
 }
 
-// Errors shared with the store package, re-exported for callers of this one.
-var (
-	ErrNotFound      = store.ErrNotFound
-	ErrAlreadyExists = store.ErrAlreadyExists
-	ErrConflict      = store.ErrConflict
-	// ErrInvalidToken reports a token that is malformed, tampered with,
-	// signed by an unknown key, meant for a guest invitation, or replaced by
-	// a resend. It never says which.
-	ErrInvalidToken = token.ErrInvalid
-)
-
-// ValidationError lists every invalid field of a request. Use errors.As.
-type ValidationError = store.ValidationError
-
-// FieldError is one entry of a ValidationError.
-type FieldError = store.FieldError
-
-// Errors of the status transitions. The final-state ones wrap ErrConflict.
-var (
-	// ErrAlreadyAccepted reports a change to an accepted invitation.
-	ErrAlreadyAccepted = fmt.Errorf("invitation already accepted: %w", store.ErrConflict)
-	// ErrRevoked reports a change to a revoked invitation.
-	ErrRevoked = fmt.Errorf("invitation revoked: %w", store.ErrConflict)
-	// ErrExpired reports an attempt to accept or resend an expired
-	// invitation.
-	ErrExpired = errors.New("invitation expired")
-	// ErrEmailMismatch reports an accept by a user whose email is not the
-	// one invited.
-	ErrEmailMismatch = errors.New("invitation is addressed to another email")
-)
+// ErrEmailMismatch reports an accept by a user whose email is not the one
+// invited. The errors every domain shares (store.ErrExpired,
+// store.ErrAlreadyAccepted, store.ErrRevoked, store.ErrInvalidToken, ...)
+// live in package store.
+var ErrEmailMismatch = errors.New("invitekit: invitation is addressed to another email")
 
 // finalErr returns the error for changing inv, or nil when it is still
 // pending.
 func (inv Invitation) finalErr() error {
 	switch inv.Status {
 	case StatusAccepted:
-		return ErrAlreadyAccepted
+		return store.ErrAlreadyAccepted
 	case StatusRevoked:
-		return ErrRevoked
+		return store.ErrRevoked
 	}
 	return nil
 }
@@ -135,7 +108,7 @@ func (inv *Invitation) accept(now time.Time, email string) error {
 		return err
 	}
 	if !inv.Open(now) {
-		return ErrExpired
+		return store.ErrExpired
 	}
 	if inv.Email != email {
 		return ErrEmailMismatch
@@ -163,7 +136,7 @@ func (inv *Invitation) resend(now time.Time, ttl time.Duration, nonce []byte) er
 		return err
 	}
 	if !inv.Open(now) {
-		return ErrExpired
+		return store.ErrExpired
 	}
 	inv.Nonce = nonce
 	inv.SentAt = now

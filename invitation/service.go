@@ -144,11 +144,11 @@ type CreateParams struct {
 }
 
 // Create validates p and stores a new pending invitation that expires after
-// the configured TTL. It fails with a *ValidationError naming each invalid
-// field, or with ErrAlreadyExists when the organization already has an open
+// the configured TTL. It fails with a *store.ValidationError naming each invalid
+// field, or with store.ErrAlreadyExists when the organization already has an open
 // invitation for the email. Send Token(inv) to the invitee.
 func (s *Service) Create(ctx context.Context, p CreateParams) (Invitation, error) {
-	var verr ValidationError
+	var verr store.ValidationError
 	if p.OrganizationID == uuid.Nil {
 		verr.Add("organizationId", "is required")
 	}
@@ -189,7 +189,7 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (Invitation, error
 	return inv, nil
 }
 
-// Get returns the invitation of orgID with id, or ErrNotFound.
+// Get returns the invitation of orgID with id, or store.ErrNotFound.
 func (s *Service) Get(ctx context.Context, orgID, id uuid.UUID) (Invitation, error) {
 	inv, err := s.store.GetInvitation(ctx, orgID, id)
 	if err != nil {
@@ -221,7 +221,7 @@ type Page struct {
 // List returns a page of orgID's invitations, newest first.
 func (s *Service) List(ctx context.Context, orgID uuid.UUID, opts ListOptions) (Page, error) {
 	q := ListQuery{OrganizationID: orgID, Status: opts.Status, Limit: opts.Limit, Now: s.Now()}
-	var verr ValidationError
+	var verr store.ValidationError
 	if opts.Status != "" && !opts.Status.Valid() {
 		verr.Add("status", "must be one of pending, accepted, revoked, expired")
 	}
@@ -269,7 +269,7 @@ func (s *Service) List(ctx context.Context, orgID uuid.UUID, opts ListOptions) (
 // invitations addressed to addr across all organizations, newest first: what
 // a signed-in user can still accept.
 func (s *Service) ListForEmail(ctx context.Context, addr string, limit int) ([]Invitation, error) {
-	var verr ValidationError
+	var verr store.ValidationError
 	norm, err := email.Normalize(addr, minEmailLen, maxEmailLen)
 	if err != nil {
 		verr.Add("email", err.Error())
@@ -300,7 +300,7 @@ func (s *Service) Delete(ctx context.Context, orgID, id uuid.UUID) error {
 }
 
 // Revoke moves a pending invitation, expired or not, to revoked. It fails
-// with ErrAlreadyAccepted or ErrRevoked when the invitation is final.
+// with store.ErrAlreadyAccepted or store.ErrRevoked when the invitation is final.
 func (s *Service) Revoke(ctx context.Context, orgID, id uuid.UUID) (Invitation, error) {
 	now := s.Now()
 	inv, err := s.store.UpdateInvitation(ctx, orgID, id, now, func(inv *Invitation) error {
@@ -314,8 +314,8 @@ func (s *Service) Revoke(ctx context.Context, orgID, id uuid.UUID) (Invitation, 
 
 // Resend rotates the token of an open invitation, so earlier links stop
 // working, sets SentAt to now and moves ExpireAt to now plus the TTL. Send
-// Token of the result. It fails with ErrExpired for an expired invitation
-// (create a new one instead) and with ErrAlreadyAccepted or ErrRevoked for a
+// Token of the result. It fails with store.ErrExpired for an expired invitation
+// (create a new one instead) and with store.ErrAlreadyAccepted or store.ErrRevoked for a
 // final one.
 func (s *Service) Resend(ctx context.Context, orgID, id uuid.UUID) (Invitation, error) {
 	nonce, err := token.NewNonce(s.rand)
@@ -333,15 +333,15 @@ func (s *Service) Resend(ctx context.Context, orgID, id uuid.UUID) (Invitation, 
 }
 
 // Accept accepts the invitation tok was issued for, on behalf of a user whose
-// verified email is userEmail. It fails with ErrInvalidToken for any token
+// verified email is userEmail. It fails with store.ErrInvalidToken for any token
 // that is not the invitation's current one, ErrEmailMismatch when the
-// invitation is addressed to another email, ErrExpired, ErrAlreadyAccepted
-// or ErrRevoked. Of concurrent accepts of one invitation exactly one
+// invitation is addressed to another email, store.ErrExpired, store.ErrAlreadyAccepted
+// or store.ErrRevoked. Of concurrent accepts of one invitation exactly one
 // succeeds.
 func (s *Service) Accept(ctx context.Context, tok, userEmail string) (Invitation, error) {
 	addr, err := email.Normalize(userEmail, minEmailLen, maxEmailLen)
 	if err != nil {
-		verr := &ValidationError{}
+		verr := &store.ValidationError{}
 		verr.Add("email", err.Error())
 		return Invitation{}, verr
 	}
@@ -352,7 +352,7 @@ func (s *Service) Accept(ctx context.Context, tok, userEmail string) (Invitation
 	found, err := s.store.FindInvitation(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		// A deleted invitation's token is as dead as a forged one.
-		return Invitation{}, fmt.Errorf("invitation: accept: %w", ErrInvalidToken)
+		return Invitation{}, fmt.Errorf("invitation: accept: %w", store.ErrInvalidToken)
 	}
 	if err != nil {
 		return Invitation{}, fmt.Errorf("invitation: accept: %w", err)
@@ -360,12 +360,12 @@ func (s *Service) Accept(ctx context.Context, tok, userEmail string) (Invitation
 	now := s.Now()
 	inv, err := s.store.UpdateInvitation(ctx, found.OrganizationID, id, now, func(inv *Invitation) error {
 		if !token.NonceEqual(nonce, inv.Nonce) {
-			return ErrInvalidToken
+			return store.ErrInvalidToken
 		}
 		return inv.accept(now, addr)
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		err = ErrInvalidToken
+		err = store.ErrInvalidToken
 	}
 	if err != nil {
 		return Invitation{}, fmt.Errorf("invitation: accept: %w", err)

@@ -15,6 +15,7 @@ import (
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/memstore"
+	"github.com/invitekit/invitekit/store"
 )
 
 var (
@@ -138,7 +139,7 @@ func TestCreateValidates(t *testing.T) {
 	}
 	for _, c := range cases {
 		_, err := f.svc.Create(ctx, c.p)
-		var verr *invitation.ValidationError
+		var verr *store.ValidationError
 		require.ErrorAs(t, err, &verr, c.name)
 		var fields []string
 		for _, fe := range verr.Fields {
@@ -164,9 +165,9 @@ func TestCustomRoleRule(t *testing.T) {
 	})
 	f.create(t, "a@example.com")
 	_, err := f.svc.Create(ctx, invitation.CreateParams{OrganizationID: org, Email: "b@example.com", Role: "viewer"})
-	var verr *invitation.ValidationError
+	var verr *store.ValidationError
 	require.ErrorAs(t, err, &verr)
-	assert.Equal(t, []invitation.FieldError{{Field: "role", Message: "must be admin or developer"}}, verr.Fields)
+	assert.Equal(t, []store.FieldError{{Field: "role", Message: "must be admin or developer"}}, verr.Fields)
 }
 
 func TestCreateDuplicate(t *testing.T) {
@@ -174,7 +175,7 @@ func TestCreateDuplicate(t *testing.T) {
 	f := newFixture(t)
 	f.create(t, "dup@example.com")
 	_, err := f.svc.Create(ctx, invitation.CreateParams{OrganizationID: org, Email: "DUP@example.com", Role: "admin"})
-	assert.ErrorIs(t, err, invitation.ErrAlreadyExists, "the same email in another case is the same invitee")
+	assert.ErrorIs(t, err, store.ErrAlreadyExists, "the same email in another case is the same invitee")
 }
 
 func TestAccept(t *testing.T) {
@@ -206,47 +207,47 @@ func TestAcceptRefusals(t *testing.T) {
 		{"expired", func(t *testing.T, f *fixture, inv invitation.Invitation) (string, string) {
 			f.now = inv.ExpireAt
 			return f.svc.Token(inv), inv.Email
-		}, invitation.ErrExpired},
+		}, store.ErrExpired},
 		{"revoked", func(t *testing.T, f *fixture, inv invitation.Invitation) (string, string) {
 			_, err := f.svc.Revoke(ctx, org, inv.ID)
 			require.NoError(t, err)
 			return f.svc.Token(inv), inv.Email
-		}, invitation.ErrRevoked},
+		}, store.ErrRevoked},
 		{"accepted twice", func(t *testing.T, f *fixture, inv invitation.Invitation) (string, string) {
 			_, err := f.svc.Accept(ctx, f.svc.Token(inv), inv.Email)
 			require.NoError(t, err)
 			return f.svc.Token(inv), inv.Email
-		}, invitation.ErrAlreadyAccepted},
+		}, store.ErrAlreadyAccepted},
 		{"tampered", func(t *testing.T, f *fixture, inv invitation.Invitation) (string, string) {
 			tok := []byte(f.svc.Token(inv))
 			tok[10] ^= 1
 			return string(tok), inv.Email
-		}, invitation.ErrInvalidToken},
+		}, store.ErrInvalidToken},
 		{"truncated", func(t *testing.T, f *fixture, inv invitation.Invitation) (string, string) {
 			tok := f.svc.Token(inv)
 			return tok[:len(tok)-4], inv.Email
-		}, invitation.ErrInvalidToken},
+		}, store.ErrInvalidToken},
 		{"guest token", func(t *testing.T, f *fixture, inv invitation.Invitation) (string, string) {
 			gs, err := guest.NewService(guest.Config{Store: f.store, Keys: [][]byte{keyOld}, Clock: func() time.Time { return f.now }})
 			require.NoError(t, err)
 			g, err := gs.Create(ctx, guest.CreateParams{HostOrganizationID: org, Email: inv.Email, ExpiredAt: f.now.Add(time.Hour)})
 			require.NoError(t, err)
 			return gs.Token(g), inv.Email
-		}, invitation.ErrInvalidToken},
+		}, store.ErrInvalidToken},
 		{"signed by an unknown key", func(t *testing.T, f *fixture, inv invitation.Invitation) (string, string) {
 			other, err := invitation.NewService(invitation.Config{Store: f.store, Keys: [][]byte{otherKey}})
 			require.NoError(t, err)
 			return other.Token(inv), inv.Email
-		}, invitation.ErrInvalidToken},
+		}, store.ErrInvalidToken},
 		{"replaced by a resend", func(t *testing.T, f *fixture, inv invitation.Invitation) (string, string) {
 			_, err := f.svc.Resend(ctx, org, inv.ID)
 			require.NoError(t, err)
 			return f.svc.Token(inv), inv.Email
-		}, invitation.ErrInvalidToken},
+		}, store.ErrInvalidToken},
 		{"deleted", func(t *testing.T, f *fixture, inv invitation.Invitation) (string, string) {
 			require.NoError(t, f.svc.Delete(ctx, org, inv.ID))
 			return f.svc.Token(inv), inv.Email
-		}, invitation.ErrInvalidToken},
+		}, store.ErrInvalidToken},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -268,7 +269,7 @@ func TestAcceptBadEmailInput(t *testing.T) {
 	f := newFixture(t)
 	inv := f.create(t, "ada@example.com")
 	_, err := f.svc.Accept(ctx, f.svc.Token(inv), "nope")
-	var verr *invitation.ValidationError
+	var verr *store.ValidationError
 	require.ErrorAs(t, err, &verr)
 	assert.Equal(t, "email", verr.Fields[0].Field)
 }
@@ -291,7 +292,7 @@ func TestKeyRotationKeepsTokens(t *testing.T) {
 	retired, err := invitation.NewService(invitation.Config{Store: f.store, Keys: [][]byte{keyNew}})
 	require.NoError(t, err)
 	_, err = retired.Accept(ctx, f.svc.Token(inv2), "bob@example.com")
-	assert.ErrorIs(t, err, invitation.ErrInvalidToken, "once the old key is removed its tokens die")
+	assert.ErrorIs(t, err, store.ErrInvalidToken, "once the old key is removed its tokens die")
 }
 
 func TestRevoke(t *testing.T) {
@@ -304,17 +305,17 @@ func TestRevoke(t *testing.T) {
 	assert.Equal(t, invitation.StatusRevoked, got.Status)
 	assert.Equal(t, f.now, *got.RevokedAt)
 	_, err = f.svc.Revoke(ctx, org, inv.ID)
-	assert.ErrorIs(t, err, invitation.ErrRevoked)
-	assert.ErrorIs(t, err, invitation.ErrConflict)
+	assert.ErrorIs(t, err, store.ErrRevoked)
+	assert.ErrorIs(t, err, store.ErrConflict)
 
 	accepted := f.create(t, "bob@example.com")
 	_, err = f.svc.Accept(ctx, f.svc.Token(accepted), "bob@example.com")
 	require.NoError(t, err)
 	_, err = f.svc.Revoke(ctx, org, accepted.ID)
-	assert.ErrorIs(t, err, invitation.ErrAlreadyAccepted)
+	assert.ErrorIs(t, err, store.ErrAlreadyAccepted)
 
 	_, err = f.svc.Revoke(ctx, uuid.New(), accepted.ID)
-	assert.ErrorIs(t, err, invitation.ErrNotFound, "another organization's invitation")
+	assert.ErrorIs(t, err, store.ErrNotFound, "another organization's invitation")
 }
 
 func TestResend(t *testing.T) {
@@ -333,12 +334,12 @@ func TestResend(t *testing.T) {
 	assert.NoError(t, err, "the new token works")
 
 	_, err = f.svc.Resend(ctx, org, inv.ID)
-	assert.ErrorIs(t, err, invitation.ErrAlreadyAccepted)
+	assert.ErrorIs(t, err, store.ErrAlreadyAccepted)
 
 	expired := f.create(t, "bob@example.com")
 	f.now = expired.ExpireAt
 	_, err = f.svc.Resend(ctx, org, expired.ID)
-	assert.ErrorIs(t, err, invitation.ErrExpired)
+	assert.ErrorIs(t, err, store.ErrExpired)
 }
 
 func TestListValidates(t *testing.T) {
@@ -353,7 +354,7 @@ func TestListValidates(t *testing.T) {
 	}
 	for name, opts := range bad {
 		_, err := f.svc.List(ctx, org, opts)
-		var verr *invitation.ValidationError
+		var verr *store.ValidationError
 		assert.ErrorAs(t, err, &verr, name)
 	}
 }
@@ -398,10 +399,10 @@ func TestDelete(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	inv := f.create(t, "ada@example.com")
-	assert.ErrorIs(t, f.svc.Delete(ctx, uuid.New(), inv.ID), invitation.ErrNotFound)
+	assert.ErrorIs(t, f.svc.Delete(ctx, uuid.New(), inv.ID), store.ErrNotFound)
 	require.NoError(t, f.svc.Delete(ctx, org, inv.ID))
 	_, err := f.svc.Get(ctx, org, inv.ID)
-	assert.ErrorIs(t, err, invitation.ErrNotFound)
+	assert.ErrorIs(t, err, store.ErrNotFound)
 }
 
 func TestEffectiveStatus(t *testing.T) {

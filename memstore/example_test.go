@@ -13,6 +13,7 @@ import (
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/memstore"
+	"github.com/invitekit/invitekit/store"
 )
 
 // One memstore serves both kinds of invitations, which makes it the store
@@ -50,7 +51,7 @@ func Example() {
 	now = now.Add(time.Hour) // the clock reaches expired_at
 	fmt.Println("guest expired:", g.Expired(guests.Now()))
 	_, err = guests.AcceptByGuest(ctx, guests.Token(g))
-	fmt.Println("accept refused as expired:", errors.Is(err, guest.ErrExpired))
+	fmt.Println("accept refused as expired:", errors.Is(err, store.ErrExpired))
 	// Output:
 	// expires 2026-01-09T15:04:05Z
 	// guest expired: true

@@ -26,10 +26,6 @@ import (
 	"github.com/invitekit/invitekit/store"
 )
 
-// ErrClosed is returned by every method called after Close. It is
-// store.ErrClosed, the same for every store.
-var ErrClosed = store.ErrClosed
-
 // Store keeps invitations in memory. It is safe for concurrent use. The
 // zero value is not usable; call New.
 type Store struct {
@@ -52,7 +48,7 @@ func New() *Store {
 	}
 }
 
-// Close releases the Store's memory. Every later call fails with ErrClosed.
+// Close releases the Store's memory. Every later call fails with store.ErrClosed.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -70,7 +66,7 @@ func (s *Store) read(ctx context.Context, f func() error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
-		return ErrClosed
+		return store.ErrClosed
 	}
 	return f()
 }
@@ -83,7 +79,7 @@ func (s *Store) write(ctx context.Context, f func() error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return ErrClosed
+		return store.ErrClosed
 	}
 	return f()
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/memstore"
 	"github.com/invitekit/invitekit/store"
-	"github.com/invitekit/invitekit/store/storetest"
+	"github.com/invitekit/invitekit/storetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

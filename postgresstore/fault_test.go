@@ -14,7 +14,7 @@ import (
 
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/store"
-	"github.com/invitekit/invitekit/store/storetest"
+	"github.com/invitekit/invitekit/storetest"
 )
 
 // killBackends terminates every server connection of the pool whose

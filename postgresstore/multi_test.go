@@ -14,7 +14,8 @@ import (
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/postgresstore"
-	"github.com/invitekit/invitekit/store/storetest"
+	"github.com/invitekit/invitekit/store"
+	"github.com/invitekit/invitekit/storetest"
 )
 
 // racers is how many goroutines race for one record, split evenly over two
@@ -58,7 +59,7 @@ func countRows(t *testing.T, schema, table, orgColumn string, org uuid.UUID, ema
 	return n
 }
 
-// TestTwoInstances runs the races of store/storetest with the racers split
+// TestTwoInstances runs the races of storetest with the racers split
 // over two stores of separate pools on one schema, as two application
 // processes would.
 func TestTwoInstances(t *testing.T) {
@@ -76,7 +77,7 @@ func TestTwoInstances(t *testing.T) {
 		storetest.OneWinner(t, race(in, func(_ int, in instance) error {
 			_, err := in.orgs.Accept(ctx, tok, email)
 			return err
-		}), invitation.ErrAlreadyAccepted)
+		}), store.ErrAlreadyAccepted)
 		got, err := in[1].orgs.Get(ctx, inv.OrganizationID, inv.ID)
 		require.NoError(t, err)
 		assert.Equal(t, invitation.StatusAccepted, got.Status)
@@ -93,7 +94,7 @@ func TestTwoInstances(t *testing.T) {
 			}
 			_, err := in.guest.AcceptBySystem(ctx, inv.HostOrganizationID, inv.ID)
 			return err
-		}), guest.ErrAlreadyAccepted)
+		}), store.ErrAlreadyAccepted)
 		got, err := in[1].guest.Get(ctx, inv.HostOrganizationID, inv.ID)
 		require.NoError(t, err)
 		assert.NotEqual(t, guest.StatusSent, got.Status)
@@ -104,7 +105,7 @@ func TestTwoInstances(t *testing.T) {
 		storetest.OneWinner(t, race(in, func(_ int, in instance) error {
 			_, err := in.orgs.Create(ctx, invitation.CreateParams{OrganizationID: org, Email: email, Role: "admin"})
 			return err
-		}), invitation.ErrAlreadyExists)
+		}), store.ErrAlreadyExists)
 		assert.Equal(t, 1, countRows(t, schema, "invitations", "org_id", org, email))
 	})
 
@@ -113,7 +114,7 @@ func TestTwoInstances(t *testing.T) {
 		storetest.OneWinner(t, race(in, func(_ int, in instance) error {
 			_, err := in.guest.Create(ctx, guest.CreateParams{HostOrganizationID: host, Email: email, ExpiredAt: clock.Now().Add(time.Hour)})
 			return err
-		}), guest.ErrAlreadyExists)
+		}), store.ErrAlreadyExists)
 		assert.Equal(t, 1, countRows(t, schema, "guest_invitations", "host_id", host, email))
 	})
 
@@ -128,7 +129,7 @@ func TestTwoInstances(t *testing.T) {
 		storetest.OneWinner(t, race(in, func(_ int, in instance) error {
 			_, err := in.orgs.Create(ctx, invitation.CreateParams{OrganizationID: org, Email: email, Role: "admin"})
 			return err
-		}), invitation.ErrAlreadyExists)
+		}), store.ErrAlreadyExists)
 		assert.Equal(t, 2, countRows(t, schema, "invitations", "org_id", org, email))
 	})
 
@@ -140,7 +141,7 @@ func TestTwoInstances(t *testing.T) {
 		storetest.OneWinner(t, race(in, func(_ int, in instance) error {
 			_, err := in.guest.Create(ctx, guest.CreateParams{HostOrganizationID: host, Email: email, ExpiredAt: clock.Now().Add(time.Hour)})
 			return err
-		}), guest.ErrAlreadyExists)
+		}), store.ErrAlreadyExists)
 		assert.Equal(t, 2, countRows(t, schema, "guest_invitations", "host_id", host, email))
 	})
 }

@@ -1,7 +1,7 @@
 // Package postgresstore stores both kinds of invitations in PostgreSQL, for
 // deployments where several application instances share one database. It
 // implements invitation.Store and guest.Store on github.com/jackc/pgx/v5 and
-// passes the same conformance suite (store/storetest) as memstore.
+// passes the same conformance suite (storetest) as memstore.
 //
 // Open connects with its own pool; New uses a *pgxpool.Pool the caller
 // already has. Both create the tables on first use: the schema migrations
@@ -55,10 +55,6 @@ import (
 // DefaultSchema is the schema the tables live in unless WithSchema names
 // another.
 const DefaultSchema = "invitekit"
-
-// ErrClosed is returned by every method called after Close. It is
-// store.ErrClosed, the same for every store.
-var ErrClosed = store.ErrClosed
 
 // Store keeps invitations in PostgreSQL. It is safe for concurrent use, also
 // by several processes on one database. The zero value is not usable; call
@@ -176,10 +172,10 @@ func (s *Store) Close() error {
 }
 
 // check returns the error a call should fail with before touching the
-// database: ErrClosed or the context's error.
+// database: store.ErrClosed or the context's error.
 func (s *Store) check(ctx context.Context, op string) error {
 	if s.closed.Load() {
-		return fmt.Errorf("postgresstore: %s: %w", op, ErrClosed)
+		return fmt.Errorf("postgresstore: %s: %w", op, store.ErrClosed)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("postgresstore: %s: %w", op, err)

@@ -23,7 +23,7 @@ import (
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/postgresstore"
 	"github.com/invitekit/invitekit/store"
-	"github.com/invitekit/invitekit/store/storetest"
+	"github.com/invitekit/invitekit/storetest"
 )
 
 // envURL names the variable that points the tests at a PostgreSQL server.
@@ -249,7 +249,7 @@ func TestNewLeavesThePoolToTheCaller(t *testing.T) {
 	require.NoError(t, s.Close(), "Close twice")
 
 	_, err = s.FindInvitation(ctx, [16]byte{1})
-	assert.ErrorIs(t, err, postgresstore.ErrClosed)
+	assert.ErrorIs(t, err, store.ErrClosed)
 	assert.NoError(t, pool.Ping(ctx), "the caller's pool is still open")
 }
 
@@ -261,7 +261,7 @@ func TestOpenClosesItsPool(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
 	_, err = s.FindGuestInvitation(ctx, [16]byte{1})
-	assert.ErrorIs(t, err, postgresstore.ErrClosed)
+	assert.ErrorIs(t, err, store.ErrClosed)
 	// Closing the pool ends its connections on the server too.
 	assert.Eventually(t, func() bool {
 		var n int

@@ -15,6 +15,7 @@ import (
 
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/sqlitestore"
+	"github.com/invitekit/invitekit/store"
 )
 
 // Open a database file, and the services keep their invitations in it.
@@ -48,7 +49,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	_, err = orgs.Create(ctx, invitation.CreateParams{OrganizationID: org, Email: "dev@example.com", Role: "admin"})
-	fmt.Println("second open invitation refused:", errors.Is(err, invitation.ErrAlreadyExists))
+	fmt.Println("second open invitation refused:", errors.Is(err, store.ErrAlreadyExists))
 
 	accepted, err := orgs.Accept(ctx, orgs.Token(inv), "dev@example.com")
 	if err != nil {
@@ -77,7 +78,7 @@ func ExampleNew() {
 	}
 	defer s.Close()
 	_, err = s.FindInvitation(ctx, uuid.New())
-	fmt.Println(errors.Is(err, invitation.ErrNotFound))
+	fmt.Println(errors.Is(err, store.ErrNotFound))
 	// Output:
 	// true
 }

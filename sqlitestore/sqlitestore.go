@@ -50,10 +50,6 @@ import (
 	"github.com/invitekit/invitekit/store"
 )
 
-// ErrClosed is returned by every method called after Close. It is
-// store.ErrClosed, the same for every store.
-var ErrClosed = store.ErrClosed
-
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
@@ -241,7 +237,7 @@ func newStore(ctx context.Context, write, read *sql.DB, owned bool) (*Store, err
 }
 
 // Close releases the store's statements and, when Open opened them, its
-// connections. Later calls fail with ErrClosed.
+// connections. Later calls fail with store.ErrClosed.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
@@ -357,11 +353,11 @@ func (s *Store) readTx(ctx context.Context, f func(*sql.Tx) error) error {
 	return f(tx)
 }
 
-// check returns ErrClosed after Close and ctx's error when it is done, so
+// check returns store.ErrClosed after Close and ctx's error when it is done, so
 // that neither reaches the driver.
 func (s *Store) check(ctx context.Context, op string) error {
 	if s.closed.Load() {
-		return fmt.Errorf("sqlitestore: %s: %w", op, ErrClosed)
+		return fmt.Errorf("sqlitestore: %s: %w", op, store.ErrClosed)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("sqlitestore: %s: %w", op, err)

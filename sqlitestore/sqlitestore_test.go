@@ -18,7 +18,7 @@ import (
 	"github.com/invitekit/invitekit/internal/migrate"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/store"
-	"github.com/invitekit/invitekit/store/storetest"
+	"github.com/invitekit/invitekit/storetest"
 )
 
 func TestConformance(t *testing.T) {

@@ -15,7 +15,8 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/invitekit/invitekit/invitation"
-	"github.com/invitekit/invitekit/store/storetest"
+	"github.com/invitekit/invitekit/store"
+	"github.com/invitekit/invitekit/storetest"
 )
 
 // New must not depend on the caller's DSN asking for IMMEDIATE
@@ -60,7 +61,7 @@ func TestNewWritesWithoutTxlockNeverFailBusy(t *testing.T) {
 			t.Errorf("racer %d: SQLITE_BUSY reached the caller: %v", i, err)
 			continue
 		}
-		assert.ErrorIs(t, err, invitation.ErrAlreadyAccepted, "racer %d", i)
+		assert.ErrorIs(t, err, store.ErrAlreadyAccepted, "racer %d", i)
 	}
 	assert.Equal(t, 1, wins, "exactly one accept wins")
 }

@@ -1,7 +1,9 @@
-// Package store holds what every invitekit storage backend and every layer
-// above it share: the sentinel errors a backend translates its driver errors
-// into, the validation error type the domain packages return, and the small
-// query primitives (sort direction, keyset cursor) both domains use.
+// Package store is the ground floor of invitekit: the vocabulary every layer
+// shares. It holds the one name of each error a caller tests for with
+// errors.Is (whichever domain or backend returned it), the validation error
+// type, and the small query primitives (sort direction, keyset cursor) both
+// domains use. The domain packages define only the errors that are theirs
+// alone (guest.ErrArchived, invitation.ErrEmailMismatch).
 //
 // It imports nothing else of invitekit, so the domain packages, the backends
 // and the HTTP adapter can all depend on it without cycles.
@@ -34,6 +36,23 @@ var (
 	// ErrClosed is returned by every method of a store called after its
 	// Close.
 	ErrClosed = errors.New("invitekit: store is closed")
+
+	// ErrInvalidToken reports a token that is malformed, tampered with,
+	// signed by an unknown key, of another kind, or replaced by a resend,
+	// or whose invitation was deleted. It never says which.
+	ErrInvalidToken = errors.New("invitekit: invalid invitation token")
+
+	// ErrExpired reports an attempt to accept an invitation after its
+	// expiry (or to resend one that cannot be revived).
+	ErrExpired = errors.New("invitekit: invitation expired")
+
+	// ErrAlreadyAccepted reports a change to an invitation that was
+	// already accepted. It wraps ErrConflict.
+	ErrAlreadyAccepted = fmt.Errorf("invitekit: invitation already accepted: %w", ErrConflict)
+
+	// ErrRevoked reports a change to a revoked invitation. It wraps
+	// ErrConflict.
+	ErrRevoked = fmt.Errorf("invitekit: invitation revoked: %w", ErrConflict)
 )
 
 // SchemaTooNewError is wrapped by the error a SQL store's Open or New

@@ -15,6 +15,7 @@ import (
 	"io"
 
 	"github.com/google/uuid"
+	"github.com/invitekit/invitekit/store"
 )
 
 // Kind tells what a token is for, so a token of one kind never verifies as
@@ -38,13 +39,8 @@ const (
 	rawLen  = bodyLen + macSize
 )
 
-// Errors.
+// Errors. Verification fails with store.ErrInvalidToken.
 var (
-	// ErrInvalid reports a token that is malformed, tampered with, of
-	// another kind, signed by an unknown key, or no longer current. It never
-	// says which.
-	ErrInvalid = errors.New("invitekit: invalid invitation token")
-
 	// ErrNoKey reports a signer built without a key.
 	ErrNoKey = errors.New("invitekit: a token signing key is required")
 
@@ -86,16 +82,16 @@ func (s *Signer) Sign(kind Kind, id uuid.UUID, nonce []byte) string {
 
 // Verify checks tok and returns the invitation ID and nonce it names. The
 // caller must still load the invitation and compare its stored nonce with
-// NonceEqual. Every failure is ErrInvalid.
+// NonceEqual. Every failure is store.ErrInvalidToken.
 func (s *Signer) Verify(kind Kind, tok string) (uuid.UUID, []byte, error) {
 	if encoding.DecodedLen(len(tok)) != rawLen {
-		return uuid.Nil, nil, ErrInvalid
+		return uuid.Nil, nil, store.ErrInvalidToken
 	}
 	// Strict: the unused low bits of the last character must be zero, or
 	// several strings would decode to one token.
 	raw, err := encoding.DecodeString(tok)
 	if err != nil || len(raw) != rawLen {
-		return uuid.Nil, nil, ErrInvalid
+		return uuid.Nil, nil, store.ErrInvalidToken
 	}
 	body, mac := raw[:bodyLen], raw[bodyLen:]
 	ok := false
@@ -106,11 +102,11 @@ func (s *Signer) Verify(kind Kind, tok string) (uuid.UUID, []byte, error) {
 		}
 	}
 	if !ok || Kind(body[0]) != kind {
-		return uuid.Nil, nil, ErrInvalid
+		return uuid.Nil, nil, store.ErrInvalidToken
 	}
 	id, err := uuid.FromBytes(body[1:17])
 	if err != nil {
-		return uuid.Nil, nil, ErrInvalid
+		return uuid.Nil, nil, store.ErrInvalidToken
 	}
 	return id, append([]byte(nil), body[17:]...), nil
 }

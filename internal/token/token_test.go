@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/invitekit/invitekit/store"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -63,7 +64,7 @@ func TestVerifyRejects(t *testing.T) {
 	}
 	for name, tok := range bad {
 		_, _, err := s.Verify(KindOrganization, tok)
-		assert.ErrorIs(t, err, ErrInvalid, name)
+		assert.ErrorIs(t, err, store.ErrInvalidToken, name)
 	}
 }
 
@@ -80,7 +81,7 @@ func TestKeyRotation(t *testing.T) {
 	assert.NoError(t, err)
 
 	_, _, err = signer(t, keyB).Verify(KindOrganization, old)
-	assert.ErrorIs(t, err, ErrInvalid, "a key removed from the list no longer verifies")
+	assert.ErrorIs(t, err, store.ErrInvalidToken, "a key removed from the list no longer verifies")
 }
 
 func TestNewSignerRejectsBadKeys(t *testing.T) {
@@ -123,7 +124,7 @@ func FuzzVerify(f *testing.F) {
 	f.Fuzz(func(t *testing.T, tok string) {
 		gotID, gotNonce, err := s.Verify(KindGuest, tok)
 		if err != nil {
-			require.ErrorIs(t, err, ErrInvalid)
+			require.ErrorIs(t, err, store.ErrInvalidToken)
 			return
 		}
 		// Only tokens this signer made verify.

@@ -52,7 +52,7 @@ func (h *harness) seedGuests() (uuid.UUID, []guest.Invitation) {
 
 func (h *harness) listGuests(q guest.ListQuery) ([]guest.Invitation, int) {
 	h.t.Helper()
-	items, total, err := h.b.ListGuestInvitations(h.ctx, q)
+	items, total, err := h.gstore.ListGuestInvitations(h.ctx, q)
 	require.NoError(h.t, err)
 	return items, total
 }

@@ -70,7 +70,7 @@ var invitationListTests = []test{
 		want := h.seedInvitations(org, 31)
 		h.seedInvitations(newOrg(), 5) // another tenant's, interleaved in time
 
-		first, err := h.b.ListInvitations(h.ctx, invitation.ListQuery{OrganizationID: org, Now: h.clock.Now(), Limit: 100})
+		first, err := h.istore.ListInvitations(h.ctx, invitation.ListQuery{OrganizationID: org, Now: h.clock.Now(), Limit: 100})
 		require.NoError(t, err)
 		assert.Equal(t, want, first, "newest first, ties broken by ID")
 
@@ -93,7 +93,7 @@ var invitationListTests = []test{
 			// nor repeat the ones after the cursor.
 			h.clock.Advance(time.Second)
 			h.createInvitation(h.newInvitation(org, "newcomer@example.com"))
-			require.NoError(t, h.b.DeleteInvitation(h.ctx, org, deleted.ID))
+			require.NoError(t, h.istore.DeleteInvitation(h.ctx, org, deleted.ID))
 		})
 		want = slices.DeleteFunc(want, func(i invitation.Invitation) bool { return i.ID == deleted.ID })
 		assert.Equal(t, want, got)
@@ -135,7 +135,7 @@ var invitationListTests = []test{
 			{"", "nobody@example.com", nil},
 		}
 		for _, c := range cases {
-			got, err := h.b.ListInvitations(h.ctx, invitation.ListQuery{
+			got, err := h.istore.ListInvitations(h.ctx, invitation.ListQuery{
 				OrganizationID: org, Status: c.status, Email: c.email, Now: now, Limit: 10,
 			})
 			require.NoError(t, err)

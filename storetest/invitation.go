@@ -35,7 +35,7 @@ func (h *harness) newInvitation(org uuid.UUID, email string) invitation.Invitati
 // createInvitation stores inv and fails the test on error.
 func (h *harness) createInvitation(inv invitation.Invitation) invitation.Invitation {
 	h.t.Helper()
-	require.NoError(h.t, h.b.CreateInvitation(h.ctx, inv, h.clock.Now()))
+	require.NoError(h.t, h.istore.CreateInvitation(h.ctx, inv, h.clock.Now()))
 	return inv
 }
 
@@ -51,10 +51,10 @@ var invitationTests = []test{
 		inv.Nonce = []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 255}
 		h.createInvitation(inv)
 
-		got, err := h.b.GetInvitation(h.ctx, inv.OrganizationID, inv.ID)
+		got, err := h.istore.GetInvitation(h.ctx, inv.OrganizationID, inv.ID)
 		require.NoError(t, err)
 		assert.Equal(t, inv, got)
-		found, err := h.b.FindInvitation(h.ctx, inv.ID)
+		found, err := h.istore.FindInvitation(h.ctx, inv.ID)
 		require.NoError(t, err)
 		assert.Equal(t, inv, found)
 	}},
@@ -62,7 +62,7 @@ var invitationTests = []test{
 		inv := h.newInvitation(newOrg(), "bare@example.com")
 		inv.InviterID = ""
 		h.createInvitation(inv)
-		got, err := h.b.GetInvitation(h.ctx, inv.OrganizationID, inv.ID)
+		got, err := h.istore.GetInvitation(h.ctx, inv.OrganizationID, inv.ID)
 		require.NoError(t, err)
 		assert.Equal(t, inv, got)
 		assert.Nil(t, got.AcceptedAt)
@@ -70,35 +70,35 @@ var invitationTests = []test{
 	}},
 	{"InvitationNotFound", func(t *testing.T, h *harness) {
 		org, id := newOrg(), uuid.New()
-		_, err := h.b.GetInvitation(h.ctx, org, id)
+		_, err := h.istore.GetInvitation(h.ctx, org, id)
 		assert.ErrorIs(t, err, store.ErrNotFound)
-		_, err = h.b.FindInvitation(h.ctx, id)
+		_, err = h.istore.FindInvitation(h.ctx, id)
 		assert.ErrorIs(t, err, store.ErrNotFound)
-		_, err = h.b.UpdateInvitation(h.ctx, org, id, h.clock.Now(), func(*invitation.Invitation) error {
+		_, err = h.istore.UpdateInvitation(h.ctx, org, id, h.clock.Now(), func(*invitation.Invitation) error {
 			t.Error("updater called for a missing invitation")
 			return nil
 		})
 		assert.ErrorIs(t, err, store.ErrNotFound)
-		assert.ErrorIs(t, h.b.DeleteInvitation(h.ctx, org, id), store.ErrNotFound)
+		assert.ErrorIs(t, h.istore.DeleteInvitation(h.ctx, org, id), store.ErrNotFound)
 	}},
 	{"InvitationTenantIsolation", func(t *testing.T, h *harness) {
 		orgA, orgB := newOrg(), newOrg()
 		inv := h.createInvitation(h.newInvitation(orgA, "tenant@example.com"))
 
-		_, err := h.b.GetInvitation(h.ctx, orgB, inv.ID)
+		_, err := h.istore.GetInvitation(h.ctx, orgB, inv.ID)
 		assert.ErrorIs(t, err, store.ErrNotFound)
-		_, err = h.b.UpdateInvitation(h.ctx, orgB, inv.ID, h.clock.Now(), func(i *invitation.Invitation) error {
+		_, err = h.istore.UpdateInvitation(h.ctx, orgB, inv.ID, h.clock.Now(), func(i *invitation.Invitation) error {
 			t.Error("updater called through another organization")
 			i.Role = "admin"
 			return nil
 		})
 		assert.ErrorIs(t, err, store.ErrNotFound)
-		assert.ErrorIs(t, h.b.DeleteInvitation(h.ctx, orgB, inv.ID), store.ErrNotFound)
-		list, err := h.b.ListInvitations(h.ctx, invitation.ListQuery{OrganizationID: orgB, Now: h.clock.Now(), Limit: 10})
+		assert.ErrorIs(t, h.istore.DeleteInvitation(h.ctx, orgB, inv.ID), store.ErrNotFound)
+		list, err := h.istore.ListInvitations(h.ctx, invitation.ListQuery{OrganizationID: orgB, Now: h.clock.Now(), Limit: 10})
 		require.NoError(t, err)
 		assert.Empty(t, list)
 
-		got, err := h.b.GetInvitation(h.ctx, orgA, inv.ID)
+		got, err := h.istore.GetInvitation(h.ctx, orgA, inv.ID)
 		require.NoError(t, err, "the owner still sees it")
 		assert.Equal(t, inv, got, "nothing changed through the other organization")
 	}},
@@ -106,13 +106,13 @@ var invitationTests = []test{
 		inv := h.createInvitation(h.newInvitation(newOrg(), "dup@example.com"))
 		other := h.newInvitation(newOrg(), "other@example.com")
 		other.ID = inv.ID
-		assert.ErrorIs(t, h.b.CreateInvitation(h.ctx, other, h.clock.Now()), store.ErrAlreadyExists)
+		assert.ErrorIs(t, h.istore.CreateInvitation(h.ctx, other, h.clock.Now()), store.ErrAlreadyExists)
 	}},
 	{"InvitationOneOpenPerEmail", func(t *testing.T, h *harness) {
 		org := newOrg()
 		first := h.createInvitation(h.newInvitation(org, "one@example.com"))
 		now := h.clock.Now()
-		err := h.b.CreateInvitation(h.ctx, h.newInvitation(org, "one@example.com"), now)
+		err := h.istore.CreateInvitation(h.ctx, h.newInvitation(org, "one@example.com"), now)
 		assert.ErrorIs(t, err, store.ErrAlreadyExists, "a second open invitation for the same email")
 
 		h.createInvitation(h.newInvitation(newOrg(), "one@example.com"))
@@ -124,7 +124,7 @@ var invitationTests = []test{
 		second := h.createInvitation(h.newInvitation(org, "one@example.com"))
 
 		// A final invitation does not block either.
-		_, err = h.b.UpdateInvitation(h.ctx, org, second.ID, h.clock.Now(), func(i *invitation.Invitation) error {
+		_, err = h.istore.UpdateInvitation(h.ctx, org, second.ID, h.clock.Now(), func(i *invitation.Invitation) error {
 			i.Status = invitation.StatusRevoked
 			i.RevokedAt = ptr(h.clock.Now())
 			return nil
@@ -143,7 +143,7 @@ var invitationTests = []test{
 		want.SentAt = later
 		want.ExpireAt = later.Add(time.Hour)
 
-		got, err := h.b.UpdateInvitation(h.ctx, inv.OrganizationID, inv.ID, later, func(i *invitation.Invitation) error {
+		got, err := h.istore.UpdateInvitation(h.ctx, inv.OrganizationID, inv.ID, later, func(i *invitation.Invitation) error {
 			assert.Equal(t, inv, *i, "the updater sees the stored invitation")
 			i.Status, i.AcceptedAt, i.Role, i.Nonce = want.Status, want.AcceptedAt, want.Role, want.Nonce
 			i.SentAt, i.ExpireAt = want.SentAt, want.ExpireAt
@@ -151,45 +151,45 @@ var invitationTests = []test{
 		})
 		require.NoError(t, err)
 		assert.Equal(t, want, got)
-		stored, err := h.b.GetInvitation(h.ctx, inv.OrganizationID, inv.ID)
+		stored, err := h.istore.GetInvitation(h.ctx, inv.OrganizationID, inv.ID)
 		require.NoError(t, err)
 		assert.Equal(t, want, stored)
 	}},
 	{"InvitationUpdateKeepsIdentity", func(t *testing.T, h *harness) {
 		inv := h.createInvitation(h.newInvitation(newOrg(), "identity@example.com"))
-		got, err := h.b.UpdateInvitation(h.ctx, inv.OrganizationID, inv.ID, h.clock.Now(), func(i *invitation.Invitation) error {
+		got, err := h.istore.UpdateInvitation(h.ctx, inv.OrganizationID, inv.ID, h.clock.Now(), func(i *invitation.Invitation) error {
 			i.ID, i.OrganizationID, i.Email, i.CreatedAt = uuid.New(), uuid.New(), "else@example.com", start.Add(-time.Hour)
 			return nil
 		})
 		require.NoError(t, err)
 		assert.Equal(t, inv, got, "ID, organization, email and creation time never change")
-		stored, err := h.b.GetInvitation(h.ctx, inv.OrganizationID, inv.ID)
+		stored, err := h.istore.GetInvitation(h.ctx, inv.OrganizationID, inv.ID)
 		require.NoError(t, err)
 		assert.Equal(t, inv, stored)
 	}},
 	{"InvitationUpdaterErrorWritesNothing", func(t *testing.T, h *harness) {
 		inv := h.createInvitation(h.newInvitation(newOrg(), "rollback@example.com"))
-		_, err := h.b.UpdateInvitation(h.ctx, inv.OrganizationID, inv.ID, h.clock.Now(), func(i *invitation.Invitation) error {
+		_, err := h.istore.UpdateInvitation(h.ctx, inv.OrganizationID, inv.ID, h.clock.Now(), func(i *invitation.Invitation) error {
 			i.Status = invitation.StatusRevoked
 			i.Role = "changed"
 			return errUpdater
 		})
 		assert.ErrorIs(t, err, errUpdater)
-		got, err := h.b.GetInvitation(h.ctx, inv.OrganizationID, inv.ID)
+		got, err := h.istore.GetInvitation(h.ctx, inv.OrganizationID, inv.ID)
 		require.NoError(t, err)
 		assert.Equal(t, inv, got)
 	}},
 	{"InvitationDelete", func(t *testing.T, h *harness) {
 		inv := h.createInvitation(h.newInvitation(newOrg(), "delete@example.com"))
 		keep := h.createInvitation(h.newInvitation(inv.OrganizationID, "keep@example.com"))
-		require.NoError(t, h.b.DeleteInvitation(h.ctx, inv.OrganizationID, inv.ID))
-		_, err := h.b.GetInvitation(h.ctx, inv.OrganizationID, inv.ID)
+		require.NoError(t, h.istore.DeleteInvitation(h.ctx, inv.OrganizationID, inv.ID))
+		_, err := h.istore.GetInvitation(h.ctx, inv.OrganizationID, inv.ID)
 		assert.ErrorIs(t, err, store.ErrNotFound)
-		_, err = h.b.FindInvitation(h.ctx, inv.ID)
+		_, err = h.istore.FindInvitation(h.ctx, inv.ID)
 		assert.ErrorIs(t, err, store.ErrNotFound)
-		assert.ErrorIs(t, h.b.DeleteInvitation(h.ctx, inv.OrganizationID, inv.ID), store.ErrNotFound)
+		assert.ErrorIs(t, h.istore.DeleteInvitation(h.ctx, inv.OrganizationID, inv.ID), store.ErrNotFound)
 
-		list, err := h.b.ListInvitations(h.ctx, invitation.ListQuery{OrganizationID: inv.OrganizationID, Now: h.clock.Now(), Limit: 10})
+		list, err := h.istore.ListInvitations(h.ctx, invitation.ListQuery{OrganizationID: inv.OrganizationID, Now: h.clock.Now(), Limit: 10})
 		require.NoError(t, err)
 		assert.Equal(t, []invitation.Invitation{keep}, list)
 		// The deleted invitation no longer blocks its email.
@@ -199,7 +199,7 @@ var invitationTests = []test{
 		created, err := h.orgs.Create(h.ctx, invitation.CreateParams{OrganizationID: newOrg(), Email: "edge@example.com", Role: "admin"})
 		require.NoError(t, err)
 		statusAt := func(now time.Time, s invitation.Status) []invitation.Invitation {
-			list, err := h.b.ListInvitations(h.ctx, invitation.ListQuery{OrganizationID: created.OrganizationID, Status: s, Now: now, Limit: 10})
+			list, err := h.istore.ListInvitations(h.ctx, invitation.ListQuery{OrganizationID: created.OrganizationID, Status: s, Now: now, Limit: 10})
 			require.NoError(t, err)
 			return list
 		}
@@ -212,7 +212,7 @@ var invitationTests = []test{
 		tok := h.orgs.Token(created)
 		h.clock.Set(created.ExpireAt)
 		_, err = h.orgs.Accept(h.ctx, tok, "edge@example.com")
-		assert.ErrorIs(t, err, invitation.ErrExpired)
+		assert.ErrorIs(t, err, store.ErrExpired)
 		h.clock.Set(just)
 		accepted, err := h.orgs.Accept(h.ctx, tok, "edge@example.com")
 		require.NoError(t, err)
@@ -236,10 +236,10 @@ var invitationTests = []test{
 		h.createInvitation(expired)
 		h.createInvitation(h.newInvitation(want[0].OrganizationID, "x"+email))
 
-		got, err := h.b.ListInvitationsForEmail(h.ctx, email, h.clock.Now(), 10)
+		got, err := h.istore.ListInvitationsForEmail(h.ctx, email, h.clock.Now(), 10)
 		require.NoError(t, err)
 		assert.Equal(t, want, got, "open ones, newest first")
-		got, err = h.b.ListInvitationsForEmail(h.ctx, email, h.clock.Now(), 2)
+		got, err = h.istore.ListInvitationsForEmail(h.ctx, email, h.clock.Now(), 2)
 		require.NoError(t, err)
 		assert.Equal(t, want[:2], got)
 	}},

@@ -67,15 +67,15 @@ func unarchive(g *guest.Invitation) error {
 	return nil
 }
 
-var claimTests = []test{
+var invitationClaimTests = []test{
 	{"InvitationCreateAfterHolderExpired", func(t *testing.T, h *harness) {
 		org, email := newOrg(), "claim@example.com"
 		first := h.createInvitation(h.invitationExpiring(org, email, hour1))
 		h.clock.Set(hour2)
 		h.createInvitation(h.newInvitation(org, email))
-		err := h.b.CreateInvitation(h.ctx, h.newInvitation(org, email), h.clock.Now())
+		err := h.istore.CreateInvitation(h.ctx, h.newInvitation(org, email), h.clock.Now())
 		assert.ErrorIs(t, err, store.ErrAlreadyExists, "the new open invitation blocks the next one")
-		got, err := h.b.GetInvitation(h.ctx, org, first.ID)
+		got, err := h.istore.GetInvitation(h.ctx, org, first.ID)
 		require.NoError(t, err)
 		assert.Equal(t, first, got, "the expired invitation is unchanged")
 	}},
@@ -85,32 +85,35 @@ var claimTests = []test{
 		h.clock.Set(hour2)
 		newer := h.createInvitation(h.invitationExpiring(org, email, hour3))
 
-		_, err := h.b.UpdateInvitation(h.ctx, org, old.ID, hour2, reopenInvitation(hour2))
+		_, err := h.istore.UpdateInvitation(h.ctx, org, old.ID, hour2, reopenInvitation(hour2))
 		assert.ErrorIs(t, err, store.ErrAlreadyExists, "reopening while the newer one is open")
-		got, err := h.b.GetInvitation(h.ctx, org, old.ID)
+		got, err := h.istore.GetInvitation(h.ctx, org, old.ID)
 		require.NoError(t, err)
 		assert.Equal(t, old, got, "a refused update writes nothing")
 
 		// Once the newer one has expired, the old one can open again, and
 		// then blocks a create.
 		h.clock.Set(hour4)
-		reopened, err := h.b.UpdateInvitation(h.ctx, org, old.ID, hour4, reopenInvitation(hour4))
+		reopened, err := h.istore.UpdateInvitation(h.ctx, org, old.ID, hour4, reopenInvitation(hour4))
 		require.NoError(t, err)
 		assert.Equal(t, hour4.Add(2*time.Hour), reopened.ExpireAt)
-		err = h.b.CreateInvitation(h.ctx, h.newInvitation(org, email), hour4)
+		err = h.istore.CreateInvitation(h.ctx, h.newInvitation(org, email), hour4)
 		assert.ErrorIs(t, err, store.ErrAlreadyExists, "the reopened invitation blocks a new one")
-		got, err = h.b.GetInvitation(h.ctx, org, newer.ID)
+		got, err = h.istore.GetInvitation(h.ctx, org, newer.ID)
 		require.NoError(t, err)
 		assert.Equal(t, newer, got, "the expired invitation is unchanged")
 	}},
+}
+
+var guestClaimTests = []test{
 	{"GuestCreateAfterHolderExpired", func(t *testing.T, h *harness) {
 		host, email := newOrg(), "claim@example.com"
 		first := h.createGuest(h.guestExpiring(host, email, hour1))
 		h.clock.Set(hour2)
 		h.createGuest(h.newGuest(host, email))
-		err := h.b.CreateGuestInvitation(h.ctx, h.newGuest(host, email), h.clock.Now())
+		err := h.gstore.CreateGuestInvitation(h.ctx, h.newGuest(host, email), h.clock.Now())
 		assert.ErrorIs(t, err, store.ErrAlreadyExists, "the new open invitation blocks the next one")
-		got, err := h.b.GetGuestInvitation(h.ctx, host, first.ID)
+		got, err := h.gstore.GetGuestInvitation(h.ctx, host, first.ID)
 		require.NoError(t, err)
 		assert.Equal(t, first, got, "the expired invitation is unchanged")
 	}},
@@ -118,10 +121,10 @@ var claimTests = []test{
 		host, email := newOrg(), "revive@example.com"
 		old := h.createGuest(h.guestExpiring(host, email, hour1))
 		h.clock.Set(hour2)
-		revived, err := h.b.UpdateGuestInvitation(h.ctx, host, old.ID, hour2, reopenGuest(hour2))
+		revived, err := h.gstore.UpdateGuestInvitation(h.ctx, host, old.ID, hour2, reopenGuest(hour2))
 		require.NoError(t, err, "no other invitation of the email is open")
 		assert.True(t, revived.Open(hour2))
-		err = h.b.CreateGuestInvitation(h.ctx, h.newGuest(host, email), hour2)
+		err = h.gstore.CreateGuestInvitation(h.ctx, h.newGuest(host, email), hour2)
 		assert.ErrorIs(t, err, store.ErrAlreadyExists, "the revived invitation blocks a new one")
 	}},
 	{"GuestReviveAfterHolderExpired", func(t *testing.T, h *harness) {
@@ -130,18 +133,18 @@ var claimTests = []test{
 		h.clock.Set(hour2)
 		newer := h.createGuest(h.guestExpiring(host, email, hour3))
 
-		_, err := h.b.UpdateGuestInvitation(h.ctx, host, old.ID, hour2, reopenGuest(hour2))
+		_, err := h.gstore.UpdateGuestInvitation(h.ctx, host, old.ID, hour2, reopenGuest(hour2))
 		assert.ErrorIs(t, err, store.ErrAlreadyExists, "reviving while the newer one is open")
-		got, err := h.b.GetGuestInvitation(h.ctx, host, old.ID)
+		got, err := h.gstore.GetGuestInvitation(h.ctx, host, old.ID)
 		require.NoError(t, err)
 		assert.Equal(t, old, got, "a refused update writes nothing")
 
 		h.clock.Set(hour4)
-		_, err = h.b.UpdateGuestInvitation(h.ctx, host, old.ID, hour4, reopenGuest(hour4))
+		_, err = h.gstore.UpdateGuestInvitation(h.ctx, host, old.ID, hour4, reopenGuest(hour4))
 		require.NoError(t, err, "the newer one has expired")
-		err = h.b.CreateGuestInvitation(h.ctx, h.newGuest(host, email), hour4)
+		err = h.gstore.CreateGuestInvitation(h.ctx, h.newGuest(host, email), hour4)
 		assert.ErrorIs(t, err, store.ErrAlreadyExists, "the revived invitation blocks a new one")
-		got, err = h.b.GetGuestInvitation(h.ctx, host, newer.ID)
+		got, err = h.gstore.GetGuestInvitation(h.ctx, host, newer.ID)
 		require.NoError(t, err)
 		assert.Equal(t, newer, got, "the expired invitation is unchanged")
 	}},
@@ -152,12 +155,12 @@ var claimTests = []test{
 		h.createGuest(archived)
 		h.createGuest(h.guestExpiring(host, email, hour1))
 
-		_, err := h.b.UpdateGuestInvitation(h.ctx, host, archived.ID, start, unarchive)
+		_, err := h.gstore.UpdateGuestInvitation(h.ctx, host, archived.ID, start, unarchive)
 		assert.ErrorIs(t, err, store.ErrAlreadyExists, "unarchiving while the other is open")
 		h.clock.Set(hour2)
-		_, err = h.b.UpdateGuestInvitation(h.ctx, host, archived.ID, hour2, unarchive)
+		_, err = h.gstore.UpdateGuestInvitation(h.ctx, host, archived.ID, hour2, unarchive)
 		require.NoError(t, err, "the other has expired")
-		err = h.b.CreateGuestInvitation(h.ctx, h.newGuest(host, email), hour2)
+		err = h.gstore.CreateGuestInvitation(h.ctx, h.newGuest(host, email), hour2)
 		assert.ErrorIs(t, err, store.ErrAlreadyExists, "the unarchived invitation blocks a new one")
 	}},
 	{"GuestUnarchiveAfterHolderAccepted", func(t *testing.T, h *harness) {
@@ -167,14 +170,14 @@ var claimTests = []test{
 		h.createGuest(archived)
 		other := h.createGuest(h.newGuest(host, email))
 
-		_, err := h.b.UpdateGuestInvitation(h.ctx, host, other.ID, start, func(g *guest.Invitation) error {
+		_, err := h.gstore.UpdateGuestInvitation(h.ctx, host, other.ID, start, func(g *guest.Invitation) error {
 			g.Status, g.AcceptedAt = guest.StatusAcceptedBySystem, ptr(start)
 			return nil
 		})
 		require.NoError(t, err)
-		_, err = h.b.UpdateGuestInvitation(h.ctx, host, archived.ID, start, unarchive)
+		_, err = h.gstore.UpdateGuestInvitation(h.ctx, host, archived.ID, start, unarchive)
 		require.NoError(t, err, "the other is accepted")
-		err = h.b.CreateGuestInvitation(h.ctx, h.newGuest(host, email), start)
+		err = h.gstore.CreateGuestInvitation(h.ctx, h.newGuest(host, email), start)
 		assert.ErrorIs(t, err, store.ErrAlreadyExists, "the unarchived invitation blocks a new one")
 	}},
 }
