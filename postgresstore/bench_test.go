@@ -101,7 +101,7 @@ func benchGuest(host uuid.UUID, i int) guest.Invitation {
 }
 
 // copyInvitations bulk-loads n organization invitations of org with COPY,
-// as open ones are stored (claims_open set).
+// as open ones are stored (open_claim set).
 func copyInvitations(b *testing.B, org uuid.UUID, n int) []invitation.Invitation {
 	b.Helper()
 	invs := make([]invitation.Invitation, n)
@@ -112,8 +112,8 @@ func copyInvitations(b *testing.B, org uuid.UUID, n int) []invitation.Invitation
 			inv.CreatedAt, inv.SentAt, inv.ExpireAt, inv.AcceptedAt, inv.RevokedAt, true}, nil
 	})
 	_, err := bench.pool.CopyFrom(benchCtx, pgx.Identifier{bench.schema, "invitations"},
-		[]string{"id", "org_id", "email", "role", "inviter_id", "status", "nonce", "created_at", "sent_at",
-			"expire_at", "accepted_at", "revoked_at", "claims_open"}, src)
+		[]string{"id", "organization_id", "email", "role", "inviter_id", "status", "nonce", "created_at", "sent_at",
+			"expire_at", "accepted_at", "revoked_at", "open_claim"}, src)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -128,8 +128,8 @@ func copyGuests(b *testing.B, host uuid.UUID, n int) {
 			inv.ExpiredAt, string(inv.Status), inv.Archived, inv.CreatedAt, inv.UpdatedAt, inv.Nonce, true}, nil
 	})
 	_, err := bench.pool.CopyFrom(benchCtx, pgx.Identifier{bench.schema, "guest_invitations"},
-		[]string{"id", "host_id", "email", "first_invitation_sent_at", "last_invitation_sent_at", "expired_at",
-			"status", "archived", "created_at", "updated_at", "nonce", "claims_open"}, src)
+		[]string{"id", "host_organization_id", "email", "first_invitation_sent_at", "last_invitation_sent_at", "expired_at",
+			"status", "archived", "created_at", "updated_at", "nonce", "open_claim"}, src)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -206,8 +206,8 @@ func BenchmarkCreateInvitation(b *testing.B) {
 // bare pgx Exec on the same pool and table.
 func BenchmarkInsertBaseline(b *testing.B) {
 	benchStore(b)
-	insert := "INSERT INTO " + pgx.Identifier{bench.schema, "invitations"}.Sanitize() + ` (id, org_id, email, role,
-		inviter_id, status, nonce, created_at, sent_at, expire_at, accepted_at, revoked_at, claims_open)
+	insert := "INSERT INTO " + pgx.Identifier{bench.schema, "invitations"}.Sanitize() + ` (id, organization_id, email, role,
+		inviter_id, status, nonce, created_at, sent_at, expire_at, accepted_at, revoked_at, open_claim)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
 	forCallers(b, func(b *testing.B, n int) {
 		org := uuid.New()

@@ -114,8 +114,8 @@ func TestConnectionKilledWhileWaiting(t *testing.T) {
 	require.NoError(t, lock.Rollback(ctx))
 
 	claims := func() (rows, claimed int) {
-		err := admin.QueryRow(ctx, "SELECT count(*), count(*) FILTER (WHERE claims_open) FROM "+table+
-			" WHERE org_id = $1", p.OrganizationID).Scan(&rows, &claimed)
+		err := admin.QueryRow(ctx, "SELECT count(*), count(*) FILTER (WHERE open_claim) FROM "+table+
+			" WHERE organization_id = $1", p.OrganizationID).Scan(&rows, &claimed)
 		require.NoError(t, err)
 		return rows, claimed
 	}
@@ -129,7 +129,7 @@ func TestConnectionKilledWhileWaiting(t *testing.T) {
 	assert.Equal(t, 2, rows)
 	assert.Equal(t, 1, claimed, "the new invitation holds the only claim")
 	var oldClaims bool
-	require.NoError(t, admin.QueryRow(ctx, "SELECT claims_open FROM "+table+" WHERE id = $1", old.ID).Scan(&oldClaims))
+	require.NoError(t, admin.QueryRow(ctx, "SELECT open_claim FROM "+table+" WHERE id = $1", old.ID).Scan(&oldClaims))
 	assert.False(t, oldClaims)
 }
 
@@ -190,7 +190,7 @@ func TestDeadlockIsRetried(t *testing.T) {
 	assert.Equal(t, t1.Add(time.Hour), got.ExpireAt)
 
 	var xClaims, yClaims bool
-	require.NoError(t, admin.QueryRow(ctx, "SELECT (SELECT claims_open FROM "+table+" WHERE id = $1), (SELECT claims_open FROM "+
+	require.NoError(t, admin.QueryRow(ctx, "SELECT (SELECT open_claim FROM "+table+" WHERE id = $1), (SELECT open_claim FROM "+
 		table+" WHERE id = $2)", x.ID, y.ID).Scan(&xClaims, &yClaims))
 	assert.False(t, xClaims)
 	assert.True(t, yClaims)

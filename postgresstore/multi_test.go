@@ -106,7 +106,7 @@ func TestTwoInstances(t *testing.T) {
 			_, err := in.orgs.Create(ctx, invitation.CreateParams{OrganizationID: org, Email: email, Role: "admin"})
 			return err
 		}), store.ErrAlreadyExists)
-		assert.Equal(t, 1, countRows(t, schema, "invitations", "org_id", org, email))
+		assert.Equal(t, 1, countRows(t, schema, "invitations", "organization_id", org, email))
 	})
 
 	t.Run("GuestCreates", func(t *testing.T) {
@@ -115,7 +115,7 @@ func TestTwoInstances(t *testing.T) {
 			_, err := in.guest.Create(ctx, guest.CreateParams{HostOrganizationID: host, Email: email, ExpiredAt: clock.Now().Add(time.Hour)})
 			return err
 		}), store.ErrAlreadyExists)
-		assert.Equal(t, 1, countRows(t, schema, "guest_invitations", "host_id", host, email))
+		assert.Equal(t, 1, countRows(t, schema, "guest_invitations", "host_organization_id", host, email))
 	})
 
 	// An expired invitation holds the unique index's claim until a write
@@ -130,7 +130,7 @@ func TestTwoInstances(t *testing.T) {
 			_, err := in.orgs.Create(ctx, invitation.CreateParams{OrganizationID: org, Email: email, Role: "admin"})
 			return err
 		}), store.ErrAlreadyExists)
-		assert.Equal(t, 2, countRows(t, schema, "invitations", "org_id", org, email))
+		assert.Equal(t, 2, countRows(t, schema, "invitations", "organization_id", org, email))
 	})
 
 	t.Run("GuestCreatesAfterExpiry", func(t *testing.T) {
@@ -142,6 +142,6 @@ func TestTwoInstances(t *testing.T) {
 			_, err := in.guest.Create(ctx, guest.CreateParams{HostOrganizationID: host, Email: email, ExpiredAt: clock.Now().Add(time.Hour)})
 			return err
 		}), store.ErrAlreadyExists)
-		assert.Equal(t, 2, countRows(t, schema, "guest_invitations", "host_id", host, email))
+		assert.Equal(t, 2, countRows(t, schema, "guest_invitations", "host_organization_id", host, email))
 	})
 }

@@ -15,11 +15,11 @@
 // its own: it owns the tables invitations, guest_invitations and
 // schema_migrations in it.
 //
-// Concurrency across instances: every status change runs in a transaction
-// that locks the row (SELECT ... FOR UPDATE), so two accepts of one
-// invitation never both win; at most one open invitation per organization
-// and email is enforced by a partial unique index, so two creates never both
-// win either. Serialization failures and deadlocks are retried a few times
+// The statements are those of the SQL core sqlitestore uses too. Concurrency
+// across instances: every status change runs in a transaction that locks
+// the row (SELECT ... FOR UPDATE), so two accepts of one invitation never
+// both win; at most one open invitation per organization and email is
+// enforced by a partial unique index, so two creates never both win either. Serialization failures and deadlocks are retried a few times
 // inside the store (so an update function may run more than once, each time
 // on a fresh copy). A connection that dies during a write returns an error
 // and the server rolls the transaction back; only a connection lost while
@@ -37,19 +37,20 @@ package postgresstore
 
 import (
 	"context"
+	"database/sql"
+	"embed"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/invitekit/invitekit/guest"
+	"github.com/invitekit/invitekit/internal/migrate"
+	"github.com/invitekit/invitekit/internal/sqlcore"
+	"github.com/invitekit/invitekit/invitation"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/invitekit/invitekit/guest"
-	"github.com/invitekit/invitekit/invitation"
-	"github.com/invitekit/invitekit/store"
 )
 
 // DefaultSchema is the schema the tables live in unless WithSchema names
@@ -57,16 +58,14 @@ import (
 const DefaultSchema = "invitekit"
 
 // Store keeps invitations in PostgreSQL. It is safe for concurrent use, also
-// by several processes on one database. The zero value is not usable; call
-// Open or New.
+// by several processes on one database. It implements invitation.Store and
+// guest.Store through the SQL core it embeds. The zero value is not usable;
+// call Open or New.
 type Store struct {
-	pool      *pgxpool.Pool
-	ownsPool  bool
-	closed    atomic.Bool
-	schema    string
-	q         queries
-	retries   int
-	retryBase time.Duration
+	*sqlcore.Core
+	pool     *pgxpool.Pool
+	ownsPool bool
+	schema   string
 }
 
 var (
@@ -146,13 +145,8 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 }
 
 func newStore(ctx context.Context, pool *pgxpool.Pool, cfg config) (*Store, error) {
-	s := &Store{
-		pool:      pool,
-		schema:    cfg.schema,
-		q:         newQueries(pgx.Identifier{cfg.schema}.Sanitize()),
-		retries:   5,
-		retryBase: 2 * time.Millisecond,
-	}
+	s := &Store{pool: pool, schema: cfg.schema}
+	s.Core = sqlcore.New("postgresstore", driver{pool}, dialect, pgx.Identifier{cfg.schema}.Sanitize()+".")
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -162,24 +156,35 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, cfg config) (*Store, erro
 // Close marks the store closed and, when Open created the pool, closes it.
 // It is safe to call more than once.
 func (s *Store) Close() error {
-	if s.closed.Swap(true) {
-		return nil
-	}
-	if s.ownsPool {
+	if sqlcore.MarkClosed(s.Core) && s.ownsPool {
 		s.pool.Close()
 	}
 	return nil
 }
 
-// check returns the error a call should fail with before touching the
-// database: store.ErrClosed or the context's error.
-func (s *Store) check(ctx context.Context, op string) error {
-	if s.closed.Load() {
-		return fmt.Errorf("postgresstore: %s: %w", op, store.ErrClosed)
+// dialect is PostgreSQL's: uuid, timestamptz and boolean columns take the
+// Go values as they are; pgx returns times in the local zone, which scans
+// turn into UTC, since callers compare times including their location.
+var dialect = sqlcore.Dialect{
+	ID:        func(id uuid.UUID) any { return id },
+	Time:      func(t time.Time) any { return t },
+	Bool:      func(b bool) any { return b },
+	TimeDest:  func(p *time.Time) sql.Scanner { return utcTime{p} },
+	ForUpdate: " FOR UPDATE",
+	Contains: func(column, arg string) string {
+		// strpos matches literally: no LIKE wildcards to escape.
+		return "strpos(" + column + ", " + arg + ") > 0"
+	},
+}
+
+type utcTime struct{ p *time.Time }
+
+func (u utcTime) Scan(src any) error {
+	t, ok := src.(time.Time)
+	if !ok {
+		return fmt.Errorf("postgresstore: cannot scan %T into a time", src)
 	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("postgresstore: %s: %w", op, err)
-	}
+	*u.p = t.UTC()
 	return nil
 }
 
@@ -190,57 +195,24 @@ const (
 	codeDeadlockDetected     = "40P01"
 )
 
-// Names of the partial unique indexes that hold the open claims; see
-// migrations/0001_init.sql.
-const (
-	invitationsOpenKey = "invitations_open_key"
-	guestsOpenKey      = "guest_invitations_open_key"
-)
+// driver runs the core's statements on a pgx pool.
+type driver struct{ pool *pgxpool.Pool }
 
-// claimTaken reports whether err is a unique violation of an open claim,
-// not of the primary key.
-func claimTaken(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == codeUniqueViolation &&
-		(pgErr.ConstraintName == invitationsOpenKey || pgErr.ConstraintName == guestsOpenKey)
+func (d driver) Reader() sqlcore.Querier { return querier{d.pool} }
+func (d driver) Writer() sqlcore.Querier { return querier{d.pool} }
+
+func (d driver) WriteTx(ctx context.Context, f func(sqlcore.Querier) error) error {
+	return pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error { return f(querier{tx}) })
 }
 
-// callerError carries an error of the caller's update function through the
-// transaction helpers, which must neither retry nor translate it.
-type callerError struct{ err error }
-
-func (e *callerError) Error() string { return e.err.Error() }
-func (e *callerError) Unwrap() error { return e.err }
-
-// translate turns a driver error into the error the store returns: the
-// store sentinel where one applies, wrapped with the operation name; the
-// caller's own error unchanged.
-func translate(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var ce *callerError
-	if errors.As(err, &ce) {
-		return ce.err
-	}
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("postgresstore: %s: %w", op, store.ErrNotFound)
-	}
+func (driver) Unique(err error) bool {
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == codeUniqueViolation {
-		return fmt.Errorf("postgresstore: %s: %w", op, store.ErrAlreadyExists)
-	}
-	return fmt.Errorf("postgresstore: %s: %w", op, err)
+	return errors.As(err, &pgErr) && pgErr.Code == codeUniqueViolation
 }
 
-// retryable reports whether running the same operation again may succeed
-// and cannot apply it twice: the server aborted the transaction because of
-// a serialization failure or deadlock, or nothing reached the server.
-func retryable(err error) bool {
-	var ce *callerError
-	if errors.As(err, &ce) {
-		return false
-	}
+// Retryable: the server aborted the transaction because of a serialization
+// failure or deadlock, or nothing reached the server.
+func (driver) Retryable(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		return pgErr.Code == codeSerializationFailure || pgErr.Code == codeDeadlockDetected
@@ -248,64 +220,88 @@ func retryable(err error) bool {
 	return pgconn.SafeToRetry(err)
 }
 
-// run calls f until it succeeds, fails for good, or has failed with a
-// retryable error s.retries times, and returns its translated error.
-func (s *Store) run(ctx context.Context, op string, f func() error) error {
-	if err := s.check(ctx, op); err != nil {
-		return err
-	}
-	for attempt := 1; ; attempt++ {
-		err := f()
-		if err == nil || attempt >= s.retries || !retryable(err) {
-			return translate(op, err)
-		}
-		// Jittered exponential backoff, so transactions that deadlocked
-		// on each other do not meet again at once.
-		d := s.retryBase << (attempt - 1)
-		d += rand.N(d)
-		select {
-		case <-ctx.Done():
-			return translate(op, errors.Join(err, ctx.Err()))
-		case <-time.After(d):
-		}
+// querier is a pool or a transaction.
+type querier struct {
+	q interface {
+		Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+		Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	}
 }
 
-// inTx sends b, which must begin a transaction (pgx.Batch.BeginTx) and
-// then lock what the operation reads, so BEGIN and the read share one round
-// trip; readFirst reads the results after BEGIN's. Then f runs in the same
-// transaction, which is committed. Any error rolls it back.
-func (s *Store) inTx(ctx context.Context, b *pgx.Batch, readFirst func(pgx.BatchResults) error, f func(pgx.Tx) error) error {
-	br := s.pool.SendBatch(ctx, b)
-	tx := br.Tx()
-	// Rollback after Commit is a no-op; on the error paths it ends the
-	// transaction and releases the connection.
-	defer func() { _ = tx.Rollback(ctx) }()
-	if _, err := br.Exec(); err != nil { // BEGIN
-		_ = br.Close()
-		return err
-	}
-	err := readFirst(br)
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
+func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	tag, err := q.q.Exec(ctx, query, args...)
+	return tag.RowsAffected(), err
+}
+
+func (q querier) Query(ctx context.Context, query string, args ...any) (sqlcore.Rows, error) {
+	return q.q.Query(ctx, query, args...)
+}
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// lockClass is the first key of the advisory lock migrations run under
+// ("ikit" in ASCII); the second is a hash of the schema name, so stores in
+// different schemas migrate independently.
+const lockClass = 0x696b6974
+
+// migrate creates the schema if needed and applies the migrations the
+// database lacks, each in a transaction under an advisory lock: instances
+// that start together wait for the first one and then find nothing to do.
+func (s *Store) migrate(ctx context.Context) error {
+	ms, err := migrate.Load(migrationFiles, "migrations")
 	if err != nil {
-		return err
+		return fmt.Errorf("postgresstore: migrate: %w", err)
 	}
-	if err := f(tx); err != nil {
-		return err
+	table := pgx.Identifier{s.schema, "schema_migrations"}.Sanitize()
+	err = sqlcore.Migrate(ctx, dialect, ms, table, func(f func(sqlcore.Querier) error) error {
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if err := s.prepareMigration(ctx, tx); err != nil {
+				return err
+			}
+			return f(querier{tx})
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("postgresstore: migrate schema %q: %w", s.schema, err)
 	}
-	return tx.Commit(ctx)
+	return nil
 }
 
-// utc returns t in UTC: pgx returns times in the local zone, and callers
-// compare times including their location.
-func utc(t time.Time) time.Time { return t.UTC() }
-
-func utcPtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
+// prepareMigration takes the migration lock and makes sure the schema and
+// the migrations table exist; the migration files name their objects
+// unqualified, for the schema on the search path.
+func (s *Store) prepareMigration(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1, hashtext($2))", lockClass, s.schema); err != nil {
+		return err
 	}
-	u := t.UTC()
-	return &u
+	schema := pgx.Identifier{s.schema}.Sanitize()
+	// Look before creating: CREATE ... IF NOT EXISTS needs the CREATE
+	// privilege even when there is nothing to create, and an application
+	// may run with a role that only uses tables an owner made.
+	var exists bool
+	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", s.schema).Scan(&exists); err != nil {
+		return err
+	}
+	if !exists {
+		if _, err := tx.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+			return err
+		}
+	}
+	table := pgx.Identifier{s.schema, "schema_migrations"}.Sanitize()
+	if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", table).Scan(&exists); err != nil {
+		return err
+	}
+	if !exists {
+		if _, err := tx.Exec(ctx, `CREATE TABLE `+table+` (
+			version    integer PRIMARY KEY,
+			name       text NOT NULL,
+			applied_at timestamptz NOT NULL DEFAULT now()
+		)`); err != nil {
+			return err
+		}
+	}
+	// SET LOCAL lasts until the transaction ends.
+	_, err := tx.Exec(ctx, "SET LOCAL search_path TO "+schema)
+	return err
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -193,7 +194,7 @@ func assertMigrationsOnce(t *testing.T, schema string) {
 	err := admin.QueryRow(context.Background(), "SELECT count(*), count(DISTINCT version), max(version) FROM "+
 		pgx.Identifier{schema, "schema_migrations"}.Sanitize()).Scan(&rows, &versions, &maxVersion)
 	require.NoError(t, err)
-	assert.Equal(t, 1, maxVersion, "latest migration")
+	assert.Equal(t, latestMigration(t), maxVersion, "latest migration")
 	assert.Equal(t, maxVersion, rows, "one row per migration")
 	assert.Equal(t, maxVersion, versions)
 }
@@ -232,7 +233,7 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 	var tooNew *store.SchemaTooNewError
 	require.ErrorAs(t, err, &tooNew)
 	assert.Equal(t, 1000, tooNew.Database)
-	assert.Equal(t, 1, tooNew.Supported)
+	assert.Equal(t, latestMigration(t), tooNew.Supported)
 }
 
 func TestNewLeavesThePoolToTheCaller(t *testing.T) {
@@ -313,4 +314,13 @@ func TestClaimOfRowClosedBehindTheStoresBackIsReleased(t *testing.T) {
 	assert.NoError(t, s.CreateInvitation(ctx, inv, now), "the revoked invitation does not block")
 	g.ID = uuid.New()
 	assert.NoError(t, s.CreateGuestInvitation(ctx, g, now), "the archived invitation does not block")
+}
+
+// latestMigration is the number of migration files, the version a migrated
+// schema is at.
+func latestMigration(t *testing.T) int {
+	t.Helper()
+	files, err := filepath.Glob("migrations/*.sql")
+	require.NoError(t, err)
+	return len(files)
 }

@@ -33,6 +33,16 @@ func benchInvitation(org uuid.UUID, n int, now time.Time) invitation.Invitation 
 	return inv
 }
 
+// bareInsertSQL is the insert an application would write by hand, without
+// invitekit: the baseline of BenchmarkCreate.
+const bareInsertSQL = `INSERT INTO invitations (id, organization_id, email, role, inviter_id, status, nonce,
+	created_at, sent_at, expire_at, accepted_at, revoked_at, open_claim) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`
+
+func bareInsertArgs(inv invitation.Invitation) []any {
+	return []any{inv.ID[:], inv.OrganizationID[:], inv.Email, inv.Role, inv.InviterID, string(inv.Status), inv.Nonce,
+		inv.CreatedAt.UnixMicro(), inv.SentAt.UnixMicro(), inv.ExpireAt.UnixMicro(), nil, nil}
+}
+
 func BenchmarkCreate(b *testing.B) {
 	ctx := context.Background()
 	path := filepath.Join(b.TempDir(), "bench.db")
@@ -53,14 +63,14 @@ func BenchmarkBaselineInsert(b *testing.B) {
 	ctx := context.Background()
 	path := filepath.Join(b.TempDir(), "bench.db")
 	s := openStore(b, path) // the same schema and connection settings
-	stmt, err := s.write.PrepareContext(ctx, insertInvitationSQL)
+	stmt, err := s.drv.write.db.PrepareContext(ctx, bareInsertSQL)
 	require.NoError(b, err)
 	defer stmt.Close()
 	org, now := uuid.New(), time.Now().UTC().Truncate(time.Microsecond)
 	n := 0
 	for b.Loop() {
 		inv := benchInvitation(org, n, now)
-		if _, err := stmt.ExecContext(ctx, insertInvitationArgs(inv, true)...); err != nil {
+		if _, err := stmt.ExecContext(ctx, bareInsertArgs(inv)...); err != nil {
 			b.Fatal(err)
 		}
 		n++
@@ -74,7 +84,7 @@ func reportFileSize(b *testing.B, s *Store, path string, n int) {
 	if n == 0 {
 		return
 	}
-	_, err := s.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	_, err := s.drv.write.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	require.NoError(b, err)
 	fi, err := os.Stat(path)
 	require.NoError(b, err)
@@ -205,17 +215,20 @@ func buildListDB(path string, rows int) (*listDatabase, error) {
 	db := &listDatabase{path: path, org: uuid.New(), now: time.Now().UTC().Truncate(time.Microsecond)}
 	start := db.now.Add(-time.Duration(rows) * time.Millisecond)
 	keys := make([]store.Cursor, 0, rows)
-	tx, err := s.write.BeginTx(ctx, nil)
+	tx, err := s.drv.write.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	stmt := tx.StmtContext(ctx, s.stmts.insertInvitation)
+	stmt, err := tx.PrepareContext(ctx, bareInsertSQL)
+	if err != nil {
+		return nil, err
+	}
 	for i := range rows {
 		created := start.Add(time.Duration(i) * time.Millisecond)
 		inv := benchInvitation(db.org, i, created)
 		inv.ExpireAt = db.now.Add(invitation.DefaultTTL)
-		if _, err := stmt.ExecContext(ctx, insertInvitationArgs(inv, true)...); err != nil {
+		if _, err := stmt.ExecContext(ctx, bareInsertArgs(inv)...); err != nil {
 			return nil, err
 		}
 		keys = append(keys, store.Cursor{CreatedAt: inv.CreatedAt, ID: inv.ID})
@@ -223,7 +236,7 @@ func buildListDB(path string, rows int) (*listDatabase, error) {
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
-	if _, err := s.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+	if _, err := s.drv.write.db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 		return nil, err
 	}
 	for range 1000 {

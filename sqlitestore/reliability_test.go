@@ -91,7 +91,7 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 			require.NoError(t, err, "round %d: acknowledged invitation %s", round, id)
 		}
 		var check string
-		require.NoError(t, s.read.QueryRow("PRAGMA integrity_check").Scan(&check))
+		require.NoError(t, s.drv.read.db.QueryRow("PRAGMA integrity_check").Scan(&check))
 		assert.Equal(t, "ok", check, "round %d", round)
 		require.NoError(t, s.Close())
 	}

@@ -38,16 +38,12 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
-	"sync/atomic"
 	"time"
-
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/internal/migrate"
+	"github.com/invitekit/invitekit/internal/sqlcore"
 	"github.com/invitekit/invitekit/invitation"
-	"github.com/invitekit/invitekit/store"
 )
 
 //go:embed migrations/*.sql
@@ -57,16 +53,17 @@ var migrationFiles embed.FS
 const migrationsTable = "invitekit_schema_migrations"
 
 // Store keeps invitations in a SQLite database. It is safe for concurrent
-// use, also by several processes sharing one file.
+// use, also by several processes sharing one file. It implements
+// invitation.Store and guest.Store through the SQL core it embeds, the same
+// code as postgresstore's.
 type Store struct {
-	// write runs every write transaction. Open limits it to one connection.
-	write *sql.DB
-	// read runs reads; it is write itself for :memory: and for New.
-	read *sql.DB
+	*sqlcore.Core
+	// drv.write runs every write transaction; Open limits it to one
+	// connection. drv.read runs reads; it is drv.write itself for :memory:
+	// and for New.
+	drv driver
 	// owned is whether Close closes the databases: not for New.
-	owned  bool
-	closed atomic.Bool
-	stmts  statements
+	owned bool
 }
 
 var (
@@ -228,78 +225,52 @@ func newStore(ctx context.Context, write, read *sql.DB, owned bool) (*Store, err
 	if err := applyMigrations(ctx, write, ms); err != nil {
 		return nil, err
 	}
-	s := &Store{write: write, read: read, owned: owned}
-	if err := s.stmts.prepare(ctx, write, read); err != nil {
-		s.stmts.close()
-		return nil, err
+	s := &Store{owned: owned}
+	s.drv.write = newPool(write)
+	s.drv.read = s.drv.write
+	if read != write {
+		s.drv.read = newPool(read)
 	}
+	s.Core = sqlcore.New("sqlitestore", &s.drv, dialect, "")
 	return s, nil
 }
 
 // Close releases the store's statements and, when Open opened them, its
 // connections. Later calls fail with store.ErrClosed.
 func (s *Store) Close() error {
-	if s.closed.Swap(true) {
+	if !sqlcore.MarkClosed(s.Core) {
 		return nil
 	}
-	err := s.stmts.close()
+	err := s.drv.write.close()
+	if s.drv.read != s.drv.write {
+		err = errors.Join(err, s.drv.read.close())
+	}
 	if !s.owned {
 		return err
 	}
-	if s.read != s.write {
-		err = errors.Join(err, s.read.Close())
+	if s.drv.read != s.drv.write {
+		err = errors.Join(err, s.drv.read.db.Close())
 	}
-	return errors.Join(err, s.write.Close())
+	return errors.Join(err, s.drv.write.db.Close())
 }
 
 // applyMigrations applies, in order, each migration the database lacks, one
-// transaction per migration.
+// IMMEDIATE transaction per migration, which holds the file's write lock
+// from its start: two processes opening one new file cannot both apply a
+// version.
 func applyMigrations(ctx context.Context, db *sql.DB, ms []migrate.Migration) error {
-	for {
-		done, err := applyNext(ctx, db, ms)
-		if err != nil || done {
-			return err
-		}
-	}
-}
-
-// applyNext applies the first migration the database lacks, and reports
-// whether there was none. It reads the version and applies the migration in
-// one IMMEDIATE transaction, which holds the file's write lock from its
-// start: two processes opening one new file cannot both apply a version.
-func applyNext(ctx context.Context, db *sql.DB, ms []migrate.Migration) (done bool, err error) {
-	err = immediateTx(ctx, db, func(conn *sql.Conn) error {
-		if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+migrationsTable+` (
-			version    INTEGER PRIMARY KEY,
-			name       TEXT    NOT NULL,
-			applied_at INTEGER NOT NULL
-		)`); err != nil {
-			return err
-		}
-		var current int
-		if err := conn.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM `+migrationsTable).Scan(&current); err != nil {
-			return err
-		}
-		latest := migrate.Latest(ms)
-		if current > latest {
-			return &store.SchemaTooNewError{Database: current, Supported: latest}
-		}
-		if current == latest {
-			done = true
-			return nil
-		}
-		m := ms[current]
-		if _, err := conn.ExecContext(ctx, m.SQL); err != nil {
-			return fmt.Errorf("apply %s: %w", m.Name, err)
-		}
-		_, err := conn.ExecContext(ctx, `INSERT INTO `+migrationsTable+` (version, name, applied_at) VALUES (?, ?, ?)`,
-			m.Version, m.Name, time.Now().UnixMicro())
-		return err
+	return sqlcore.Migrate(ctx, dialect, ms, migrationsTable, func(f func(sqlcore.Querier) error) error {
+		return immediateTx(ctx, db, func(conn *sql.Conn) error {
+			if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+migrationsTable+` (
+				version    INTEGER PRIMARY KEY,
+				name       TEXT    NOT NULL,
+				applied_at INTEGER NOT NULL
+			)`); err != nil {
+				return err
+			}
+			return f(connQuerier{conn})
+		})
 	})
-	if err != nil {
-		return false, fmt.Errorf("schema migration: %w", err)
-	}
-	return done, nil
 }
 
 // immediateTx runs f in a transaction begun with BEGIN IMMEDIATE on one
@@ -330,72 +301,4 @@ func immediateTx(ctx context.Context, db *sql.DB, f func(*sql.Conn) error) error
 		return errors.Join(err, rerr)
 	}
 	return err
-}
-
-// writeTx runs f in a write transaction on one connection of the write
-// pool, and commits when f returns nil. The transaction begins IMMEDIATE
-// whatever the DSN says, New's included: it holds the file's write lock
-// from its first statement, waiting for it as the busy timeout allows, so
-// a transaction that reads before it writes never has to upgrade its lock,
-// which SQLite refuses with SQLITE_BUSY without waiting when another
-// connection wrote in between.
-func (s *Store) writeTx(ctx context.Context, f func(*sql.Conn) error) error {
-	return immediateTx(ctx, s.write, f)
-}
-
-// readTx runs f in a read transaction: one snapshot for several queries.
-func (s *Store) readTx(ctx context.Context, f func(*sql.Tx) error) error {
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() //nolint:errcheck // A read-only transaction has nothing to lose.
-	return f(tx)
-}
-
-// check returns store.ErrClosed after Close and ctx's error when it is done, so
-// that neither reaches the driver.
-func (s *Store) check(ctx context.Context, op string) error {
-	if s.closed.Load() {
-		return fmt.Errorf("sqlitestore: %s: %w", op, store.ErrClosed)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("sqlitestore: %s: %w", op, err)
-	}
-	return nil
-}
-
-// translate is the one place driver errors become store errors: no rows is
-// store.ErrNotFound, a unique or primary-key violation store.ErrAlreadyExists,
-// and anything else is wrapped with the operation's name. When ctx has ended,
-// the result also wraps ctx's error, which the driver reports as an
-// interruption.
-func translate(ctx context.Context, op string, err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("sqlitestore: %s: %w", op, store.ErrNotFound)
-	case isUniqueViolation(err):
-		return fmt.Errorf("sqlitestore: %s: %w", op, store.ErrAlreadyExists)
-	}
-	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
-		return fmt.Errorf("sqlitestore: %s: %w: %w", op, cerr, err)
-	}
-	return fmt.Errorf("sqlitestore: %s: %w", op, err)
-}
-
-// isUniqueViolation reports whether err is SQLite's unique or primary-key
-// constraint error. The driver enables extended result codes, which tell the
-// two from other constraint errors.
-func isUniqueViolation(err error) bool {
-	var e *sqlite.Error
-	if !errors.As(err, &e) {
-		return false
-	}
-	switch e.Code() {
-	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-		return true
-	}
-	return false
 }

@@ -120,7 +120,7 @@ func TestOpenConfiguresEveryConnection(t *testing.T) {
 				db        *sql.DB
 				conns     int
 				queryOnly int
-			}{{"write", s.write, 1, 0}, {"read", s.read, 4, 1}} {
+			}{{"write", s.drv.write.db, 1, 0}, {"read", s.drv.read.db, 4, 1}} {
 				// Hold several connections at once, so each is a
 				// different one.
 				var conns []*sql.Conn
@@ -196,7 +196,7 @@ func TestReopenKeepsDataAndSchema(t *testing.T) {
 	gotGuest, err := s.GetGuestInvitation(ctx, g.HostOrganizationID, g.ID)
 	require.NoError(t, err)
 	assert.Equal(t, g, gotGuest)
-	assert.Equal(t, appliedVersions(t, s.write), latestVersions(t), "reopening applies nothing twice")
+	assert.Equal(t, appliedVersions(t, s.drv.write.db), latestVersions(t), "reopening applies nothing twice")
 }
 
 // appliedVersions returns the versions recorded in db, in order.
@@ -242,7 +242,7 @@ func TestConcurrentOpenOfNewFile(t *testing.T) {
 		require.NoError(t, errs[i], "opener %d", i)
 		t.Cleanup(func() { stores[i].Close() })
 	}
-	assert.Equal(t, latestVersions(t), appliedVersions(t, stores[0].write), "each migration applied once")
+	assert.Equal(t, latestVersions(t), appliedVersions(t, stores[0].drv.write.db), "each migration applied once")
 	// Every opener sees one working schema.
 	ctx := context.Background()
 	for i, s := range stores {
@@ -255,7 +255,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.db")
 	s := openStore(t, path)
 	latest := len(latestVersions(t))
-	_, err := s.write.Exec(`INSERT INTO `+migrationsTable+` (version, name, applied_at) VALUES (?, 'future.sql', 0)`, latest+1)
+	_, err := s.drv.write.db.Exec(`INSERT INTO `+migrationsTable+` (version, name, applied_at) VALUES (?, 'future.sql', 0)`, latest+1)
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
 
@@ -365,8 +365,14 @@ func TestMigrationsApplyEachInItsOwnTransaction(t *testing.T) {
 	assert.Equal(t, []int{1}, appliedVersions(t, db), "the migration before the failed one stays applied")
 	rows, err := db.Query(`SELECT name FROM sqlite_schema WHERE name IN ('one', 'two') ORDER BY name`)
 	require.NoError(t, err)
-	tables, err := collect(rows, func(r scanner) (name string, err error) { return name, r.Scan(&name) })
-	require.NoError(t, err)
+	defer rows.Close()
+	var tables []string
+	for rows.Next() {
+		var name string
+		require.NoError(t, rows.Scan(&name))
+		tables = append(tables, name)
+	}
+	require.NoError(t, rows.Err())
 	assert.Equal(t, []string{"one"}, tables, "nothing of the failed migration remains")
 
 	ms[1].SQL = `CREATE TABLE two (x INTEGER);`

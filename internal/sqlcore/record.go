@@ -1,0 +1,324 @@
+package sqlcore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/invitekit/invitekit/store"
+)
+
+// column maps one column to a field of a record of type T.
+type column[T any] struct {
+	name string
+	// fixed columns are written once, by the insert: an update never
+	// changes a record's identity (ID, tenant, email, creation time).
+	fixed bool
+	// arg returns the field as a statement argument; dest returns the scan
+	// target that stores into the field.
+	arg  func(d *Dialect, r *T) any
+	dest func(d *Dialect, r *T) any
+}
+
+func (c column[T]) immutable() column[T] {
+	c.fixed = true
+	return c
+}
+
+// col maps the field f returns, encoded by enc and scanned through dest.
+func col[T, V any](name string, f func(*T) *V, enc func(*Dialect, V) any, dest func(*Dialect, *V) any) column[T] {
+	return column[T]{name: name,
+		arg:  func(d *Dialect, r *T) any { return enc(d, *f(r)) },
+		dest: func(d *Dialect, r *T) any { return dest(d, f(r)) }}
+}
+
+// nullCol maps a nullable field: nil is NULL. dest must return an
+// sql.Scanner.
+func nullCol[T, V any](name string, f func(*T) **V, enc func(*Dialect, V) any, dest func(*Dialect, *V) any) column[T] {
+	return column[T]{name: name,
+		arg: func(d *Dialect, r *T) any {
+			if p := *f(r); p != nil {
+				return enc(d, *p)
+			}
+			return nil
+		},
+		dest: func(d *Dialect, r *T) any {
+			return nullable[V]{f(r), func(p *V) sql.Scanner { return dest(d, p).(sql.Scanner) }}
+		}}
+}
+
+// The encoders and scan targets of column types, for col and nullCol.
+func asIs[V any](_ *Dialect, v V) any        { return v }
+func addr[V any](_ *Dialect, p *V) any       { return p }
+func encID(d *Dialect, id uuid.UUID) any     { return d.ID(id) }
+func encTime(d *Dialect, t time.Time) any    { return d.Time(t) }
+func encBool(d *Dialect, b bool) any         { return d.Bool(b) }
+func encText[S ~string](_ *Dialect, s S) any { return string(s) }
+func destTime(d *Dialect, p *time.Time) any  { return d.TimeDest(p) }
+
+// destText scans text into a field of a string type; a plain string the
+// driver scans itself, without a wrapper.
+func destText[S ~string](_ *Dialect, p *S) any {
+	if s, ok := any(p).(*string); ok {
+		return s
+	}
+	return textDest[S]{p}
+}
+
+func destNullText(_ *Dialect, p *string) any { return textDest[string]{p} }
+
+// record describes how a record type is stored: its row descriptor and its
+// part in the one-open-invitation rule.
+type record[T any] struct {
+	// tenant is the column of the organization that owns the record.
+	tenant  string
+	columns []column[T]
+	// key returns the record's tenant, ID and email.
+	key func(*T) (tenant, id uuid.UUID, email string)
+	// open is the domain's Open: whether the record claims its tenant and
+	// email at now.
+	open func(r *T, now time.Time) bool
+	// openSQL is open in SQL, with now as $4 (see table.release).
+	openSQL string
+}
+
+// table is a record type's table and its statements, generated once from
+// the descriptor.
+type table[T any] struct {
+	c    *Core
+	d    *Dialect
+	rec  record[T]
+	kind string // in operation names: "invitation", "guest invitation"
+
+	name, cols, selectFrom                           string
+	insert, get, find, lock, update, delete, release string
+}
+
+func newTable[T any](c *Core, kind, name string, rec record[T]) table[T] {
+	d := c.d
+	names := make([]string, len(rec.columns))
+	var set []string
+	for i, c := range rec.columns {
+		names[i] = c.name
+		if !c.fixed {
+			set = append(set, fmt.Sprintf("%s = $%d", c.name, len(set)+3))
+		}
+	}
+	cols := strings.Join(names, ", ")
+	t := table[T]{c: c, d: d, rec: rec, kind: kind, name: name, cols: cols, selectFrom: "SELECT " + cols + " FROM " + name}
+	t.insert = "INSERT INTO " + name + " (" + cols + ", open_claim) VALUES (" + placeholders(len(rec.columns)+1) + ")"
+	t.get = t.selectFrom + " WHERE " + rec.tenant + " = $1 AND id = $2"
+	t.find = t.selectFrom + " WHERE id = $1"
+	t.lock = t.get + d.ForUpdate
+	t.update = fmt.Sprintf("UPDATE %s SET %s, open_claim = $%d WHERE %s = $1 AND id = $2 RETURNING %s",
+		name, strings.Join(set, ", "), len(set)+3, rec.tenant, cols)
+	t.delete = "DELETE FROM " + name + " WHERE " + rec.tenant + " = $1 AND id = $2"
+	// The claim of a record of the tenant and email that is no longer
+	// open at $4. The unique index on open claims allows one per tenant
+	// and email; see the migrations.
+	t.release = "UPDATE " + name + " SET open_claim = FALSE WHERE " + rec.tenant +
+		" = $1 AND email = $2 AND open_claim AND id <> $3 AND NOT (" + rec.openSQL + ")"
+	return t
+}
+
+// placeholders returns "$1, ..., $n".
+func placeholders(n int) string {
+	p := make([]string, n)
+	for i := range p {
+		p[i] = "$" + strconv.Itoa(i+1)
+	}
+	return strings.Join(p, ", ")
+}
+
+func (t *table[T]) scan(rows Rows, extra ...any) (T, error) {
+	var r T
+	dest := make([]any, 0, len(t.rec.columns)+len(extra))
+	for _, c := range t.rec.columns {
+		dest = append(dest, c.dest(t.d, &r))
+	}
+	err := rows.Scan(append(dest, extra...)...)
+	return r, err
+}
+
+// one returns the first row of query, or store.ErrNotFound.
+func (t *table[T]) one(ctx context.Context, q Querier, query string, args ...any) (T, error) {
+	rs, err := t.all(ctx, q, 1, query, args)
+	if err == nil && len(rs) == 0 {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return rs[0], nil
+}
+
+// all returns every row of query, nil for none.
+func (t *table[T]) all(ctx context.Context, q Querier, limit int, query string, args []any, extra ...any) ([]T, error) {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		if out == nil {
+			out = make([]T, 0, limit)
+		}
+		r, err := t.scan(rows, extra...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// args appends to a the columns of r, the fixed ones only when all is set,
+// then whether r claims its email.
+func (t *table[T]) args(a []any, r *T, all, open bool) []any {
+	for _, c := range t.rec.columns {
+		if all || !c.fixed {
+			a = append(a, c.arg(t.d, r))
+		}
+	}
+	return append(a, t.d.Bool(open))
+}
+
+func (t *table[T]) ids(tenant, id uuid.UUID) []any { return []any{t.d.ID(tenant), t.d.ID(id)} }
+
+func (t *table[T]) releaseArgs(r *T, now time.Time) []any {
+	tenant, id, email := t.rec.key(r)
+	return []any{t.d.ID(tenant), email, t.d.ID(id), t.d.Time(now)}
+}
+
+// do runs f as the operation op of the table's kind, with the core's
+// retries and error translation.
+func do[T, R any](t *table[T], ctx context.Context, op string, f func() (R, error)) (out R, err error) {
+	err = t.c.run(ctx, op+" "+t.kind, func() (err error) {
+		out, err = f()
+		return err
+	})
+	return out, err
+}
+
+func (t *table[T]) getRecord(ctx context.Context, tenant, id uuid.UUID) (T, error) {
+	return do(t, ctx, "get", func() (T, error) { return t.one(ctx, t.c.drv.Reader(), t.get, t.ids(tenant, id)...) })
+}
+
+func (t *table[T]) findRecord(ctx context.Context, id uuid.UUID) (T, error) {
+	return do(t, ctx, "find", func() (T, error) { return t.one(ctx, t.c.drv.Reader(), t.find, t.d.ID(id)) })
+}
+
+// list returns the rows of query, nil for none; each row scans extra too.
+func (t *table[T]) list(ctx context.Context, op string, limit int, query string, a []any, extra ...any) ([]T, error) {
+	return do(t, ctx, op, func() ([]T, error) { return t.all(ctx, t.c.drv.Reader(), limit, query, a, extra...) })
+}
+
+func (t *table[T]) deleteRecord(ctx context.Context, tenant, id uuid.UUID) error {
+	_, err := do(t, ctx, "delete", func() (int64, error) {
+		n, err := t.c.drv.Writer().Exec(ctx, t.delete, t.ids(tenant, id)...)
+		if err == nil && n == 0 {
+			err = store.ErrNotFound
+		}
+		return n, err
+	})
+	return err
+}
+
+// createRecord inserts r. This is the claim algorithm, the same for every
+// SQL store: a record open at now claims its tenant and email in a unique
+// index. When the index refuses the claim, its holder may be a record that
+// was open when written and has closed since (expired, mostly); the claims
+// of such records are released and the insert is tried again, in one
+// transaction. A claim still held then belongs to a record open at now: the
+// violation is the answer, as memstore gives it. Without a stale claim in
+// the way, a create is one INSERT, the statement a bare driver call sends.
+func (t *table[T]) createRecord(ctx context.Context, r T, now time.Time) error {
+	open := t.rec.open(&r, now)
+	a := t.args(make([]any, 0, len(t.rec.columns)+1), &r, true, open)
+	_, err := do(t, ctx, "create", func() (int64, error) {
+		_, err := t.c.drv.Writer().Exec(ctx, t.insert, a...)
+		if err == nil || !open || !t.c.drv.Unique(err) {
+			return 0, err
+		}
+		return 0, t.c.drv.WriteTx(ctx, func(q Querier) error {
+			if _, err := q.Exec(ctx, t.release, t.releaseArgs(&r, now)...); err != nil {
+				return err
+			}
+			_, err := q.Exec(ctx, t.insert, a...)
+			return err
+		})
+	})
+	return err
+}
+
+// updateRecord runs fn on the record of tenant with id in a write
+// transaction that locks it, and stores the result. When the result is
+// open, stale claims of its email are released first (see createRecord), so
+// that the update's own claim collides only with a record open at now. fn
+// may run again, on a fresh copy, when the transaction is retried after a
+// deadlock.
+func (t *table[T]) updateRecord(ctx context.Context, tenant, id uuid.UUID, now time.Time, fn func(*T) error) (T, error) {
+	return do(t, ctx, "update", func() (out T, err error) {
+		err = t.c.drv.WriteTx(ctx, func(q Querier) error {
+			cur, err := t.one(ctx, q, t.lock, t.ids(tenant, id)...)
+			if err != nil {
+				return err
+			}
+			next := cur
+			if err := fn(&next); err != nil {
+				return &callerError{err}
+			}
+			open := t.rec.open(&next, now)
+			if open {
+				if _, err := q.Exec(ctx, t.release, t.releaseArgs(&cur, now)...); err != nil {
+					return err
+				}
+			}
+			out, err = t.one(ctx, q, t.update, t.args(t.ids(tenant, id), &next, false, open)...)
+			return err
+		})
+		return out, err
+	})
+}
+
+// nullable scans a nullable column into *p: nil for NULL, else a new value
+// scanned by dest.
+type nullable[V any] struct {
+	p    **V
+	dest func(*V) sql.Scanner
+}
+
+func (n nullable[V]) Scan(src any) error {
+	if src == nil {
+		*n.p = nil
+		return nil
+	}
+	v := new(V)
+	if err := n.dest(v).Scan(src); err != nil {
+		return err
+	}
+	*n.p = v
+	return nil
+}
+
+// textDest scans text into a field of a string type.
+type textDest[S ~string] struct{ p *S }
+
+func (t textDest[S]) Scan(src any) error {
+	switch v := src.(type) {
+	case string:
+		*t.p = S(v)
+	case []byte:
+		*t.p = S(v)
+	default:
+		return fmt.Errorf("sqlcore: cannot scan %T into text", src)
+	}
+	return nil
+}

@@ -1,0 +1,253 @@
+package sqlcore
+
+// The two record types: their row descriptors, their Store methods and
+// their list queries.
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/invitekit/invitekit/guest"
+	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/store"
+)
+
+type inv = invitation.Invitation
+
+// invitationRecord is the row descriptor of organization invitations.
+var invitationRecord = record[inv]{
+	tenant: "organization_id",
+	columns: []column[inv]{
+		col("id", func(r *inv) *uuid.UUID { return &r.ID }, encID, addr).immutable(),
+		col("organization_id", func(r *inv) *uuid.UUID { return &r.OrganizationID }, encID, addr).immutable(),
+		col("email", func(r *inv) *string { return &r.Email }, encText, destText).immutable(),
+		col("role", func(r *inv) *string { return &r.Role }, encText, destText),
+		col("inviter_id", func(r *inv) *string { return &r.InviterID }, encText, destText),
+		col("status", func(r *inv) *invitation.Status { return &r.Status }, encText, destText),
+		col("nonce", func(r *inv) *[]byte { return &r.Nonce }, asIs, addr),
+		col("created_at", func(r *inv) *time.Time { return &r.CreatedAt }, encTime, destTime).immutable(),
+		col("sent_at", func(r *inv) *time.Time { return &r.SentAt }, encTime, destTime),
+		col("expire_at", func(r *inv) *time.Time { return &r.ExpireAt }, encTime, destTime),
+		nullCol("accepted_at", func(r *inv) **time.Time { return &r.AcceptedAt }, encTime, destTime),
+		nullCol("revoked_at", func(r *inv) **time.Time { return &r.RevokedAt }, encTime, destTime),
+	},
+	key:     func(r *inv) (uuid.UUID, uuid.UUID, string) { return r.OrganizationID, r.ID, r.Email },
+	open:    func(r *inv, now time.Time) bool { return r.Open(now) },
+	openSQL: "status = 'pending' AND expire_at > $4",
+}
+
+// CreateInvitation implements invitation.Store.
+func (c *Core) CreateInvitation(ctx context.Context, r invitation.Invitation, now time.Time) error {
+	return c.invitations.createRecord(ctx, r, now)
+}
+
+// GetInvitation implements invitation.Store.
+func (c *Core) GetInvitation(ctx context.Context, orgID, id uuid.UUID) (invitation.Invitation, error) {
+	return c.invitations.getRecord(ctx, orgID, id)
+}
+
+// FindInvitation implements invitation.Store.
+func (c *Core) FindInvitation(ctx context.Context, id uuid.UUID) (invitation.Invitation, error) {
+	return c.invitations.findRecord(ctx, id)
+}
+
+// UpdateInvitation implements invitation.Store. The row stays locked from
+// the read to the commit.
+func (c *Core) UpdateInvitation(ctx context.Context, orgID, id uuid.UUID, now time.Time, update func(*invitation.Invitation) error) (invitation.Invitation, error) {
+	return c.invitations.updateRecord(ctx, orgID, id, now, update)
+}
+
+// DeleteInvitation implements invitation.Store.
+func (c *Core) DeleteInvitation(ctx context.Context, orgID, id uuid.UUID) error {
+	return c.invitations.deleteRecord(ctx, orgID, id)
+}
+
+// ListInvitations implements invitation.Store. Each filter combination is
+// a seek in one index followed by a walk in list order that stops after
+// q.Limit rows.
+func (c *Core) ListInvitations(ctx context.Context, q invitation.ListQuery) ([]invitation.Invitation, error) {
+	query, a := c.invitationList(q)
+	return c.invitations.list(ctx, "list", q.Limit, query, a)
+}
+
+// ListInvitationsForEmail implements invitation.Store.
+func (c *Core) ListInvitationsForEmail(ctx context.Context, email string, now time.Time, limit int) ([]invitation.Invitation, error) {
+	return c.invitations.list(ctx, "list for email", limit, c.forEmail(), []any{email, c.d.Time(now), max(limit, 0)})
+}
+
+// forEmail is the query of ListInvitationsForEmail.
+func (c *Core) forEmail() string {
+	return c.invitations.selectFrom + ` WHERE email = $1 AND status = 'pending' AND expire_at > $2
+		ORDER BY created_at DESC, id DESC LIMIT $3`
+}
+
+// invitationList returns the query of one page of q, as
+// invitation.ListQuery.Matches defines it, and its arguments.
+func (c *Core) invitationList(q invitation.ListQuery) (string, []any) {
+	var a args
+	var b strings.Builder
+	b.WriteString(c.invitations.selectFrom + " WHERE organization_id = " + a.add(c.d.ID(q.OrganizationID)))
+	switch q.Status {
+	case "":
+	case invitation.StatusPending:
+		b.WriteString(" AND status = 'pending' AND expire_at > " + a.add(c.d.Time(q.Now)))
+	case invitation.StatusExpired:
+		b.WriteString(" AND status = 'pending' AND expire_at <= " + a.add(c.d.Time(q.Now)))
+	default:
+		b.WriteString(" AND status = " + a.add(string(q.Status)))
+	}
+	if q.Email != "" {
+		b.WriteString(" AND email = " + a.add(q.Email))
+	}
+	if q.After != nil {
+		b.WriteString(" AND (created_at, id) < (" + a.add(c.d.Time(q.After.CreatedAt)) + ", " + a.add(c.d.ID(q.After.ID)) + ")")
+	}
+	b.WriteString(" ORDER BY created_at DESC, id DESC LIMIT " + a.add(max(q.Limit, 0)))
+	return b.String(), a
+}
+
+type gi = guest.Invitation
+
+// guestRecord is the row descriptor of guest invitations. Column names are
+// the documented field names.
+var guestRecord = record[gi]{
+	tenant: "host_organization_id",
+	columns: []column[gi]{
+		col("id", func(r *gi) *uuid.UUID { return &r.ID }, encID, addr).immutable(),
+		col("host_organization_id", func(r *gi) *uuid.UUID { return &r.HostOrganizationID }, encID, addr).immutable(),
+		col("email", func(r *gi) *string { return &r.Email }, encText, destText).immutable(),
+		col("first_invitation_sent_at", func(r *gi) *time.Time { return &r.FirstInvitationSentAt }, encTime, destTime),
+		col("last_invitation_sent_at", func(r *gi) *time.Time { return &r.LastInvitationSentAt }, encTime, destTime),
+		col("expired_at", func(r *gi) *time.Time { return &r.ExpiredAt }, encTime, destTime),
+		col("status", func(r *gi) *guest.Status { return &r.Status }, encText, destText),
+		col("archived", func(r *gi) *bool { return &r.Archived }, encBool, addr),
+		col("created_at", func(r *gi) *time.Time { return &r.CreatedAt }, encTime, destTime).immutable(),
+		col("updated_at", func(r *gi) *time.Time { return &r.UpdatedAt }, encTime, destTime),
+		nullCol("accepted_at", func(r *gi) **time.Time { return &r.AcceptedAt }, encTime, destTime),
+		nullCol("archived_at", func(r *gi) **time.Time { return &r.ArchivedAt }, encTime, destTime),
+		nullCol("parent_organization_id", func(r *gi) **uuid.UUID { return &r.ParentOrganizationID }, encID, addr),
+		nullCol("parent_organization_name", func(r *gi) **string { return &r.ParentOrganizationName }, encText, destNullText),
+		col("nonce", func(r *gi) *[]byte { return &r.Nonce }, asIs, addr),
+	},
+	key:     func(r *gi) (uuid.UUID, uuid.UUID, string) { return r.HostOrganizationID, r.ID, r.Email },
+	open:    func(r *gi, now time.Time) bool { return r.Open(now) },
+	openSQL: "status = 'sent' AND NOT archived AND expired_at > $4",
+}
+
+// guestOrder is the one sort-column table: each documented order's column,
+// and whether it is nullable. Only these names ever reach the SQL text.
+var guestOrder = map[guest.OrderBy]struct {
+	column   string
+	nullable bool
+}{
+	guest.OrderByEmail:                 {"email", false},
+	guest.OrderByFirstInvitationSentAt: {"first_invitation_sent_at", false},
+	guest.OrderByLastInvitationSentAt:  {"last_invitation_sent_at", false},
+	guest.OrderByExpiredAt:             {"expired_at", false},
+	guest.OrderByAcceptedAt:            {"accepted_at", true},
+	guest.OrderByArchivedAt:            {"archived_at", true},
+	guest.OrderByCreatedAt:             {"created_at", false},
+	guest.OrderByUpdatedAt:             {"updated_at", false},
+}
+
+// CreateGuestInvitation implements guest.Store.
+func (c *Core) CreateGuestInvitation(ctx context.Context, r guest.Invitation, now time.Time) error {
+	return c.guests.createRecord(ctx, r, now)
+}
+
+// GetGuestInvitation implements guest.Store.
+func (c *Core) GetGuestInvitation(ctx context.Context, hostID, id uuid.UUID) (guest.Invitation, error) {
+	return c.guests.getRecord(ctx, hostID, id)
+}
+
+// FindGuestInvitation implements guest.Store.
+func (c *Core) FindGuestInvitation(ctx context.Context, id uuid.UUID) (guest.Invitation, error) {
+	return c.guests.findRecord(ctx, id)
+}
+
+// UpdateGuestInvitation implements guest.Store. The row stays locked from
+// the read to the commit.
+func (c *Core) UpdateGuestInvitation(ctx context.Context, hostID, id uuid.UUID, now time.Time, update func(*guest.Invitation) error) (guest.Invitation, error) {
+	return c.guests.updateRecord(ctx, hostID, id, now, update)
+}
+
+// DeleteGuestInvitation implements guest.Store.
+func (c *Core) DeleteGuestInvitation(ctx context.Context, hostID, id uuid.UUID) error {
+	return c.guests.deleteRecord(ctx, hostID, id)
+}
+
+// ListGuestInvitations implements guest.Store. The page and the total come
+// from one statement, so they agree with each other; the total counts every
+// match of the host, which costs a scan of the host's matching rows.
+func (c *Core) ListGuestInvitations(ctx context.Context, q guest.ListQuery) (out []guest.Invitation, total int, err error) {
+	count, page, a := c.guestList(q)
+	out, err = c.guests.list(ctx, "list", q.Limit, page, a, &total)
+	if err != nil || len(out) > 0 || q.Offset == 0 {
+		return out, total, err
+	}
+	// The offset is past the last match: the page had no row to carry the
+	// total on.
+	_, err = do(&c.guests, ctx, "count", func() (int, error) {
+		return 0, scanOne(ctx, c.drv.Reader(), count, a[:len(a)-2], &total)
+	})
+	return nil, total, err
+}
+
+// guestList returns the count and the page queries of q and their
+// arguments, the page's LIMIT and OFFSET last.
+func (c *Core) guestList(q guest.ListQuery) (count, page string, _ []any) {
+	var a args
+	var w strings.Builder
+	w.WriteString(" WHERE host_organization_id = " + a.add(c.d.ID(q.HostOrganizationID)))
+	if len(q.Statuses) > 0 {
+		w.WriteString(" AND status IN (")
+		for i, st := range q.Statuses {
+			if i > 0 {
+				w.WriteString(", ")
+			}
+			w.WriteString(a.add(string(st)))
+		}
+		w.WriteString(")")
+	}
+	if q.EmailContains != "" {
+		w.WriteString(" AND " + c.d.Contains("email", a.add(q.EmailContains)))
+	}
+	if q.Expired != nil {
+		now := a.add(c.d.Time(q.Now))
+		if *q.Expired {
+			w.WriteString(" AND status = 'sent' AND expired_at <= " + now)
+		} else {
+			w.WriteString(" AND (status <> 'sent' OR expired_at > " + now + ")")
+		}
+	}
+	if q.Archived != nil {
+		w.WriteString(" AND " + map[bool]string{true: "archived", false: "NOT archived"}[*q.Archived])
+	}
+	count = "SELECT count(*) FROM " + c.guests.name + w.String()
+	page = "SELECT " + c.guests.cols + ", (" + count + ") FROM " + c.guests.name + w.String() + guestOrderBy(q) +
+		" LIMIT " + a.add(max(q.Limit, 0)) + " OFFSET " + a.add(max(q.Offset, 0))
+	return count, page, a
+}
+
+// guestOrderBy returns the ORDER BY clause of q, guest.ListQuery.Compare in
+// SQL: an unknown field sorts by created_at, any direction but descending is
+// ascending. NULLS LAST is spelled only for nullable columns, so that a
+// backward scan of an ascending index still serves the descending order of
+// the others on PostgreSQL.
+func guestOrderBy(q guest.ListQuery) string {
+	o, ok := guestOrder[q.OrderBy]
+	if !ok {
+		o = guestOrder[guest.OrderByCreatedAt]
+	}
+	dir := " ASC"
+	if q.Order == store.Desc {
+		dir = " DESC"
+	}
+	nulls := ""
+	if o.nullable {
+		nulls = " NULLS LAST"
+	}
+	return " ORDER BY " + o.column + dir + nulls + ", id" + dir
+}

@@ -1,0 +1,238 @@
+// Package sqlcore is the one implementation of invitation.Store and
+// guest.Store over SQL that sqlitestore and postgresstore share, as dex's
+// storage/sql serves each of its databases with one crud.go and a flavor.
+//
+// The core owns the query text, the row mapping and the rules: every record
+// type is one row descriptor (its columns, the arguments of a row and the
+// scan targets, from which insert, select and update statements and their
+// $N placeholders are generated), the list builders have one sort-column
+// table, and "at most one open invitation per tenant and email" is one claim
+// algorithm. Query text uses $N placeholders, which PostgreSQL and
+// modernc.org/sqlite both bind, and SQL both databases speak.
+//
+// What differs between databases is small and lives in two values a store
+// passes in: a Dialect (how IDs, times and booleans are encoded and scanned,
+// row locking, substring search) and a Driver (how statements run:
+// connection pools, write transactions, which errors are unique violations
+// or safe to retry).
+package sqlcore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/invitekit/invitekit/guest"
+	"github.com/invitekit/invitekit/internal/migrate"
+	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/store"
+)
+
+// Querier runs statements: a connection pool, or one transaction.
+type Querier interface {
+	// Exec runs a statement that returns no rows and reports how many
+	// rows it changed.
+	Exec(ctx context.Context, query string, args ...any) (int64, error)
+	// Query runs a statement that returns rows.
+	Query(ctx context.Context, query string, args ...any) (Rows, error)
+}
+
+// Rows is the result of Query; pgx.Rows is one as it is.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+// Driver runs the core's statements on one database.
+type Driver interface {
+	// Reader runs reads that need no transaction.
+	Reader() Querier
+	// Writer runs single statements that commit on their own.
+	Writer() Querier
+	// WriteTx runs f in a write transaction and commits it when f returns
+	// nil. Two WriteTx that lock one row (see Dialect.ForUpdate) never
+	// interleave on it.
+	WriteTx(ctx context.Context, f func(Querier) error) error
+	// Unique reports whether err is a unique or primary-key violation.
+	Unique(err error) bool
+	// Retryable reports whether an operation that failed with err can run
+	// again without applying anything twice: the database aborted it
+	// (serialization failure, deadlock), or nothing reached the server.
+	Retryable(err error) bool
+}
+
+// Dialect is how values look in one database.
+type Dialect struct {
+	// ID, Time and Bool encode arguments.
+	ID   func(uuid.UUID) any
+	Time func(time.Time) any
+	Bool func(bool) any
+	// TimeDest returns the scan target of a time column that stores into
+	// p, in UTC.
+	TimeDest func(p *time.Time) sql.Scanner
+	// ForUpdate ends a select that locks its row for the rest of the write
+	// transaction; empty where the transaction locks the whole database.
+	ForUpdate string
+	// Contains returns the condition "column contains arg literally": no
+	// pattern characters.
+	Contains func(column, arg string) string
+}
+
+// Core implements invitation.Store and guest.Store on a Driver. Stores
+// embed it. It is safe for concurrent use.
+type Core struct {
+	name   string
+	drv    Driver
+	d      *Dialect
+	closed atomic.Bool
+
+	invitations table[invitation.Invitation]
+	guests      table[guest.Invitation]
+
+	retries   int
+	retryBase time.Duration
+}
+
+var (
+	_ invitation.Store = (*Core)(nil)
+	_ guest.Store      = (*Core)(nil)
+)
+
+// New returns a core that runs on drv and names itself name (the store
+// package) in errors. prefix qualifies table names (a quoted schema and a
+// dot, or empty).
+func New(name string, drv Driver, d Dialect, prefix string) *Core {
+	c := &Core{name: name, drv: drv, d: &d, retries: 5, retryBase: 2 * time.Millisecond}
+	c.invitations = newTable(c, "invitation", prefix+"invitations", invitationRecord)
+	c.guests = newTable(c, "guest invitation", prefix+"guest_invitations", guestRecord)
+	return c
+}
+
+// SetRetry sets how often an operation that failed with a retryable error
+// runs in all, and the first backoff; for tests. (Functions, not methods, so
+// that a store embedding the core promotes the store methods only.)
+func SetRetry(c *Core, attempts int, base time.Duration) { c.retries, c.retryBase = attempts, base }
+
+// MarkClosed makes every later call fail with store.ErrClosed, and reports
+// whether the core was open: the store closes its connections only then.
+func MarkClosed(c *Core) bool { return !c.closed.Swap(true) }
+
+// run calls f until it succeeds, fails for good, or has failed with a
+// retryable error c.retries times, and returns its translated error.
+func (c *Core) run(ctx context.Context, op string, f func() error) error {
+	if c.closed.Load() {
+		return fmt.Errorf("%s: %s: %w", c.name, op, store.ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %s: %w", c.name, op, err)
+	}
+	for attempt := 1; ; attempt++ {
+		err := f()
+		if err == nil || attempt >= c.retries || !c.drv.Retryable(err) {
+			return c.translate(ctx, op, err)
+		}
+		// Jittered exponential backoff, so transactions that deadlocked
+		// on each other do not meet again at once.
+		d := c.retryBase << (attempt - 1)
+		d += rand.N(d)
+		select {
+		case <-ctx.Done():
+			return c.translate(ctx, op, errors.Join(err, ctx.Err()))
+		case <-time.After(d):
+		}
+	}
+}
+
+// callerError carries an error of an updater through the transaction, which
+// neither retries nor translates it.
+type callerError struct{ err error }
+
+func (e *callerError) Error() string { return e.err.Error() }
+
+// translate is the one place errors become what a store returns: the
+// updater's own error unchanged, a unique violation store.ErrAlreadyExists,
+// and anything else wrapped with the operation; when ctx has ended, the
+// result wraps ctx's error too, which drivers report in their own words.
+func (c *Core) translate(ctx context.Context, op string, err error) error {
+	var ce *callerError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ce):
+		return ce.err
+	case c.drv.Unique(err):
+		return fmt.Errorf("%s: %s: %w", c.name, op, store.ErrAlreadyExists)
+	}
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%s: %s: %w: %w", c.name, op, cerr, err)
+	}
+	return fmt.Errorf("%s: %s: %w", c.name, op, err)
+}
+
+// scanOne scans the first row of query into dest; no row leaves dest as it
+// is.
+func scanOne(ctx context.Context, q Querier, query string, args []any, dest ...any) error {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// args collects the arguments of a statement and names their placeholders.
+type args []any
+
+func (a *args) add(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+// Migrate applies, in order, each migration of ms the database lacks, one
+// transaction per migration, and records it in table (version, name,
+// applied_at). tx runs f in a transaction that holds the store's migration
+// lock from its start and in which table exists: stores that start together
+// then apply each version exactly once, and a migration that fails leaves no
+// trace, while those before it stay applied. A database at a version newer
+// than ms is refused with *store.SchemaTooNewError.
+func Migrate(ctx context.Context, d Dialect, ms []migrate.Migration, table string, tx func(f func(Querier) error) error) error {
+	for done := false; !done; {
+		err := tx(func(q Querier) error {
+			var current int
+			if err := scanOne(ctx, q, "SELECT COALESCE(MAX(version), 0) FROM "+table, nil, &current); err != nil {
+				return err
+			}
+			latest := migrate.Latest(ms)
+			if current > latest {
+				return &store.SchemaTooNewError{Database: current, Supported: latest}
+			}
+			if done = current == latest; done {
+				return nil
+			}
+			m := ms[current]
+			if _, err := q.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("apply %s: %w", m.Name, err)
+			}
+			_, err := q.Exec(ctx, "INSERT INTO "+table+" (version, name, applied_at) VALUES ($1, $2, $3)",
+				m.Version, m.Name, d.Time(time.Now()))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("schema migration: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,120 @@
+package sqlcore
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/invitekit/invitekit/store"
+)
+
+var (
+	errRetryable = errors.New("deadlock")
+	errUnique    = errors.New("unique violation")
+)
+
+// fakeDriver classifies errors only; the core's run and translate are all
+// that these tests reach.
+type fakeDriver struct{ Driver }
+
+func (fakeDriver) Unique(err error) bool    { return errors.Is(err, errUnique) }
+func (fakeDriver) Retryable(err error) bool { return errors.Is(err, errRetryable) }
+
+func newTestCore(retries int, base time.Duration) *Core {
+	c := New("teststore", fakeDriver{}, Dialect{}, "")
+	SetRetry(c, retries, base)
+	return c
+}
+
+func TestTranslate(t *testing.T) {
+	t.Parallel()
+	c := newTestCore(1, time.Microsecond)
+	ctx := context.Background()
+	mine := errors.New("the caller's own")
+	other := errors.New("relation does not exist")
+	for _, tc := range []struct {
+		name string
+		in   error
+		is   error
+	}{
+		{"not found", store.ErrNotFound, store.ErrNotFound},
+		{"unique violation", errUnique, store.ErrAlreadyExists},
+		{"anything else", other, other},
+		{"context", context.Canceled, context.Canceled},
+	} {
+		err := c.translate(ctx, "get invitation", tc.in)
+		assert.ErrorIs(t, err, tc.is, tc.name)
+		assert.ErrorContains(t, err, "teststore: get invitation: ", tc.name)
+	}
+	assert.Same(t, mine, c.translate(ctx, "update invitation", &callerError{mine}), "the caller's error comes back unchanged")
+	assert.NoError(t, c.translate(ctx, "x", nil))
+
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	err := c.translate(ended, "list", other)
+	assert.ErrorIs(t, err, context.Canceled, "an error after the context ended says so")
+	assert.ErrorIs(t, err, other)
+}
+
+func TestRunRetriesOnlyRetryableErrors(t *testing.T) {
+	t.Parallel()
+	c := newTestCore(4, time.Microsecond)
+	for _, tc := range []struct {
+		name  string
+		err   error
+		calls int
+	}{
+		{"retryable", errRetryable, 4},
+		{"unique violation", errUnique, 1},
+		{"not found", store.ErrNotFound, 1},
+		{"caller's error", &callerError{errRetryable}, 1},
+		{"other", errors.New("connection reset"), 1},
+	} {
+		calls := 0
+		err := c.run(context.Background(), "op", func() error {
+			calls++
+			return tc.err
+		})
+		assert.Error(t, err, tc.name)
+		assert.Equal(t, tc.calls, calls, tc.name)
+	}
+
+	calls := 0
+	err := c.run(context.Background(), "op", func() error {
+		if calls++; calls < 3 {
+			return errRetryable
+		}
+		return nil
+	})
+	assert.NoError(t, err, "a retry that succeeds")
+	assert.Equal(t, 3, calls)
+}
+
+func TestRunStopsRetryingWhenTheContextEnds(t *testing.T) {
+	t.Parallel()
+	c := newTestCore(100, time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	calls := 0
+	err := c.run(ctx, "op", func() error {
+		calls++
+		cancel()
+		return errRetryable
+	})
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, 1, calls)
+}
+
+func TestRunRefusesAfterClose(t *testing.T) {
+	t.Parallel()
+	c := newTestCore(1, time.Microsecond)
+	assert.True(t, MarkClosed(c), "the first close")
+	assert.False(t, MarkClosed(c), "a second close")
+	err := c.run(context.Background(), "op", func() error {
+		t.Error("ran after close")
+		return nil
+	})
+	assert.ErrorIs(t, err, store.ErrClosed)
+}
