@@ -107,6 +107,7 @@ func (s *Service) updateFound(ctx context.Context, found Invitation, now time.Ti
 	return s.store.UpdateGuestInvitation(ctx, found.HostOrganizationID, found.ID, now, change)
 }
 
+// nonceOf lets the shared accept flow read the stored nonce it compares.
 func nonceOf(inv *Invitation) []byte { return inv.Nonce }
 
 // Now returns the service clock's current time in UTC, truncated to

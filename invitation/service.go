@@ -106,6 +106,7 @@ func (s *Service) updateFound(ctx context.Context, found Invitation, now time.Ti
 	return s.store.UpdateInvitation(ctx, found.OrganizationID, found.ID, now, change)
 }
 
+// nonceOf lets the shared accept flow read the stored nonce it compares.
 func nonceOf(inv *Invitation) []byte { return inv.Nonce }
 
 var errRole = errors.New("must be 1 to 64 characters of a-z, 0-9, '_', '.', ':' or '-', starting with a letter")

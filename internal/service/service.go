@@ -28,7 +28,9 @@ type Config struct {
 	Name string
 	// Kind is the token kind of the domain, so a token of one domain never
 	// verifies in the other.
-	Kind  token.Kind
+	Kind token.Kind
+	// Keys, Clock, NewID and Rand are the domain Config's fields of the
+	// same names, documented there.
 	Keys  [][]byte
 	Clock func() time.Time
 	NewID func() (uuid.UUID, error)
