@@ -1,8 +1,8 @@
 package guest
 
 import (
+	"cmp"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/invitekit/invitekit/internal/email"
+	"github.com/invitekit/invitekit/internal/service"
 	"github.com/invitekit/invitekit/internal/token"
 	"github.com/invitekit/invitekit/store"
 )
@@ -29,6 +30,21 @@ const (
 	maxEmailLen         = 100
 	maxEmailSearchLen   = 255
 	maxOrganizationName = 300
+)
+
+// Field names of the ValidationErrors this package returns: the Go names of
+// the CreateParams and ListOptions fields (or of the argument) a message is
+// about, in the domain's own terms. An adapter maps them to its wire names.
+const (
+	FieldHostOrganizationID   = "HostOrganizationID"
+	FieldEmail                = "Email"
+	FieldExpiredAt            = "ExpiredAt"
+	FieldParentOrganizationID = "ParentOrganizationID"
+	FieldStatuses             = "Statuses"
+	FieldOrderBy              = "OrderBy"
+	FieldOrder                = "Order"
+	FieldLimit                = "Limit"
+	FieldOffset               = "Offset"
 )
 
 // Config configures a Service. Store and Keys are required.
@@ -56,13 +72,11 @@ type Config struct {
 // Service applies the guest invitation rules on top of a Store. It is safe
 // for concurrent use.
 type Service struct {
+	core      *service.Core
 	store     Store
-	signer    *token.Signer
 	directory Directory
 	maxExpiry time.Duration
-	clock     func() time.Time
-	newID     func() (uuid.UUID, error)
-	rand      io.Reader
+	records   service.Records[Invitation]
 }
 
 // NewService checks cfg and returns a Service.
@@ -70,47 +84,53 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("guest: Config.Store is required")
 	}
-	signer, err := token.NewSigner(cfg.Keys)
+	core, err := service.New(service.Config{
+		Name: "guest", Kind: token.KindGuest, Keys: cfg.Keys, Clock: cfg.Clock, NewID: cfg.NewID, Rand: cfg.Rand,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("guest: Config.Keys: %w", err)
+		return nil, err
 	}
 	if cfg.MaxExpiry < 0 {
 		return nil, fmt.Errorf("guest: Config.MaxExpiry %v is negative", cfg.MaxExpiry)
 	}
-	s := &Service{
-		store:     cfg.Store,
-		signer:    signer,
-		directory: cfg.Directory,
-		maxExpiry: cfg.MaxExpiry,
-		clock:     cfg.Clock,
-		newID:     cfg.NewID,
-		rand:      cfg.Rand,
-	}
+	s := &Service{core: core, store: cfg.Store, directory: cfg.Directory, maxExpiry: cfg.MaxExpiry}
 	if s.maxExpiry == 0 {
 		s.maxExpiry = DefaultMaxExpiry
 	}
-	if s.clock == nil {
-		s.clock = time.Now
-	}
-	if s.newID == nil {
-		s.newID = uuid.NewV7
-	}
-	if s.rand == nil {
-		s.rand = rand.Reader
-	}
+	s.records = service.Records[Invitation]{Find: s.store.FindGuestInvitation, Update: s.updateFound, Nonce: nonceOf}
 	return s, nil
 }
 
+// updateFound runs change on found through the store's updater, for the
+// accept flow, which finds an invitation by ID across host organizations.
+func (s *Service) updateFound(ctx context.Context, found Invitation, now time.Time, change func(*Invitation) error) (Invitation, error) {
+	return s.store.UpdateGuestInvitation(ctx, found.HostOrganizationID, found.ID, now, change)
+}
+
+// nonceOf lets the shared accept flow read the stored nonce it compares.
+func nonceOf(inv *Invitation) []byte { return inv.Nonce }
+
 // Now returns the service clock's current time in UTC, truncated to
 // microseconds, the precision every store keeps.
-func (s *Service) Now() time.Time {
-	return s.clock().UTC().Truncate(time.Microsecond)
-}
+func (s *Service) Now() time.Time { return s.core.Now() }
 
 // Token returns the invitation_token of inv. It is derived from the stored
 // nonce, so it is the same on every read until the invitation is resent.
 func (s *Service) Token(inv Invitation) string {
-	return s.signer.Sign(token.KindGuest, inv.ID, inv.Nonce)
+	return s.core.Token(inv.ID, inv.Nonce)
+}
+
+// Item is an invitation with its invitation_token, as every read of the
+// documented API shows it. The token is derived from the stored nonce (see
+// Token), never stored.
+type Item struct {
+	Invitation
+	Token string
+}
+
+// Item pairs inv with its current token.
+func (s *Service) Item(inv Invitation) Item {
+	return Item{Invitation: inv, Token: s.Token(inv)}
 }
 
 // CreateParams are the inputs of Create.
@@ -122,21 +142,25 @@ type CreateParams struct {
 	ParentOrganizationID *uuid.UUID
 }
 
-// Create validates p and stores a new sent invitation. It fails with a
-// *store.ValidationError naming each invalid field (including a parent
-// organization the Directory does not know), or with store.ErrAlreadyExists when
-// the host already has an open invitation for the email.
+// Create validates p (see ValidateCreate), asks the Directory for the
+// parent organization's name, and stores a new sent invitation. It fails
+// with a *store.ValidationError naming each invalid field (including a
+// parent organization the Directory does not know), or with
+// store.ErrAlreadyExists when the host already has an open invitation for
+// the email.
 func (s *Service) Create(ctx context.Context, p CreateParams) (Invitation, error) {
 	now := s.Now()
-	v, err := s.validate(ctx, now, p)
+	v, verr := s.checkCreate(now, p)
+	// The Directory is asked even when other fields are invalid, so one
+	// answer names an unknown parent together with the rest.
+	parentName, err := s.parentName(ctx, p.ParentOrganizationID, &verr)
 	if err != nil {
 		return Invitation{}, err
 	}
-	id, err := s.newID()
-	if err != nil {
-		return Invitation{}, fmt.Errorf("guest: create: new ID: %w", err)
+	if err := verr.Err(); err != nil {
+		return Invitation{}, err
 	}
-	nonce, err := token.NewNonce(s.rand)
+	id, nonce, err := s.core.NewRecord()
 	if err != nil {
 		return Invitation{}, fmt.Errorf("guest: create: %w", err)
 	}
@@ -151,7 +175,7 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (Invitation, error
 		CreatedAt:              now,
 		UpdatedAt:              now,
 		ParentOrganizationID:   p.ParentOrganizationID,
-		ParentOrganizationName: v.parentName,
+		ParentOrganizationName: parentName,
 		Nonce:                  nonce,
 	}
 	if err := s.store.CreateGuestInvitation(ctx, inv, now); err != nil {
@@ -160,22 +184,26 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (Invitation, error
 	return inv, nil
 }
 
-// Validate checks p as Create would, without storing anything: it returns
-// the same *store.ValidationError naming each invalid field, or nil. Adapters use
-// it to report the fields they could not even parse together with the rest.
-func (s *Service) Validate(ctx context.Context, p CreateParams) error {
-	_, err := s.validate(ctx, s.Now(), p)
-	return err
+// ValidateCreate checks p as Create does before any I/O, at the service's
+// current time, and returns the same *store.ValidationError naming each
+// invalid field (see the Field constants), or nil. Only whether the
+// Directory knows the parent organization is left to Create. It has no
+// side effects, so a caller can check a request it will not make, or merge
+// the verdict with invalid values it found itself
+// (store.ValidationError.Merge).
+func (s *Service) ValidateCreate(p CreateParams) error {
+	_, verr := s.checkCreate(s.Now(), p)
+	return verr.Err()
 }
 
 // valid holds the normalised values of valid CreateParams.
 type valid struct {
-	email      string
-	expiredAt  time.Time
-	parentName *string
+	email     string
+	expiredAt time.Time
 }
 
-func (s *Service) validate(ctx context.Context, now time.Time, p CreateParams) (valid, error) {
+// checkCreate validates p at now, without I/O.
+func (s *Service) checkCreate(now time.Time, p CreateParams) (valid, store.ValidationError) {
 	var (
 		v    valid
 		verr store.ValidationError
@@ -183,18 +211,18 @@ func (s *Service) validate(ctx context.Context, now time.Time, p CreateParams) (
 		msg  string
 	)
 	if p.HostOrganizationID == uuid.Nil {
-		verr.Add("host_organization_id", "is required")
+		verr.Add(FieldHostOrganizationID, "is required")
 	}
 	if v.email, err = email.Normalize(p.Email, minEmailLen, maxEmailLen); err != nil {
-		verr.Add("email", err.Error())
+		verr.Add(FieldEmail, err.Error())
 	}
 	if v.expiredAt, msg = s.checkExpiry(now, p.ExpiredAt); msg != "" {
-		verr.Add("expired_at", msg)
+		verr.Add(FieldExpiredAt, msg)
 	}
-	if v.parentName, err = s.parentName(ctx, p.ParentOrganizationID, &verr); err != nil {
-		return valid{}, err
+	if p.ParentOrganizationID != nil && *p.ParentOrganizationID == uuid.Nil {
+		verr.Add(FieldParentOrganizationID, "must not be the nil UUID")
 	}
-	return v, verr.Err()
+	return v, verr
 }
 
 // checkExpiry truncates t to the stored precision and says what is wrong with
@@ -212,23 +240,17 @@ func (s *Service) checkExpiry(now, t time.Time) (time.Time, string) {
 	return t, ""
 }
 
-// parentName asks the Directory for the name of the parent organization. An
-// unknown organization is added to verr; other Directory failures are
-// returned.
+// parentName asks the Directory for the name of the parent organization,
+// unless there is none to ask about (no parent, the nil UUID checkCreate
+// refuses, or no Directory). An unknown organization is added to verr;
+// other Directory failures are returned.
 func (s *Service) parentName(ctx context.Context, id *uuid.UUID, verr *store.ValidationError) (*string, error) {
-	if id == nil {
-		return nil, nil
-	}
-	if *id == uuid.Nil {
-		verr.Add("parent_organization_id", "must not be the nil UUID")
-		return nil, nil
-	}
-	if s.directory == nil {
+	if id == nil || *id == uuid.Nil || s.directory == nil {
 		return nil, nil
 	}
 	name, err := s.directory.OrganizationName(ctx, *id)
 	if errors.Is(err, store.ErrNotFound) {
-		verr.Add("parent_organization_id", "names no known organization")
+		verr.Add(FieldParentOrganizationID, "names no known organization")
 		return nil, nil
 	}
 	if err != nil {
@@ -271,68 +293,82 @@ type ListOptions struct {
 
 // ListResult is one page of List and the number of matching invitations.
 type ListResult struct {
-	Items      []Invitation
+	// Items carry their tokens: the documented API shows invitation_token
+	// on every read.
+	Items      []Item
 	TotalItems int
+	// Now is the instant the page was evaluated at: its Expired filter
+	// used it. Show each item's Expired(Now), so one page never mixes two
+	// instants.
+	Now time.Time
 }
 
-// List returns a page of hostID's invitations that match opts.
-func (s *Service) List(ctx context.Context, hostID uuid.UUID, opts ListOptions) (ListResult, error) {
+// Validate checks o as List does before it runs a query, and returns the
+// same *store.ValidationError naming each invalid field (see the Field
+// constants), or nil. It has no side effects.
+func (o ListOptions) Validate() error {
+	_, err := o.query(uuid.Nil, time.Time{})
+	return err
+}
+
+// query turns o into the store query of hostID's list at now.
+func (o ListOptions) query(hostID uuid.UUID, now time.Time) (ListQuery, error) {
 	q := ListQuery{
 		HostOrganizationID: hostID,
-		Statuses:           opts.Statuses,
-		EmailContains:      strings.ToLower(opts.Email),
-		Expired:            opts.Expired,
-		Archived:           opts.Archived,
-		Now:                s.Now(),
-		OrderBy:            opts.OrderBy,
-		Order:              opts.Order,
-		Limit:              opts.Limit,
-		Offset:             opts.Offset,
+		Statuses:           distinctStatuses(o.Statuses),
+		EmailContains:      strings.ToLower(o.Email),
+		Expired:            o.Expired,
+		Archived:           o.Archived,
+		Now:                now,
+		OrderBy:            cmp.Or(o.OrderBy, OrderByCreatedAt),
+		Order:              cmp.Or(o.Order, store.Desc),
+		Offset:             o.Offset,
 	}
 	var verr store.ValidationError
-	for _, st := range q.Statuses {
+	for _, st := range o.Statuses {
 		if !st.Valid() {
-			verr.Add("statuses", fmt.Sprintf("%q is not one of sent, accepted_by_guest, accepted_by_system", st))
+			verr.Add(FieldStatuses, fmt.Sprintf("%q is not one of sent, accepted_by_guest, accepted_by_system", st))
 			break
 		}
 	}
-	switch n := utf8.RuneCountInString(opts.Email); {
-	case !utf8.ValidString(opts.Email) || strings.ContainsRune(opts.Email, 0):
-		verr.Add("email", "must be valid UTF-8 text without NUL characters")
-	case opts.Email != "" && n > maxEmailSearchLen:
-		verr.Add("email", fmt.Sprintf("must be 1 to %d characters", maxEmailSearchLen))
-	}
-	q.Statuses = distinctStatuses(q.Statuses)
-	if q.OrderBy == "" {
-		q.OrderBy = OrderByCreatedAt
+	switch n := utf8.RuneCountInString(o.Email); {
+	case !utf8.ValidString(o.Email) || strings.ContainsRune(o.Email, 0):
+		verr.Add(FieldEmail, "must be valid UTF-8 text without NUL characters")
+	case o.Email != "" && n > maxEmailSearchLen:
+		verr.Add(FieldEmail, fmt.Sprintf("must be 1 to %d characters", maxEmailSearchLen))
 	}
 	if !q.OrderBy.Valid() {
-		verr.Add("order_by", "must be one of email, first_invitation_sent_at, last_invitation_sent_at, "+
+		verr.Add(FieldOrderBy, "must be one of email, first_invitation_sent_at, last_invitation_sent_at, "+
 			"expired_at, accepted_at, archived_at, created_at, updated_at")
 	}
-	if q.Order == "" {
-		q.Order = store.Desc
-	}
 	if !q.Order.Valid() {
-		verr.Add("order", "must be asc or desc")
+		verr.Add(FieldOrder, "must be asc or desc")
 	}
-	if q.Limit == 0 {
-		q.Limit = DefaultLimit
-	}
-	if q.Limit < 1 || q.Limit > MaxLimit {
-		verr.Add("limit", fmt.Sprintf("must be 1 to %d", MaxLimit))
-	}
+	q.Limit = service.Limit(&verr, FieldLimit, o.Limit, DefaultLimit, MaxLimit)
 	if q.Offset < 0 {
-		verr.Add("offset", "must be at least 0")
+		verr.Add(FieldOffset, "must be at least 0")
 	}
-	if err := verr.Err(); err != nil {
+	return q, verr.Err()
+}
+
+// List returns a page of hostID's invitations that match opts. It fails
+// with the *store.ValidationError of opts.Validate before it runs any
+// query.
+func (s *Service) List(ctx context.Context, hostID uuid.UUID, opts ListOptions) (ListResult, error) {
+	now := s.Now()
+	q, err := opts.query(hostID, now)
+	if err != nil {
 		return ListResult{}, err
 	}
-	items, total, err := s.store.ListGuestInvitations(ctx, q)
+	invs, total, err := s.store.ListGuestInvitations(ctx, q)
 	if err != nil {
 		return ListResult{}, fmt.Errorf("guest: list: %w", err)
 	}
-	return ListResult{Items: items, TotalItems: total}, nil
+	items := make([]Item, len(invs))
+	for i, inv := range invs {
+		items[i] = s.Item(inv)
+	}
+	return ListResult{Items: items, TotalItems: total, Now: now}, nil
 }
 
 // distinctStatuses sorts and de-duplicates a status filter, and drops it
@@ -382,7 +418,7 @@ func (s *Service) SetArchived(ctx context.Context, hostID, id uuid.UUID, archive
 // store.ErrAlreadyAccepted, ErrArchived, or store.ErrExpired when the invitation is
 // expired and no new expiry is given.
 func (s *Service) Resend(ctx context.Context, hostID, id uuid.UUID, expiredAt *time.Time) (Invitation, error) {
-	nonce, err := token.NewNonce(s.rand)
+	nonce, err := s.core.NewNonce()
 	if err != nil {
 		return Invitation{}, fmt.Errorf("guest: resend %s: %w", id, err)
 	}
@@ -392,7 +428,7 @@ func (s *Service) Resend(ctx context.Context, hostID, id uuid.UUID, expiredAt *t
 			t, msg := s.checkExpiry(now, *expiredAt)
 			if msg != "" {
 				verr := &store.ValidationError{}
-				verr.Add("expired_at", msg)
+				verr.Add(FieldExpiredAt, msg)
 				return verr
 			}
 			newExpiry = &t
@@ -416,28 +452,9 @@ func (s *Service) AcceptBySystem(ctx context.Context, hostID, id uuid.UUID) (Inv
 // store.ErrAlreadyAccepted, ErrArchived or store.ErrExpired. Of concurrent accepts of
 // one invitation exactly one succeeds.
 func (s *Service) AcceptByGuest(ctx context.Context, tok string) (Invitation, error) {
-	id, nonce, err := s.signer.Verify(token.KindGuest, tok)
-	if err != nil {
-		return Invitation{}, fmt.Errorf("guest: accept: %w", err)
-	}
-	found, err := s.store.FindGuestInvitation(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		// A deleted invitation's token is as dead as a forged one.
-		return Invitation{}, fmt.Errorf("guest: accept: %w", store.ErrInvalidToken)
-	}
-	if err != nil {
-		return Invitation{}, fmt.Errorf("guest: accept: %w", err)
-	}
-	inv, err := s.update(ctx, "accept", found.HostOrganizationID, id, func(now time.Time, inv *Invitation) error {
-		if !token.NonceEqual(nonce, inv.Nonce) {
-			return store.ErrInvalidToken
-		}
+	return service.AcceptByToken(ctx, s.core, tok, s.records, func(now time.Time, inv *Invitation) error {
 		return inv.accept(now, StatusAcceptedByGuest)
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return Invitation{}, fmt.Errorf("guest: accept: %w", store.ErrInvalidToken)
-	}
-	return inv, err
 }
 
 // Delete removes the invitation of hostID with id, whatever its status. Its

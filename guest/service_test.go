@@ -146,15 +146,15 @@ func TestCreateValidates(t *testing.T) {
 		p      guest.CreateParams
 		fields []string
 	}{
-		{"no host", guest.CreateParams{Email: "g@example.com", ExpiredAt: t0.Add(time.Hour)}, []string{"host_organization_id"}},
-		{"short email", guest.CreateParams{HostOrganizationID: host, Email: "ab", ExpiredAt: t0.Add(time.Hour)}, []string{"email"}},
-		{"long email", guest.CreateParams{HostOrganizationID: host, Email: strings.Repeat("a", 90) + "@example.com", ExpiredAt: t0.Add(time.Hour)}, []string{"email"}},
-		{"no expiry", guest.CreateParams{HostOrganizationID: host, Email: "g@example.com"}, []string{"expired_at"}},
-		{"past expiry", guest.CreateParams{HostOrganizationID: host, Email: "g@example.com", ExpiredAt: t0}, []string{"expired_at"}},
-		{"far expiry", guest.CreateParams{HostOrganizationID: host, Email: "g@example.com", ExpiredAt: t0.Add(366 * 24 * time.Hour)}, []string{"expired_at"}},
-		{"unknown parent", guest.CreateParams{HostOrganizationID: host, Email: "g@example.com", ExpiredAt: t0.Add(time.Hour), ParentOrganizationID: &unknown}, []string{"parent_organization_id"}},
-		{"nil parent", guest.CreateParams{HostOrganizationID: host, Email: "g@example.com", ExpiredAt: t0.Add(time.Hour), ParentOrganizationID: &uuid.Nil}, []string{"parent_organization_id"}},
-		{"everything", guest.CreateParams{ParentOrganizationID: &unknown}, []string{"host_organization_id", "email", "expired_at", "parent_organization_id"}},
+		{"no host", guest.CreateParams{Email: "g@example.com", ExpiredAt: t0.Add(time.Hour)}, []string{guest.FieldHostOrganizationID}},
+		{"short email", guest.CreateParams{HostOrganizationID: host, Email: "ab", ExpiredAt: t0.Add(time.Hour)}, []string{guest.FieldEmail}},
+		{"long email", guest.CreateParams{HostOrganizationID: host, Email: strings.Repeat("a", 90) + "@example.com", ExpiredAt: t0.Add(time.Hour)}, []string{guest.FieldEmail}},
+		{"no expiry", guest.CreateParams{HostOrganizationID: host, Email: "g@example.com"}, []string{guest.FieldExpiredAt}},
+		{"past expiry", guest.CreateParams{HostOrganizationID: host, Email: "g@example.com", ExpiredAt: t0}, []string{guest.FieldExpiredAt}},
+		{"far expiry", guest.CreateParams{HostOrganizationID: host, Email: "g@example.com", ExpiredAt: t0.Add(366 * 24 * time.Hour)}, []string{guest.FieldExpiredAt}},
+		{"unknown parent", guest.CreateParams{HostOrganizationID: host, Email: "g@example.com", ExpiredAt: t0.Add(time.Hour), ParentOrganizationID: &unknown}, []string{guest.FieldParentOrganizationID}},
+		{"nil parent", guest.CreateParams{HostOrganizationID: host, Email: "g@example.com", ExpiredAt: t0.Add(time.Hour), ParentOrganizationID: &uuid.Nil}, []string{guest.FieldParentOrganizationID}},
+		{"everything", guest.CreateParams{ParentOrganizationID: &unknown}, []string{guest.FieldHostOrganizationID, guest.FieldEmail, guest.FieldExpiredAt, guest.FieldParentOrganizationID}},
 	}
 	for _, c := range cases {
 		_, err := f.svc.Create(ctx, c.p)
@@ -347,7 +347,7 @@ func TestResend(t *testing.T) {
 	_, err = f.svc.Resend(ctx, host, other.ID, &past)
 	var verr *store.ValidationError
 	require.ErrorAs(t, err, &verr)
-	assert.Equal(t, "expired_at", verr.Fields[0].Field)
+	assert.Equal(t, guest.FieldExpiredAt, verr.Fields[0].Field)
 	_, err = f.svc.SetArchived(ctx, host, other.ID, true)
 	require.NoError(t, err)
 	_, err = f.svc.Resend(ctx, host, other.ID, nil)
@@ -370,7 +370,9 @@ func TestListValidates(t *testing.T) {
 		_, err := f.svc.List(ctx, host, opts)
 		var verr *store.ValidationError
 		assert.ErrorAs(t, err, &verr, name)
+		assert.Equal(t, err, opts.Validate(), "%s: Validate is what List checks", name)
 	}
+	assert.NoError(t, guest.ListOptions{}.Validate(), "the zero options list with the defaults")
 }
 
 func TestList(t *testing.T) {
@@ -379,13 +381,20 @@ func TestList(t *testing.T) {
 	a := f.create(t, "Alice@example.com")
 	f.now = f.now.Add(time.Second)
 	b := f.create(t, "bob@example.com")
+	items := func(invs ...guest.Invitation) []guest.Item {
+		out := make([]guest.Item, len(invs))
+		for i, inv := range invs {
+			out[i] = guest.Item{Invitation: inv, Token: f.svc.Token(inv)}
+		}
+		return out
+	}
 	res, err := f.svc.List(ctx, host, guest.ListOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, guest.ListResult{Items: []guest.Invitation{b, a}, TotalItems: 2}, res, "newest first by default")
+	assert.Equal(t, guest.ListResult{Items: items(b, a), TotalItems: 2, Now: f.now}, res, "newest first by default")
 
 	res, err = f.svc.List(ctx, host, guest.ListOptions{Email: "ALICE", OrderBy: guest.OrderByEmail, Order: store.Asc})
 	require.NoError(t, err)
-	assert.Equal(t, guest.ListResult{Items: []guest.Invitation{a}, TotalItems: 1}, res, "email search ignores case")
+	assert.Equal(t, guest.ListResult{Items: items(a), TotalItems: 1, Now: f.now}, res, "email search ignores case")
 
 	repeated := make([]guest.Status, 50)
 	for i := range repeated {
@@ -393,29 +402,41 @@ func TestList(t *testing.T) {
 	}
 	res, err = f.svc.List(ctx, host, guest.ListOptions{Statuses: repeated})
 	require.NoError(t, err)
-	assert.Equal(t, guest.ListResult{Items: []guest.Invitation{b, a}, TotalItems: 2}, res, "repeated statuses filter as one of each")
+	assert.Equal(t, guest.ListResult{Items: items(b, a), TotalItems: 2, Now: f.now}, res, "repeated statuses filter as one of each")
 	res, err = f.svc.List(ctx, host, guest.ListOptions{Statuses: []guest.Status{guest.StatusAcceptedByGuest, guest.StatusAcceptedByGuest}})
 	require.NoError(t, err)
 	assert.Zero(t, res.TotalItems)
 
 	res, err = f.svc.List(ctx, host, guest.ListOptions{Limit: 1, Offset: 1})
 	require.NoError(t, err)
-	assert.Equal(t, guest.ListResult{Items: []guest.Invitation{a}, TotalItems: 2}, res)
+	assert.Equal(t, guest.ListResult{Items: items(a), TotalItems: 2, Now: f.now}, res)
 }
 
-func TestValidateStoresNothing(t *testing.T) {
+func TestValidateCreate(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, directory{parent: "Parent Org"})
-	assert.NoError(t, f.svc.Validate(ctx, guest.CreateParams{HostOrganizationID: host, Email: "g@example.com", ExpiredAt: t0.Add(time.Hour), ParentOrganizationID: &parent}))
-	unknown := uuid.New()
-	err := f.svc.Validate(ctx, guest.CreateParams{HostOrganizationID: host, Email: "x", ParentOrganizationID: &unknown})
-	var verr *store.ValidationError
-	require.ErrorAs(t, err, &verr)
-	var fields []string
-	for _, fe := range verr.Fields {
-		fields = append(fields, fe.Field)
+	assert.NoError(t, f.svc.ValidateCreate(guest.CreateParams{HostOrganizationID: host, Email: "g@example.com", ExpiredAt: t0.Add(time.Hour), ParentOrganizationID: &parent}))
+	fieldsOf := func(err error) []string {
+		var verr *store.ValidationError
+		require.ErrorAs(t, err, &verr)
+		var fields []string
+		for _, fe := range verr.Fields {
+			fields = append(fields, fe.Field)
+		}
+		return fields
 	}
-	assert.Equal(t, []string{"email", "expired_at", "parent_organization_id"}, fields)
+	err := f.svc.ValidateCreate(guest.CreateParams{HostOrganizationID: host, Email: "x", ParentOrganizationID: &uuid.Nil})
+	assert.Equal(t, []string{guest.FieldEmail, guest.FieldExpiredAt, guest.FieldParentOrganizationID}, fieldsOf(err))
+
+	// Whether the Directory knows the parent is I/O, left to Create: the
+	// failing Directory is not even asked.
+	unknown, down := uuid.New(), uuid.MustParse("44444444-4444-4444-8444-444444444444")
+	err = f.svc.ValidateCreate(guest.CreateParams{HostOrganizationID: host, Email: "x", ParentOrganizationID: &unknown})
+	assert.Equal(t, []string{guest.FieldEmail, guest.FieldExpiredAt}, fieldsOf(err))
+	assert.NoError(t, f.svc.ValidateCreate(guest.CreateParams{HostOrganizationID: host, Email: "g@example.com", ExpiredAt: t0.Add(time.Hour), ParentOrganizationID: &down}))
+	_, err = f.svc.Create(ctx, guest.CreateParams{HostOrganizationID: host, Email: "x", ParentOrganizationID: &unknown})
+	assert.Equal(t, []string{guest.FieldEmail, guest.FieldExpiredAt, guest.FieldParentOrganizationID}, fieldsOf(err))
+
 	res, err := f.svc.List(ctx, host, guest.ListOptions{})
 	require.NoError(t, err)
 	assert.Zero(t, res.TotalItems, "validating stores nothing")

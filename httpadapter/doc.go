@@ -94,9 +94,16 @@
 // A member of the right JSON type with a value that is not valid (an
 // expired_at that is not an RFC 3339 date-time, a parent_organization_id
 // that is not a UUID, a limit of 0) is a field error like those the
-// services find: one 422 names every invalid field of the request. Unknown
-// JSON members are ignored, as both source APIs do. Timestamps are RFC 3339
-// in UTC.
+// services find: one 422 names every invalid field of the request, and the
+// operation does not run (an invalid list queries nothing). Fields are
+// named as the route's API spells them; the services name them in their
+// own terms (invitation.FieldEmail, guest.FieldExpiredAt, ...), which the
+// Handler translates. Unknown JSON members are ignored, as both source APIs
+// do. Timestamps are RFC 3339 in UTC.
+//
+// Statuses (status on the organization routes, expired on the guest routes)
+// are evaluated at one instant per response: a list page shows every item
+// at the instant its filters used.
 //
 // # Logging
 //

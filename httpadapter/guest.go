@@ -45,7 +45,9 @@ type guestListJSON struct {
 	TotalItems int         `json:"total_items"`
 }
 
-func (h *Handler) guestJSON(inv guest.Invitation, now time.Time) guestJSON {
+// newGuestJSON renders an invitation with its token, expired evaluated at
+// now.
+func newGuestJSON(inv guest.Item, now time.Time) guestJSON {
 	out := guestJSON{
 		ID:                     inv.ID.String(),
 		HostOrganizationID:     inv.HostOrganizationID.String(),
@@ -55,7 +57,7 @@ func (h *Handler) guestJSON(inv guest.Invitation, now time.Time) guestJSON {
 		ExpiredAt:              timestamp(inv.ExpiredAt),
 		Expired:                inv.Expired(now),
 		Status:                 inv.Status,
-		InvitationToken:        h.cfg.Guests.Token(inv),
+		InvitationToken:        inv.Token,
 		Archived:               inv.Archived,
 		CreatedAt:              timestamp(inv.CreatedAt),
 		UpdatedAt:              timestamp(inv.UpdatedAt),
@@ -70,9 +72,10 @@ func (h *Handler) guestJSON(inv guest.Invitation, now time.Time) guestJSON {
 	return out
 }
 
-// guestResult answers status with one invitation.
+// guestResult answers status with one invitation, expired evaluated at one
+// instant.
 func (h *Handler) guestResult(x *exchange, status int, inv guest.Invitation) error {
-	x.writeJSON(status, "application/json", h.guestJSON(inv, h.cfg.Guests.Now()))
+	x.writeJSON(status, "application/json", newGuestJSON(h.cfg.Guests.Item(inv), h.cfg.Guests.Now()))
 	return nil
 }
 
@@ -161,7 +164,7 @@ func (h *Handler) createGuest(x *exchange) error {
 		p.ExpiredAt = *expiredAt
 	}
 	if len(invalid) > 0 {
-		return h.invalidGuestCreate(x, p, invalid)
+		return invalidRequest(x.api, invalid, h.cfg.Guests.ValidateCreate(p))
 	}
 	inv, err := h.cfg.Guests.Create(x.ctx(), p)
 	if err != nil {
@@ -169,13 +172,6 @@ func (h *Handler) createGuest(x *exchange) error {
 	}
 	x.w.Header().Set("Location", x.requestPath()+"/"+inv.ID.String())
 	return h.guestResult(x, http.StatusCreated, inv)
-}
-
-// invalidGuestCreate answers a create whose body has members the adapter
-// cannot parse (invalid), with the service's verdict on the other members
-// in the same 422.
-func (h *Handler) invalidGuestCreate(x *exchange, p guest.CreateParams, invalid []store.FieldError) error {
-	return mergeInvalid(invalid, h.cfg.Guests.Validate(x.ctx(), p))
 }
 
 func (h *Handler) listGuests(x *exchange) error {
@@ -206,14 +202,16 @@ func (h *Handler) listGuests(x *exchange) error {
 	if err := q.err(); err != nil {
 		return err
 	}
+	if len(q.invalid) > 0 {
+		return invalidRequest(x.api, q.invalid, opts.Validate())
+	}
 	res, err := h.cfg.Guests.List(x.ctx(), host, opts)
-	if err := mergeInvalid(q.invalid, err); err != nil {
+	if err != nil {
 		return err
 	}
-	now := h.cfg.Guests.Now()
 	out := guestListJSON{Items: make([]guestJSON, len(res.Items)), TotalItems: res.TotalItems}
-	for i, inv := range res.Items {
-		out.Items[i] = h.guestJSON(inv, now)
+	for i, item := range res.Items {
+		out.Items[i] = newGuestJSON(item, res.Now)
 	}
 	x.writeJSON(http.StatusOK, "application/json", out)
 	return nil

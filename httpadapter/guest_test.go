@@ -345,8 +345,8 @@ func TestGuestErrors(t *testing.T) {
 		})
 	}
 
-	// The 422s of unparsable members ran the service for the other
-	// members' errors: that must have stored nothing.
+	// The 422s of unparsable members asked the service only for its pure
+	// verdict on the other members: that must have stored nothing.
 	for org, want := range map[uuid.UUID]int{host: 1, uuid.Nil: 0} {
 		res, err := f.guests.List(context.Background(), org, guest.ListOptions{})
 		require.NoError(t, err)

@@ -133,7 +133,10 @@ func New(cfg Config) (*Handler, error) {
 }
 
 // routeTable lists the routes of the services cfg sets. Paths are those of
-// the two documented APIs; see DESIGN.md section 6.
+// the two documented APIs: the organization routes of the ClickHouse Cloud
+// invitations API (camelCase, one envelope) and the guest routes of the
+// MyCreditApp guest invitations API (snake_case, organization headers); the
+// package documentation describes both.
 func routeTable(cfg Config) []route {
 	var rs []route
 	if cfg.Invitations != nil {
@@ -251,7 +254,7 @@ func (h *Handler) recoverPanic(x *exchange) {
 
 // fail answers err through the error table.
 func (x *exchange) fail(err error) {
-	f := classify(err)
+	f := classify(inWireTerms(x.api, err))
 	switch {
 	case f.internal:
 		x.h.log.ErrorContext(x.ctx(), "httpadapter: internal error",

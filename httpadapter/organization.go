@@ -33,7 +33,9 @@ type invitationJSON struct {
 	Token      string            `json:"token,omitempty"`
 }
 
-func (h *Handler) invitationJSON(inv invitation.Invitation, withToken bool) invitationJSON {
+// newInvitationJSON renders inv with its effective status at now and, when
+// it is not empty, its token.
+func newInvitationJSON(inv invitation.Invitation, now time.Time, token string) invitationJSON {
 	out := invitationJSON{
 		Role:           inv.Role,
 		ID:             inv.ID.String(),
@@ -41,18 +43,30 @@ func (h *Handler) invitationJSON(inv invitation.Invitation, withToken bool) invi
 		CreatedAt:      timestamp(inv.CreatedAt),
 		ExpireAt:       timestamp(inv.ExpireAt),
 		OrganizationID: inv.OrganizationID.String(),
-		Status:         inv.EffectiveStatus(h.cfg.Invitations.Now()),
+		Status:         inv.EffectiveStatus(now),
 		SentAt:         timestamp(inv.SentAt),
 		AcceptedAt:     timestampOrNull(inv.AcceptedAt),
 		RevokedAt:      timestampOrNull(inv.RevokedAt),
+		Token:          token,
 	}
 	if inv.InviterID != "" {
 		out.InviterID = &inv.InviterID
 	}
-	if withToken {
-		out.Token = h.cfg.Invitations.Token(inv)
-	}
 	return out
+}
+
+// withToken says whether a response shows the invitation's token: only
+// create and resend do, the two moments the invitation is sent.
+type withToken bool
+
+// invitationResult answers 200 with one invitation, its status evaluated
+// at one instant.
+func (h *Handler) invitationResult(x *exchange, inv invitation.Invitation, tok withToken) error {
+	var token string
+	if tok {
+		token = h.cfg.Invitations.Token(inv)
+	}
+	return x.result(newInvitationJSON(inv, h.cfg.Invitations.Now(), token))
 }
 
 // timestamp formats t as RFC 3339 in UTC. The views hold strings rather
@@ -140,8 +154,11 @@ func (h *Handler) listInvitations(x *exchange) error {
 		return err
 	}
 	opts := invitation.ListOptions{Status: invitation.Status(status), Email: email, Cursor: cursor, Limit: limit}
+	if len(q.invalid) > 0 {
+		return invalidRequest(x.api, q.invalid, opts.Validate())
+	}
 	page, err := h.cfg.Invitations.List(x.ctx(), orgID, opts)
-	if err := mergeInvalid(q.invalid, err); err != nil {
+	if err != nil {
 		return err
 	}
 	if page.Next != "" {
@@ -149,7 +166,7 @@ func (h *Handler) listInvitations(x *exchange) error {
 	}
 	out := make([]invitationJSON, len(page.Invitations))
 	for i, inv := range page.Invitations {
-		out[i] = h.invitationJSON(inv, false)
+		out[i] = newInvitationJSON(inv, page.Now, "")
 	}
 	return x.result(out)
 }
@@ -184,7 +201,7 @@ func (h *Handler) createInvitation(x *exchange) error {
 	if err != nil {
 		return err
 	}
-	return x.result(h.invitationJSON(inv, true))
+	return h.invitationResult(x, inv, true)
 }
 
 func (h *Handler) getInvitation(x *exchange) error {
@@ -196,7 +213,7 @@ func (h *Handler) getInvitation(x *exchange) error {
 	if err != nil {
 		return err
 	}
-	return x.result(h.invitationJSON(inv, false))
+	return h.invitationResult(x, inv, false)
 }
 
 func (h *Handler) deleteInvitation(x *exchange) error {
@@ -220,7 +237,7 @@ func (h *Handler) revokeInvitation(x *exchange) error {
 	if err != nil {
 		return err
 	}
-	return x.result(h.invitationJSON(inv, false))
+	return h.invitationResult(x, inv, false)
 }
 
 func (h *Handler) resendInvitation(x *exchange) error {
@@ -232,7 +249,7 @@ func (h *Handler) resendInvitation(x *exchange) error {
 	if err != nil {
 		return err
 	}
-	return x.result(h.invitationJSON(inv, true))
+	return h.invitationResult(x, inv, true)
 }
 
 // acceptInvitation accepts by token. The token is the credential for the
@@ -260,5 +277,5 @@ func (h *Handler) acceptInvitation(x *exchange) error {
 	if err != nil {
 		return err
 	}
-	return x.result(h.invitationJSON(inv, false))
+	return h.invitationResult(x, inv, false)
 }

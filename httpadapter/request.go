@@ -194,8 +194,9 @@ func parseUUIDField(name string, s *string, fields *[]store.FieldError) *uuid.UU
 
 // query reads the query parameters of a request. It collects two kinds of
 // fault: syntax errors (a number or boolean that does not parse), answered
-// 400 before any service is called, and values the adapter itself refuses,
-// merged with the service's own field errors into one 422.
+// 400, and values that parse but the adapter itself refuses (a limit of 0,
+// an empty search), answered 422 together with the domain's verdict on the
+// other values (see invalidRequest). Either way no list runs.
 type query struct {
 	values  map[string][]string
 	fields  []store.FieldError
@@ -272,48 +273,4 @@ func (q *query) err() error {
 		return nil
 	}
 	return badRequest("malformed query parameters", q.fields...)
-}
-
-// mergeInvalid answers a request in which the adapter found the invalid
-// values own, after the service ran on the rest and returned err: one
-// *store.ValidationError naming every invalid field, so a client fixes
-// them all in one round. Where both name a field, the adapter's message
-// wins: the service saw a stand-in for the value the client sent. Any
-// other outcome of the service is moot, as the request is invalid anyway.
-func mergeInvalid(own []store.FieldError, err error) error {
-	if len(own) == 0 {
-		return err
-	}
-	var verr *store.ValidationError
-	if !errors.As(err, &verr) {
-		return &store.ValidationError{Fields: own}
-	}
-	mine := make(map[string]bool, len(own))
-	for _, f := range own {
-		mine[f.Field] = true
-	}
-	merged := make([]store.FieldError, 0, len(verr.Fields)+len(own))
-	placed := make(map[string]bool, len(own))
-	place := func(name string) {
-		if placed[name] {
-			return
-		}
-		placed[name] = true
-		for _, f := range own {
-			if f.Field == name {
-				merged = append(merged, f)
-			}
-		}
-	}
-	for _, f := range verr.Fields {
-		if mine[f.Field] {
-			place(f.Field)
-			continue
-		}
-		merged = append(merged, f)
-	}
-	for _, f := range own {
-		place(f.Field)
-	}
-	return &store.ValidationError{Fields: merged}
 }

@@ -81,6 +81,6 @@ func ExampleValidationError() {
 		}
 	}
 	// Output:
-	// email: must be a valid email address such as name@example.com
-	// role: must be 1 to 64 characters of a-z, 0-9, '_', '.', ':' or '-', starting with a letter
+	// Email: must be a valid email address such as name@example.com
+	// Role: must be 1 to 64 characters of a-z, 0-9, '_', '.', ':' or '-', starting with a letter
 }

@@ -2,7 +2,6 @@ package invitation
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/invitekit/invitekit/internal/email"
+	"github.com/invitekit/invitekit/internal/service"
 	"github.com/invitekit/invitekit/internal/token"
 	"github.com/invitekit/invitekit/store"
 )
@@ -23,6 +23,18 @@ const (
 
 	DefaultLimit = 20
 	MaxLimit     = 100
+)
+
+// Field names of the ValidationErrors this package returns: the Go names of
+// the CreateParams and ListOptions fields (or of the argument) a message is
+// about, in the domain's own terms. An adapter maps them to its wire names.
+const (
+	FieldOrganizationID = "OrganizationID"
+	FieldEmail          = "Email"
+	FieldRole           = "Role"
+	FieldStatus         = "Status"
+	FieldCursor         = "Cursor"
+	FieldLimit          = "Limit"
 )
 
 // Email length bounds, in characters.
@@ -56,13 +68,11 @@ type Config struct {
 // Service applies the invitation rules on top of a Store. It is safe for
 // concurrent use.
 type Service struct {
+	core         *service.Core
 	store        Store
-	signer       *token.Signer
 	ttl          time.Duration
 	validateRole func(string) error
-	clock        func() time.Time
-	newID        func() (uuid.UUID, error)
-	rand         io.Reader
+	records      service.Records[Invitation]
 }
 
 // NewService checks cfg and returns a Service.
@@ -70,19 +80,14 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("invitation: Config.Store is required")
 	}
-	signer, err := token.NewSigner(cfg.Keys)
+	core, err := service.New(service.Config{
+		Name: "invitation", Kind: token.KindOrganization, Keys: cfg.Keys, Clock: cfg.Clock, NewID: cfg.NewID, Rand: cfg.Rand,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("invitation: Config.Keys: %w", err)
+		return nil, err
 	}
-	s := &Service{
-		store:        cfg.Store,
-		signer:       signer,
-		ttl:          cfg.TTL,
-		validateRole: cfg.ValidateRole,
-		clock:        cfg.Clock,
-		newID:        cfg.NewID,
-		rand:         cfg.Rand,
-	}
+	s := &Service{core: core, store: cfg.Store, ttl: cfg.TTL, validateRole: cfg.ValidateRole}
+	s.records = service.Records[Invitation]{Find: s.store.FindInvitation, Update: s.updateFound, Nonce: nonceOf}
 	if s.ttl == 0 {
 		s.ttl = DefaultTTL
 	}
@@ -92,17 +97,17 @@ func NewService(cfg Config) (*Service, error) {
 	if s.validateRole == nil {
 		s.validateRole = DefaultValidateRole
 	}
-	if s.clock == nil {
-		s.clock = time.Now
-	}
-	if s.newID == nil {
-		s.newID = uuid.NewV7
-	}
-	if s.rand == nil {
-		s.rand = rand.Reader
-	}
 	return s, nil
 }
+
+// updateFound runs change on found through the store's updater, for the
+// accept flow, which finds an invitation by ID across organizations.
+func (s *Service) updateFound(ctx context.Context, found Invitation, now time.Time, change func(*Invitation) error) (Invitation, error) {
+	return s.store.UpdateInvitation(ctx, found.OrganizationID, found.ID, now, change)
+}
+
+// nonceOf lets the shared accept flow read the stored nonce it compares.
+func nonceOf(inv *Invitation) []byte { return inv.Nonce }
 
 var errRole = errors.New("must be 1 to 64 characters of a-z, 0-9, '_', '.', ':' or '-', starting with a letter")
 
@@ -124,14 +129,12 @@ func DefaultValidateRole(role string) error {
 
 // Now returns the service clock's current time in UTC, truncated to
 // microseconds, the precision every store keeps.
-func (s *Service) Now() time.Time {
-	return s.clock().UTC().Truncate(time.Microsecond)
-}
+func (s *Service) Now() time.Time { return s.core.Now() }
 
 // Token returns the token that accepts inv. It is derived from the stored
 // nonce, so it is the same on every call until the invitation is resent.
 func (s *Service) Token(inv Invitation) string {
-	return s.signer.Sign(token.KindOrganization, inv.ID, inv.Nonce)
+	return s.core.Token(inv.ID, inv.Nonce)
 }
 
 // CreateParams are the inputs of Create.
@@ -143,30 +146,43 @@ type CreateParams struct {
 	InviterID string
 }
 
-// Create validates p and stores a new pending invitation that expires after
-// the configured TTL. It fails with a *store.ValidationError naming each invalid
-// field, or with store.ErrAlreadyExists when the organization already has an open
-// invitation for the email. Send Token(inv) to the invitee.
-func (s *Service) Create(ctx context.Context, p CreateParams) (Invitation, error) {
+// ValidateCreate checks p as Create does before it touches anything, and
+// returns the same *store.ValidationError naming each invalid field (see
+// the Field constants), or nil. It has no side effects, so a caller can
+// check a request it will not make, or merge the verdict with invalid
+// values it found itself (store.ValidationError.Merge).
+func (s *Service) ValidateCreate(p CreateParams) error {
+	_, err := s.checkCreate(p)
+	return err
+}
+
+// checkCreate validates p and returns its normalised email.
+func (s *Service) checkCreate(p CreateParams) (string, error) {
 	var verr store.ValidationError
 	if p.OrganizationID == uuid.Nil {
-		verr.Add("organizationId", "is required")
+		verr.Add(FieldOrganizationID, "is required")
 	}
 	addr, err := email.Normalize(p.Email, minEmailLen, maxEmailLen)
 	if err != nil {
-		verr.Add("email", err.Error())
+		verr.Add(FieldEmail, err.Error())
 	}
 	if err := s.validateRole(p.Role); err != nil {
-		verr.Add("role", err.Error())
+		verr.Add(FieldRole, err.Error())
 	}
-	if err := verr.Err(); err != nil {
+	return addr, verr.Err()
+}
+
+// Create validates p (see ValidateCreate) and stores a new pending
+// invitation that expires after the configured TTL. It fails with a
+// *store.ValidationError naming each invalid field, or with
+// store.ErrAlreadyExists when the organization already has an open
+// invitation for the email. Send Token(inv) to the invitee.
+func (s *Service) Create(ctx context.Context, p CreateParams) (Invitation, error) {
+	addr, err := s.checkCreate(p)
+	if err != nil {
 		return Invitation{}, err
 	}
-	id, err := s.newID()
-	if err != nil {
-		return Invitation{}, fmt.Errorf("invitation: create: new ID: %w", err)
-	}
-	nonce, err := token.NewNonce(s.rand)
+	id, nonce, err := s.core.NewRecord()
 	if err != nil {
 		return Invitation{}, fmt.Errorf("invitation: create: %w", err)
 	}
@@ -216,36 +232,51 @@ type Page struct {
 	Invitations []Invitation
 	// Next is the cursor of the next page, empty on the last page.
 	Next string
+	// Now is the instant the page was evaluated at: its Status filter
+	// compared effective statuses at Now. Show each invitation's
+	// EffectiveStatus(Now), so one page never mixes two instants.
+	Now time.Time
 }
 
-// List returns a page of orgID's invitations, newest first.
-func (s *Service) List(ctx context.Context, orgID uuid.UUID, opts ListOptions) (Page, error) {
-	q := ListQuery{OrganizationID: orgID, Status: opts.Status, Limit: opts.Limit, Now: s.Now()}
+// Validate checks o as List does before it runs a query, and returns the
+// same *store.ValidationError naming each invalid field (see the Field
+// constants), or nil. It has no side effects.
+func (o ListOptions) Validate() error {
+	_, err := o.query(uuid.Nil, time.Time{})
+	return err
+}
+
+// query turns o into the store query of orgID's list at now.
+func (o ListOptions) query(orgID uuid.UUID, now time.Time) (ListQuery, error) {
+	q := ListQuery{OrganizationID: orgID, Status: o.Status, Now: now}
 	var verr store.ValidationError
-	if opts.Status != "" && !opts.Status.Valid() {
-		verr.Add("status", "must be one of pending, accepted, revoked, expired")
+	if o.Status != "" && !o.Status.Valid() {
+		verr.Add(FieldStatus, "must be one of pending, accepted, revoked, expired")
 	}
-	if opts.Email != "" {
-		addr, err := email.Normalize(opts.Email, minEmailLen, maxEmailLen)
+	if o.Email != "" {
+		addr, err := email.Normalize(o.Email, minEmailLen, maxEmailLen)
 		if err != nil {
-			verr.Add("email", err.Error())
+			verr.Add(FieldEmail, err.Error())
 		}
 		q.Email = addr
 	}
-	if opts.Cursor != "" {
-		c, err := store.ParseCursor(opts.Cursor)
+	if o.Cursor != "" {
+		c, err := store.ParseCursor(o.Cursor)
 		if err != nil {
-			verr.Add("cursor", "is not a cursor returned by this list")
+			verr.Add(FieldCursor, "is not a cursor returned by this list")
 		}
 		q.After = &c
 	}
-	switch {
-	case q.Limit == 0:
-		q.Limit = DefaultLimit
-	case q.Limit < 1 || q.Limit > MaxLimit:
-		verr.Add("limit", fmt.Sprintf("must be 1 to %d", MaxLimit))
-	}
-	if err := verr.Err(); err != nil {
+	q.Limit = service.Limit(&verr, FieldLimit, o.Limit, DefaultLimit, MaxLimit)
+	return q, verr.Err()
+}
+
+// List returns a page of orgID's invitations, newest first. It fails with
+// the *store.ValidationError of opts.Validate before it runs any query.
+func (s *Service) List(ctx context.Context, orgID uuid.UUID, opts ListOptions) (Page, error) {
+	now := s.Now()
+	q, err := opts.query(orgID, now)
+	if err != nil {
 		return Page{}, err
 	}
 	// One more than the page tells whether another page follows.
@@ -255,7 +286,7 @@ func (s *Service) List(ctx context.Context, orgID uuid.UUID, opts ListOptions) (
 	if err != nil {
 		return Page{}, fmt.Errorf("invitation: list: %w", err)
 	}
-	var p Page
+	p := Page{Now: now}
 	if len(items) > want {
 		items = items[:want]
 		last := items[want-1]
@@ -272,14 +303,9 @@ func (s *Service) ListForEmail(ctx context.Context, addr string, limit int) ([]I
 	var verr store.ValidationError
 	norm, err := email.Normalize(addr, minEmailLen, maxEmailLen)
 	if err != nil {
-		verr.Add("email", err.Error())
+		verr.Add(FieldEmail, err.Error())
 	}
-	if limit == 0 {
-		limit = MaxLimit
-	}
-	if limit < 1 || limit > MaxLimit {
-		verr.Add("limit", fmt.Sprintf("must be 1 to %d", MaxLimit))
-	}
+	limit = service.Limit(&verr, FieldLimit, limit, MaxLimit, MaxLimit)
 	if err := verr.Err(); err != nil {
 		return nil, err
 	}
@@ -318,7 +344,7 @@ func (s *Service) Revoke(ctx context.Context, orgID, id uuid.UUID) (Invitation, 
 // (create a new one instead) and with store.ErrAlreadyAccepted or store.ErrRevoked for a
 // final one.
 func (s *Service) Resend(ctx context.Context, orgID, id uuid.UUID) (Invitation, error) {
-	nonce, err := token.NewNonce(s.rand)
+	nonce, err := s.core.NewNonce()
 	if err != nil {
 		return Invitation{}, fmt.Errorf("invitation: resend %s: %w", id, err)
 	}
@@ -342,33 +368,10 @@ func (s *Service) Accept(ctx context.Context, tok, userEmail string) (Invitation
 	addr, err := email.Normalize(userEmail, minEmailLen, maxEmailLen)
 	if err != nil {
 		verr := &store.ValidationError{}
-		verr.Add("email", err.Error())
+		verr.Add(FieldEmail, err.Error())
 		return Invitation{}, verr
 	}
-	id, nonce, err := s.signer.Verify(token.KindOrganization, tok)
-	if err != nil {
-		return Invitation{}, fmt.Errorf("invitation: accept: %w", err)
-	}
-	found, err := s.store.FindInvitation(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		// A deleted invitation's token is as dead as a forged one.
-		return Invitation{}, fmt.Errorf("invitation: accept: %w", store.ErrInvalidToken)
-	}
-	if err != nil {
-		return Invitation{}, fmt.Errorf("invitation: accept: %w", err)
-	}
-	now := s.Now()
-	inv, err := s.store.UpdateInvitation(ctx, found.OrganizationID, id, now, func(inv *Invitation) error {
-		if !token.NonceEqual(nonce, inv.Nonce) {
-			return store.ErrInvalidToken
-		}
+	return service.AcceptByToken(ctx, s.core, tok, s.records, func(now time.Time, inv *Invitation) error {
 		return inv.accept(now, addr)
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		err = store.ErrInvalidToken
-	}
-	if err != nil {
-		return Invitation{}, fmt.Errorf("invitation: accept: %w", err)
-	}
-	return inv, nil
 }

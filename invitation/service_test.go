@@ -128,19 +128,20 @@ func TestCreateValidates(t *testing.T) {
 		p      invitation.CreateParams
 		fields []string
 	}{
-		{"no organization", invitation.CreateParams{Email: "a@example.com", Role: "admin"}, []string{"organizationId"}},
-		{"bad email", invitation.CreateParams{OrganizationID: org, Email: "not-an-email", Role: "admin"}, []string{"email"}},
-		{"display name", invitation.CreateParams{OrganizationID: org, Email: "Ada <ada@example.com>", Role: "admin"}, []string{"email"}},
-		{"long email", invitation.CreateParams{OrganizationID: org, Email: strings.Repeat("a", 250) + "@x.io", Role: "admin"}, []string{"email"}},
-		{"no role", invitation.CreateParams{OrganizationID: org, Email: "a@example.com"}, []string{"role"}},
-		{"bad role", invitation.CreateParams{OrganizationID: org, Email: "a@example.com", Role: "Admin!"}, []string{"role"}},
-		{"long role", invitation.CreateParams{OrganizationID: org, Email: "a@example.com", Role: "a" + strings.Repeat("b", 64)}, []string{"role"}},
-		{"everything", invitation.CreateParams{}, []string{"organizationId", "email", "role"}},
+		{"no organization", invitation.CreateParams{Email: "a@example.com", Role: "admin"}, []string{invitation.FieldOrganizationID}},
+		{"bad email", invitation.CreateParams{OrganizationID: org, Email: "not-an-email", Role: "admin"}, []string{invitation.FieldEmail}},
+		{"display name", invitation.CreateParams{OrganizationID: org, Email: "Ada <ada@example.com>", Role: "admin"}, []string{invitation.FieldEmail}},
+		{"long email", invitation.CreateParams{OrganizationID: org, Email: strings.Repeat("a", 250) + "@x.io", Role: "admin"}, []string{invitation.FieldEmail}},
+		{"no role", invitation.CreateParams{OrganizationID: org, Email: "a@example.com"}, []string{invitation.FieldRole}},
+		{"bad role", invitation.CreateParams{OrganizationID: org, Email: "a@example.com", Role: "Admin!"}, []string{invitation.FieldRole}},
+		{"long role", invitation.CreateParams{OrganizationID: org, Email: "a@example.com", Role: "a" + strings.Repeat("b", 64)}, []string{invitation.FieldRole}},
+		{"everything", invitation.CreateParams{}, []string{invitation.FieldOrganizationID, invitation.FieldEmail, invitation.FieldRole}},
 	}
 	for _, c := range cases {
 		_, err := f.svc.Create(ctx, c.p)
 		var verr *store.ValidationError
 		require.ErrorAs(t, err, &verr, c.name)
+		assert.Equal(t, err, f.svc.ValidateCreate(c.p), "%s: ValidateCreate is what Create checks", c.name)
 		var fields []string
 		for _, fe := range verr.Fields {
 			fields = append(fields, fe.Field)
@@ -167,7 +168,7 @@ func TestCustomRoleRule(t *testing.T) {
 	_, err := f.svc.Create(ctx, invitation.CreateParams{OrganizationID: org, Email: "b@example.com", Role: "viewer"})
 	var verr *store.ValidationError
 	require.ErrorAs(t, err, &verr)
-	assert.Equal(t, []store.FieldError{{Field: "role", Message: "must be admin or developer"}}, verr.Fields)
+	assert.Equal(t, []store.FieldError{{Field: invitation.FieldRole, Message: "must be admin or developer"}}, verr.Fields)
 }
 
 func TestCreateDuplicate(t *testing.T) {
@@ -271,7 +272,7 @@ func TestAcceptBadEmailInput(t *testing.T) {
 	_, err := f.svc.Accept(ctx, f.svc.Token(inv), "nope")
 	var verr *store.ValidationError
 	require.ErrorAs(t, err, &verr)
-	assert.Equal(t, "email", verr.Fields[0].Field)
+	assert.Equal(t, invitation.FieldEmail, verr.Fields[0].Field)
 }
 
 func TestKeyRotationKeepsTokens(t *testing.T) {
@@ -356,7 +357,9 @@ func TestListValidates(t *testing.T) {
 		_, err := f.svc.List(ctx, org, opts)
 		var verr *store.ValidationError
 		assert.ErrorAs(t, err, &verr, name)
+		assert.Equal(t, err, opts.Validate(), "%s: Validate is what List checks", name)
 	}
+	assert.NoError(t, invitation.ListOptions{}.Validate(), "the zero options list with the defaults")
 }
 
 func TestListPages(t *testing.T) {
@@ -371,6 +374,7 @@ func TestListPages(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, p1.Invitations, 2)
 	require.NotEmpty(t, p1.Next)
+	assert.Equal(t, f.now, p1.Now, "a page says the instant its statuses are evaluated at")
 	p2, err := f.svc.List(ctx, org, invitation.ListOptions{Limit: 2, Cursor: p1.Next})
 	require.NoError(t, err)
 	assert.Empty(t, p2.Next, "the last page has no next cursor")

@@ -71,8 +71,9 @@ func (e *SchemaTooNewError) Error() string {
 
 // FieldError describes one invalid input field.
 type FieldError struct {
-	// Field is the name of the field as the documented API spells it
-	// ("email", "expired_at").
+	// Field names the field. The domain packages use the Go name of the
+	// params or options field the message is about ("Email", "ExpiredAt",
+	// their Field constants); an adapter renders it in its own wire terms.
 	Field string
 	// Message says what is wrong, in words a caller can show to a person.
 	Message string
@@ -113,6 +114,53 @@ func (e *ValidationError) Err() error {
 		return nil
 	}
 	return e
+}
+
+// Merge returns one error naming every invalid field of e and of other,
+// for a caller that found some invalid values itself (e, typically values
+// it could not even parse) and asked a validator about the rest (other), so
+// the client fixes them all in one round. Where both name a field, e's
+// entries win, placed where other named it: the validator saw only a
+// stand-in for the value the client sent. Both must name fields in the
+// same terms. When e names no field, other is returned as it is; otherwise
+// an other that is not a *ValidationError is dropped, as the input is
+// invalid either way.
+func (e *ValidationError) Merge(other error) error {
+	if len(e.Fields) == 0 {
+		return other
+	}
+	var verr *ValidationError
+	if !errors.As(other, &verr) {
+		return &ValidationError{Fields: append([]FieldError(nil), e.Fields...)}
+	}
+	own := make(map[string]bool, len(e.Fields))
+	for _, f := range e.Fields {
+		own[f.Field] = true
+	}
+	merged := make([]FieldError, 0, len(verr.Fields)+len(e.Fields))
+	placed := make(map[string]bool, len(e.Fields))
+	place := func(name string) {
+		if placed[name] {
+			return
+		}
+		placed[name] = true
+		for _, f := range e.Fields {
+			if f.Field == name {
+				merged = append(merged, f)
+			}
+		}
+	}
+	for _, f := range verr.Fields {
+		if own[f.Field] {
+			place(f.Field)
+			continue
+		}
+		merged = append(merged, f)
+	}
+	for _, f := range e.Fields {
+		place(f.Field)
+	}
+	return &ValidationError{Fields: merged}
 }
 
 // Direction is a sort direction.

@@ -60,3 +60,38 @@ func TestSchemaTooNewError(t *testing.T) {
 	assert.Equal(t, 5, tooNew.Database)
 	assert.Contains(t, err.Error(), "version 5, newer than version 3")
 }
+
+func TestValidationErrorMerge(t *testing.T) {
+	t.Parallel()
+	own := &store.ValidationError{Fields: []store.FieldError{
+		{Field: "expired_at", Message: "must be a date-time"},
+		{Field: "parent", Message: "must be a UUID"},
+	}}
+	verdict := &store.ValidationError{Fields: []store.FieldError{
+		{Field: "email", Message: "is too short"},
+		{Field: "expired_at", Message: "is required"},
+		{Field: "offset", Message: "must be at least 0"},
+	}}
+	err := own.Merge(fmt.Errorf("validate: %w", verdict))
+	var got *store.ValidationError
+	require.ErrorAs(t, err, &got)
+	assert.Equal(t, []store.FieldError{
+		{Field: "email", Message: "is too short"},
+		{Field: "expired_at", Message: "must be a date-time"},
+		{Field: "offset", Message: "must be at least 0"},
+		{Field: "parent", Message: "must be a UUID"},
+	}, got.Fields, "the caller's message wins where both name a field, in the validator's place")
+
+	err = own.Merge(nil)
+	require.ErrorAs(t, err, &got)
+	assert.Equal(t, own.Fields, got.Fields, "a valid rest leaves the caller's fields")
+	assert.NotSame(t, own, got, "the receiver is not handed out")
+
+	err = own.Merge(errors.New("directory down"))
+	require.ErrorAs(t, err, &got)
+	assert.Equal(t, own.Fields, got.Fields, "another failure is moot: the input is invalid anyway")
+
+	none := &store.ValidationError{}
+	assert.Same(t, verdict, none.Merge(verdict), "with nothing of its own, the verdict stands")
+	assert.NoError(t, none.Merge(nil))
+}

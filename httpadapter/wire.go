@@ -1,0 +1,67 @@
+package httpadapter
+
+import (
+	"errors"
+
+	"github.com/invitekit/invitekit/guest"
+	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/store"
+)
+
+// wireNames maps the field names of the domains' validation errors (the Go
+// names of their params and options fields, their Field constants) to the
+// names each API spells them with: camelCase on the organization routes,
+// snake_case on the guest routes. It is the only place the adapter
+// translates them. A name it does not hold is already a wire name: the
+// adapter's own field errors (headers, query syntax, unparsable body
+// members) are written in wire terms.
+var wireNames = map[api]map[string]string{
+	orgAPI: {
+		invitation.FieldOrganizationID: "organizationId",
+		invitation.FieldEmail:          "email",
+		invitation.FieldRole:           "role",
+		invitation.FieldStatus:         "status",
+		invitation.FieldCursor:         "cursor",
+		invitation.FieldLimit:          "limit",
+	},
+	guestAPI: {
+		// The host is the Target-Organization-ID of the request; the
+		// documented field that shows it is host_organization_id.
+		guest.FieldHostOrganizationID:   "host_organization_id",
+		guest.FieldEmail:                "email",
+		guest.FieldExpiredAt:            "expired_at",
+		guest.FieldParentOrganizationID: "parent_organization_id",
+		guest.FieldStatuses:             "statuses",
+		guest.FieldOrderBy:              "order_by",
+		guest.FieldOrder:                "order",
+		guest.FieldLimit:                "limit",
+		guest.FieldOffset:               "offset",
+	},
+}
+
+// inWireTerms returns err with the field names of its *store.ValidationError,
+// if it has one, spelt as api a spells them; any other error unchanged.
+func inWireTerms(a api, err error) error {
+	var verr *store.ValidationError
+	if !errors.As(err, &verr) {
+		return err
+	}
+	out := &store.ValidationError{Fields: make([]store.FieldError, len(verr.Fields))}
+	for i, f := range verr.Fields {
+		if name, ok := wireNames[a][f.Field]; ok {
+			f.Field = name
+		}
+		out.Fields[i] = f
+	}
+	return out
+}
+
+// invalidRequest answers a request in which the adapter found invalid
+// values itself (own, in wire terms) together with the domain's verdict on
+// the rest (verdict, from a pure Validate method): one 422 naming every
+// invalid field, so a client fixes them all in one round, and the
+// operation does not run. Where both name a field, the adapter's message
+// wins: the domain saw only a stand-in for the value the client sent.
+func invalidRequest(a api, own []store.FieldError, verdict error) error {
+	return (&store.ValidationError{Fields: own}).Merge(inWireTerms(a, verdict))
+}

@@ -1,0 +1,168 @@
+// Package service is the machinery the two domain services (invitation and
+// guest) share: the defaults of their clock, ID and nonce sources, the
+// token signer, the stored precision of time, and the accept-by-token flow.
+// Each domain keeps its own public Service type and rules; this package
+// holds only what does not depend on which kind of invitation it serves, so
+// a fix to the token flow lands in both at once.
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/invitekit/invitekit/internal/token"
+	"github.com/invitekit/invitekit/store"
+)
+
+// Config holds the settings every domain Config has. Nil sources take the
+// defaults: time.Now, uuid.NewV7 and crypto/rand.Reader.
+type Config struct {
+	// Name is the domain's package name, the prefix of the errors the
+	// shared flows return.
+	Name string
+	// Kind is the token kind of the domain, so a token of one domain never
+	// verifies in the other.
+	Kind token.Kind
+	// Keys, Clock, NewID and Rand are the domain Config's fields of the
+	// same names, documented there.
+	Keys  [][]byte
+	Clock func() time.Time
+	NewID func() (uuid.UUID, error)
+	Rand  io.Reader
+}
+
+// Core issues and checks what every invitation carries: its ID, its nonce,
+// its token and the instants of its changes. It is safe for concurrent use.
+type Core struct {
+	name   string
+	kind   token.Kind
+	signer *token.Signer
+	clock  func() time.Time
+	newID  func() (uuid.UUID, error)
+	rand   io.Reader
+}
+
+// New checks cfg and returns a Core. Its only failure is a missing or short
+// key, reported as a Config.Keys error.
+func New(cfg Config) (*Core, error) {
+	signer, err := token.NewSigner(cfg.Keys)
+	if err != nil {
+		return nil, fmt.Errorf("%s: Config.Keys: %w", cfg.Name, err)
+	}
+	c := &Core{name: cfg.Name, kind: cfg.Kind, signer: signer, clock: cfg.Clock, newID: cfg.NewID, rand: cfg.Rand}
+	if c.clock == nil {
+		c.clock = time.Now
+	}
+	if c.newID == nil {
+		c.newID = uuid.NewV7
+	}
+	if c.rand == nil {
+		c.rand = rand.Reader
+	}
+	return c, nil
+}
+
+// Now returns the clock's time in UTC, truncated to microseconds: the
+// precision every store keeps, so what a service returns equals what a
+// later read returns.
+func (c *Core) Now() time.Time {
+	return c.clock().UTC().Truncate(time.Microsecond)
+}
+
+// NewNonce returns a fresh token nonce.
+func (c *Core) NewNonce() ([]byte, error) {
+	return token.NewNonce(c.rand)
+}
+
+// NewRecord returns the ID and the first nonce of a new invitation.
+func (c *Core) NewRecord() (uuid.UUID, []byte, error) {
+	id, err := c.newID()
+	if err != nil {
+		return uuid.Nil, nil, fmt.Errorf("new ID: %w", err)
+	}
+	nonce, err := c.NewNonce()
+	if err != nil {
+		return uuid.Nil, nil, err
+	}
+	return id, nonce, nil
+}
+
+// Token returns the token of the invitation with id and its current nonce.
+func (c *Core) Token(id uuid.UUID, nonce []byte) string {
+	return c.signer.Sign(c.kind, id, nonce)
+}
+
+// Records are what the accept flow needs from a domain's store and type.
+type Records[T any] struct {
+	// Find returns the record with id in any tenant, or an error wrapping
+	// store.ErrNotFound.
+	Find func(ctx context.Context, id uuid.UUID) (T, error)
+	// Update runs change on a copy of the stored version of found inside
+	// the store's transactional updater and returns the stored result, or
+	// an error wrapping store.ErrNotFound.
+	Update func(ctx context.Context, found T, now time.Time, change func(*T) error) (T, error)
+	// Nonce returns the nonce stored with a record.
+	Nonce func(*T) []byte
+}
+
+// AcceptByToken is the accept flow both domains share: verify tok as a
+// token of the core's kind, find its record, and, inside the store's
+// updater, compare the stored nonce with the presented one in constant time
+// before accept applies the transition, so the check and the transition see
+// the same version of the record. A record that is gone (deleted, even
+// between the find and the update) fails like a forged token, with
+// store.ErrInvalidToken, so a token never tells whether its invitation
+// existed. Errors are prefixed with the domain's name.
+func AcceptByToken[T any](ctx context.Context, c *Core, tok string, recs Records[T], accept func(now time.Time, rec *T) error) (T, error) {
+	got, err := acceptByToken(ctx, c, tok, recs, accept)
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("%s: accept: %w", c.name, err)
+	}
+	return got, nil
+}
+
+func acceptByToken[T any](ctx context.Context, c *Core, tok string, recs Records[T], accept func(now time.Time, rec *T) error) (T, error) {
+	var zero T
+	id, presented, err := c.signer.Verify(c.kind, tok)
+	if err != nil {
+		return zero, err
+	}
+	found, err := recs.Find(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return zero, store.ErrInvalidToken
+	}
+	if err != nil {
+		return zero, err
+	}
+	now := c.Now()
+	got, err := recs.Update(ctx, found, now, func(rec *T) error {
+		if !token.NonceEqual(presented, recs.Nonce(rec)) {
+			return store.ErrInvalidToken
+		}
+		return accept(now, rec)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return zero, store.ErrInvalidToken
+	}
+	return got, err
+}
+
+// Limit returns the page size a list asks for with n: def when n is zero
+// (not given), n when it is 1 to max. Any other n adds a field error for
+// field to verr.
+func Limit(verr *store.ValidationError, field string, n, def, max int) int {
+	switch {
+	case n == 0:
+		return def
+	case n < 1 || n > max:
+		verr.Add(field, fmt.Sprintf("must be 1 to %d", max))
+	}
+	return n
+}
