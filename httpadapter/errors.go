@@ -57,12 +57,10 @@ var errorTable = []struct {
 }{
 	{store.ErrAlreadyAccepted, probAlreadyAccepted, "the invitation was already accepted"},
 	{store.ErrRevoked, probRevoked, "the invitation was revoked"},
-	{store.ErrAlreadyAccepted, probAlreadyAccepted, "the guest invitation was already accepted"},
 	{guest.ErrArchived, probArchived, "the guest invitation is archived"},
 	{store.ErrAlreadyExists, probAlreadyExists, "an open invitation for this email already exists"},
 	{store.ErrConflict, probConflict, "the invitation's state does not allow this change"},
 	{store.ErrExpired, probExpired, "the invitation has expired"},
-	{store.ErrExpired, probExpired, "the guest invitation has expired"},
 	{invitation.ErrEmailMismatch, probEmailMismatch, "the invitation is addressed to another email"},
 	// A bad token is answered like a missing invitation: it says nothing
 	// about which check failed.
