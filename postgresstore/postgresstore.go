@@ -5,21 +5,24 @@
 //
 // Open connects with its own pool; New uses a *pgxpool.Pool the caller
 // already has. Both create the tables on first use: the schema migrations
-// are embedded, and every instance that starts applies the missing ones under
-// a PostgreSQL advisory lock, so instances started together apply each
-// migration exactly once. A database migrated by a newer invitekit is
-// refused with an error wrapping *store.SchemaTooNewError.
+// are embedded, and every instance that starts applies the missing ones, each
+// in its own transaction under a PostgreSQL advisory lock, so instances
+// started together apply each migration exactly once and a failed one leaves
+// no trace. A database migrated by a newer invitekit is refused with an error
+// wrapping *store.SchemaTooNewError.
 //
 // The tables live in the schema "invitekit" unless WithSchema names another;
 // the store creates the schema when it is missing. Give invitekit a schema of
 // its own: it owns the tables invitations, guest_invitations and
 // schema_migrations in it.
 //
-// The statements are those of the SQL core sqlitestore uses too. Concurrency
-// across instances: every status change runs in a transaction that locks
-// the row (SELECT ... FOR UPDATE), so two accepts of one invitation never
-// both win; at most one open invitation per organization and email is
-// enforced by a partial unique index, so two creates never both win either. Serialization failures and deadlocks are retried a few times
+// The statements, and the schema's names and constraints, are those of the
+// SQL core sqlitestore runs too. Concurrency across instances: every status
+// change runs in a transaction that locks the row (SELECT ... FOR UPDATE),
+// so two accepts of one invitation never both win; at most one open
+// invitation per organization and email is enforced by a partial unique
+// index, so two creates never both win either. Serialization failures and
+// deadlocks are retried a few times
 // inside the store (so an update function may run more than once, each time
 // on a fresh copy). A connection that dies during a write returns an error
 // and the server rolls the transaction back; only a connection lost while
