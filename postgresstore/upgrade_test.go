@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
-	"github.com/invitekit/invitekit/internal/sqlcore/v1test"
+	"github.com/invitekit/invitekit/internal/upgradetest"
 )
 
 // A schema release 1 wrote opens, migrated to the latest version, with
@@ -22,11 +22,11 @@ func TestUpgradeFromV1(t *testing.T) {
 
 	s := openStore(t, schema)
 	assertMigrationsOnce(t, schema)
-	v1test.Check(t, s)
+	upgradetest.Check(t, s)
 }
 
 // writeV1 creates schema as release 1 left it: its tables, its migrations
-// table at version 1, and v1test's rows, in one transaction with the schema
+// table at version 1, and upgradetest's rows, in one transaction with the schema
 // on the search path, as release 1 applied its migrations.
 func writeV1(t *testing.T, schema string) {
 	t.Helper()
@@ -45,7 +45,7 @@ func writeV1(t *testing.T, schema string) {
 		if err != nil {
 			return err
 		}
-		return v1test.Layout{
+		return upgradetest.Layout{
 			InsertInvitation: `INSERT INTO invitations (id, org_id, email, role, inviter_id, status, nonce, created_at,
 				sent_at, expire_at, accepted_at, revoked_at, claims_open)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,

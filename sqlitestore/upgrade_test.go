@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/invitekit/invitekit/internal/sqlcore/v1test"
+	"github.com/invitekit/invitekit/internal/upgradetest"
 )
 
 // A file release 1 wrote opens, migrated to the latest schema, with every
@@ -23,11 +23,11 @@ func TestUpgradeFromV1(t *testing.T) {
 
 	s := openStore(t, path)
 	assert.Equal(t, latestVersions(t), appliedVersions(t, s.drv.write.db), "each migration recorded once")
-	v1test.Check(t, s)
+	upgradetest.Check(t, s)
 }
 
 // writeV1 creates the file at path as release 1 left it: its schema, its
-// migrations table at version 1, and v1test's rows in its encodings.
+// migrations table at version 1, and upgradetest's rows in its encodings.
 func writeV1(t *testing.T, path string) {
 	t.Helper()
 	schema, err := os.ReadFile("testdata/v1_schema.sql")
@@ -41,7 +41,7 @@ func writeV1(t *testing.T, path string) {
 		);
 		INSERT INTO invitekit_schema_migrations (version, name, applied_at) VALUES (1, '0001_init.sql', 1767225600000000)`)
 	require.NoError(t, err)
-	layout := v1test.Layout{
+	layout := upgradetest.Layout{
 		InsertInvitation: `INSERT INTO invitations (id, org_id, email, role, inviter_id, status, nonce, created_at,
 			sent_at, expire_at, accepted_at, revoked_at, open_claim) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		InsertGuest: `INSERT INTO guest_invitations (id, host_organization_id, email, first_invitation_sent_at,

@@ -1,4 +1,4 @@
-// Package v1test is the data set of the SQL stores' upgrade tests: records
+// Package upgradetest is the data set of the SQL stores' upgrade tests: records
 // of every kind and status as release 1 stored them, written into a database
 // at schema version 1 by each store's test, and checked through the store
 // API after the store has migrated it to the latest version.
@@ -6,7 +6,7 @@
 // The records and the checks are here once; a store's test supplies only
 // what differs per database: its v1 fixture schema, its v1 INSERT
 // statements and how its v1 columns encode IDs, times and booleans (Layout).
-package v1test
+package upgradetest
 
 import (
 	"context"
@@ -32,7 +32,7 @@ var Now = time.Date(2026, 6, 1, 12, 0, 0, 123456000, time.UTC)
 var written = Now.Add(-7 * 24 * time.Hour)
 
 // Key signs the tokens of the checks.
-var Key = []byte("v1test: a fixed 32-byte key.....")
+var Key = []byte("upgradetest: a fixed 32-byte key")
 
 // Organization and host IDs of the records.
 var (
