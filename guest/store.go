@@ -126,6 +126,8 @@ type ListQuery struct {
 
 // Matches reports whether inv passes q's filters. Stores that filter in Go
 // use it so they cannot drift from the SQL ones.
+//
+// Store-author API: application code never needs it.
 func (q ListQuery) Matches(inv Invitation) bool {
 	if inv.HostOrganizationID != q.HostOrganizationID {
 		return false
@@ -147,6 +149,8 @@ func (q ListQuery) Matches(inv Invitation) bool {
 // (accepted_at, archived_at) last in either direction, then by ID (as bytes)
 // in direction Order, so the order is total. In SQL: ORDER BY field
 // <dir> NULLS LAST, id <dir>.
+//
+// Store-author API: application code never needs it.
 func (q ListQuery) Compare(a, b Invitation) int {
 	c := q.compareField(a, b)
 	if c == 0 {

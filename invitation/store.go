@@ -79,6 +79,8 @@ type ListQuery struct {
 // Matches reports whether inv passes q's organization, status, email and
 // cursor conditions. Stores that filter in Go use it so they cannot drift
 // from the SQL ones.
+//
+// Store-author API: application code never needs it.
 func (q ListQuery) Matches(inv Invitation) bool {
 	if inv.OrganizationID != q.OrganizationID {
 		return false

@@ -54,6 +54,8 @@ func ParseCursor(s string) (Cursor, error) {
 
 // Before reports whether the record (createdAt, id) sorts strictly before c
 // in ascending (CreatedAt, ID) order, the order keyset pages are cut in.
+//
+// Store-author API: application code never needs it.
 func (c Cursor) Before(createdAt time.Time, id uuid.UUID) bool {
 	if !createdAt.Equal(c.CreatedAt) {
 		return createdAt.Before(c.CreatedAt)
@@ -64,4 +66,6 @@ func (c Cursor) Before(createdAt time.Time, id uuid.UUID) bool {
 // CompareIDs orders two UUIDs by their bytes, as SQL databases compare them
 // (PostgreSQL's uuid type, and SQLite's BLOB or canonical TEXT alike), so
 // every backend breaks ties the same way.
+//
+// Store-author API: application code never needs it.
 func CompareIDs(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }
