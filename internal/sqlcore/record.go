@@ -199,7 +199,7 @@ func (t *table[T]) releaseArgs(r *T, now time.Time) []any {
 
 // do runs f as the operation op of the table's kind, with the core's
 // retries and error translation.
-func do[T, R any](t *table[T], ctx context.Context, op string, f func() (R, error)) (out R, err error) {
+func do[T, R any](ctx context.Context, t *table[T], op string, f func() (R, error)) (out R, err error) {
 	err = t.c.run(ctx, op+" "+t.kind, func() (err error) {
 		out, err = f()
 		return err
@@ -208,20 +208,20 @@ func do[T, R any](t *table[T], ctx context.Context, op string, f func() (R, erro
 }
 
 func (t *table[T]) getRecord(ctx context.Context, tenant, id uuid.UUID) (T, error) {
-	return do(t, ctx, "get", func() (T, error) { return t.one(ctx, t.c.drv.Reader(), t.get, t.ids(tenant, id)...) })
+	return do(ctx, t, "get", func() (T, error) { return t.one(ctx, t.c.drv.Reader(), t.get, t.ids(tenant, id)...) })
 }
 
 func (t *table[T]) findRecord(ctx context.Context, id uuid.UUID) (T, error) {
-	return do(t, ctx, "find", func() (T, error) { return t.one(ctx, t.c.drv.Reader(), t.find, t.d.ID(id)) })
+	return do(ctx, t, "find", func() (T, error) { return t.one(ctx, t.c.drv.Reader(), t.find, t.d.ID(id)) })
 }
 
 // list returns the rows of query, nil for none; each row scans extra too.
 func (t *table[T]) list(ctx context.Context, op string, limit int, query string, a []any, extra ...any) ([]T, error) {
-	return do(t, ctx, op, func() ([]T, error) { return t.all(ctx, t.c.drv.Reader(), limit, query, a, extra...) })
+	return do(ctx, t, op, func() ([]T, error) { return t.all(ctx, t.c.drv.Reader(), limit, query, a, extra...) })
 }
 
 func (t *table[T]) deleteRecord(ctx context.Context, tenant, id uuid.UUID) error {
-	_, err := do(t, ctx, "delete", func() (int64, error) {
+	_, err := do(ctx, t, "delete", func() (int64, error) {
 		n, err := t.c.drv.Writer().Exec(ctx, t.delete, t.ids(tenant, id)...)
 		if err == nil && n == 0 {
 			err = store.ErrNotFound
@@ -242,7 +242,7 @@ func (t *table[T]) deleteRecord(ctx context.Context, tenant, id uuid.UUID) error
 func (t *table[T]) createRecord(ctx context.Context, r T, now time.Time) error {
 	open := t.rec.open(&r, now)
 	a := t.args(make([]any, 0, len(t.rec.columns)+1), &r, true, open)
-	_, err := do(t, ctx, "create", func() (int64, error) {
+	_, err := do(ctx, t, "create", func() (int64, error) {
 		_, err := t.c.drv.Writer().Exec(ctx, t.insert, a...)
 		if err == nil || !open || !t.c.drv.Unique(err) {
 			return 0, err
@@ -265,7 +265,7 @@ func (t *table[T]) createRecord(ctx context.Context, r T, now time.Time) error {
 // may run again, on a fresh copy, when the transaction is retried after a
 // deadlock.
 func (t *table[T]) updateRecord(ctx context.Context, tenant, id uuid.UUID, now time.Time, fn func(*T) error) (T, error) {
-	return do(t, ctx, "update", func() (out T, err error) {
+	return do(ctx, t, "update", func() (out T, err error) {
 		err = t.c.drv.WriteTx(ctx, func(q Querier) error {
 			cur, err := t.one(ctx, q, t.lock, t.ids(tenant, id)...)
 			if err != nil {

@@ -189,7 +189,7 @@ func (c *Core) ListGuestInvitations(ctx context.Context, q guest.ListQuery) (out
 	}
 	// The offset is past the last match: the page had no row to carry the
 	// total on.
-	_, err = do(&c.guests, ctx, "count", func() (int, error) {
+	_, err = do(ctx, &c.guests, "count", func() (int, error) {
 		return 0, scanOne(ctx, c.drv.Reader(), count, a[:len(a)-2], &total)
 	})
 	return nil, total, err
@@ -222,8 +222,12 @@ func (c *Core) guestList(q guest.ListQuery) (count, page string, _ []any) {
 			w.WriteString(" AND (status <> 'sent' OR expired_at > " + now + ")")
 		}
 	}
-	if q.Archived != nil {
-		w.WriteString(" AND " + map[bool]string{true: "archived", false: "NOT archived"}[*q.Archived])
+	switch {
+	case q.Archived == nil:
+	case *q.Archived:
+		w.WriteString(" AND archived")
+	default:
+		w.WriteString(" AND NOT archived")
 	}
 	count = "SELECT count(*) FROM " + c.guests.name + w.String()
 	page = "SELECT " + c.guests.cols + ", (" + count + ") FROM " + c.guests.name + w.String() + guestOrderBy(q) +

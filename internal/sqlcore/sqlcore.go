@@ -87,7 +87,8 @@ type Dialect struct {
 }
 
 // Core implements invitation.Store and guest.Store on a Driver. Stores
-// embed it. It is safe for concurrent use.
+// embed it (and assert that they implement both). It is safe for
+// concurrent use.
 type Core struct {
 	name   string
 	drv    Driver
@@ -100,11 +101,6 @@ type Core struct {
 	retries   int
 	retryBase time.Duration
 }
-
-var (
-	_ invitation.Store = (*Core)(nil)
-	_ guest.Store      = (*Core)(nil)
-)
 
 // New returns a core that runs on drv and names itself name (the store
 // package) in errors. prefix qualifies table names (a quoted schema and a
