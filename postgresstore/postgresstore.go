@@ -9,7 +9,9 @@
 // in its own transaction under a PostgreSQL advisory lock, so instances
 // started together apply each migration exactly once and a failed one leaves
 // no trace. A database migrated by a newer invitekit is refused with an error
-// wrapping *store.SchemaTooNewError.
+// wrapping *store.SchemaTooNewError. A migration that renames columns
+// (version 2 does) needs every instance of the older release stopped first;
+// see the README's "Upgrading".
 //
 // The tables live in the schema "invitekit" unless WithSchema names another;
 // the store creates the schema when it is missing. Give invitekit a schema of

@@ -8,7 +8,9 @@
 // transactions begin IMMEDIATE, so they queue in Go instead of failing with
 // SQLITE_BUSY; reads go through a separate pool and never wait for writes.
 // The schema is created and upgraded by numbered, embedded migrations when
-// the store opens.
+// the store opens. A migration that renames columns (version 2 does) needs
+// every process of the older release stopped first; see the README's
+// "Upgrading".
 //
 // Keep the clocks of all processes that share a file synchronised (NTP).
 // Whether an earlier invitation still blocks a new one for its email is

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -76,6 +77,14 @@ var guestOrders = []guest.OrderBy{
 }
 
 var guestListTests = []test{
+	{"GuestListAnyLimit", func(t *testing.T, h *harness) {
+		g := h.createGuest(h.newGuest(newOrg(), "limit@example.com"))
+		got, total := h.listGuests(guest.ListQuery{
+			HostOrganizationID: g.HostOrganizationID, Now: h.clock.Now(), OrderBy: guest.OrderByCreatedAt, Order: store.Desc, Limit: math.MaxInt,
+		})
+		sameList(t, []guest.Invitation{g}, got)
+		assert.Equal(t, 1, total)
+	}},
 	{"GuestListOrders", func(t *testing.T, h *harness) {
 		host, all := h.seedGuests()
 		for _, by := range guestOrders {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -65,6 +66,18 @@ func (h *harness) pageAll(org uuid.UUID, opts invitation.ListOptions, between fu
 }
 
 var invitationListTests = []test{
+	{"InvitationListAnyLimit", func(t *testing.T, h *harness) {
+		// The services bound page sizes; a store called directly must not
+		// trust a limit to size anything.
+		inv := h.createInvitation(h.newInvitation(newOrg(), "limit@example.com"))
+		now := h.clock.Now()
+		got, err := h.istore.ListInvitations(h.ctx, invitation.ListQuery{OrganizationID: inv.OrganizationID, Now: now, Limit: math.MaxInt})
+		require.NoError(t, err)
+		sameList(t, []invitation.Invitation{inv}, got)
+		got, err = h.istore.ListInvitationsForEmail(h.ctx, inv.Email, now, math.MaxInt)
+		require.NoError(t, err)
+		sameList(t, []invitation.Invitation{inv}, got)
+	}},
 	{"InvitationListOrderAndPages", func(t *testing.T, h *harness) {
 		org := newOrg()
 		want := h.seedInvitations(org, 31)

@@ -168,7 +168,8 @@ func (t *table[T]) all(ctx context.Context, q Querier, limit int, query string, 
 	var out []T
 	for rows.Next() {
 		if out == nil {
-			out = make([]T, 0, limit)
+			// A direct caller may ask for any limit: reserve a page.
+			out = make([]T, 0, min(limit, 128))
 		}
 		r, err := t.scan(rows, extra...)
 		if err != nil {

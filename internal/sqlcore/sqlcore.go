@@ -115,7 +115,7 @@ func New(name string, drv Driver, d Dialect, prefix string) *Core {
 // SetRetry sets how often an operation that failed with a retryable error
 // runs in all, and the first backoff; for tests. (Functions, not methods, so
 // that a store embedding the core promotes the store methods only.)
-func SetRetry(c *Core, attempts int, base time.Duration) { c.retries, c.retryBase = attempts, base }
+func SetRetry(c *Core, n int, base time.Duration) { c.retries, c.retryBase = n, max(base, 1) }
 
 // MarkClosed makes every later call fail with store.ErrClosed, and reports
 // whether the core was open: the store closes its connections only then.
@@ -155,8 +155,9 @@ func (e *callerError) Error() string { return e.err.Error() }
 
 // translate is the one place errors become what a store returns: the
 // updater's own error unchanged, a unique violation store.ErrAlreadyExists,
-// and anything else wrapped with the operation; when ctx has ended, the
-// result wraps ctx's error too, which drivers report in their own words.
+// a failure after Close store.ErrClosed, and anything else wrapped with the
+// operation; when ctx has ended, the result wraps ctx's error too, which
+// drivers report in their own words.
 func (c *Core) translate(ctx context.Context, op string, err error) error {
 	var ce *callerError
 	switch {
@@ -166,6 +167,10 @@ func (c *Core) translate(ctx context.Context, op string, err error) error {
 		return ce.err
 	case c.drv.Unique(err):
 		return fmt.Errorf("%s: %s: %w", c.name, op, store.ErrAlreadyExists)
+	case c.closed.Load():
+		// Close ran while the call was under way and took its
+		// connection or statement away.
+		return fmt.Errorf("%s: %s: %w: %w", c.name, op, store.ErrClosed, err)
 	}
 	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 		return fmt.Errorf("%s: %s: %w: %w", c.name, op, cerr, err)

@@ -118,3 +118,25 @@ func TestRunRefusesAfterClose(t *testing.T) {
 	})
 	assert.ErrorIs(t, err, store.ErrClosed)
 }
+
+func TestTranslateAfterClose(t *testing.T) {
+	t.Parallel()
+	c := newTestCore(1, time.Microsecond)
+	MarkClosed(c)
+	gone := errors.New("sql: database is closed")
+	err := c.translate(context.Background(), "get invitation", gone)
+	assert.ErrorIs(t, err, store.ErrClosed, "a call Close overtook fails as closed")
+	assert.ErrorIs(t, err, gone)
+}
+
+func TestRunWithoutBackoff(t *testing.T) {
+	t.Parallel()
+	c := newTestCore(3, 0)
+	calls := 0
+	err := c.run(context.Background(), "op", func() error {
+		calls++
+		return errRetryable
+	})
+	assert.ErrorIs(t, err, errRetryable)
+	assert.Equal(t, 3, calls, "a zero backoff retries at once")
+}

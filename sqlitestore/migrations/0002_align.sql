@@ -1,11 +1,17 @@
--- Aligns the schema with postgresstore's: the same table, column and index
--- names and the same constraints in both stores (one SQL core runs on both).
+-- Aligns the schema with postgresstore's: the same table and column names,
+-- the same open-claim indexes and the same constraints in both stores (one
+-- SQL core runs on both; the other indexes stay tuned to each planner).
 -- invitations.org_id becomes organization_id; both tables gain the status
--- CHECK PostgreSQL always had; the open-claim indexes get the predicate
--- "WHERE open_claim", which the core's statements spell the same way.
--- SQLite cannot add a CHECK to a table, so each table is rebuilt and its
--- rows copied, every column as it was: IDs, times and nonces are the same
--- bytes, so every token keeps working.
+-- CHECK PostgreSQL always had (the store never wrote another status, so only
+-- a row edited by hand can fail it, and then the migration rolls back and
+-- Open says which constraint failed); the open-claim indexes get the
+-- predicate "WHERE open_claim", which the core's statements spell the same
+-- way. SQLite cannot add a CHECK to a table, so each table is rebuilt and
+-- its rows copied, every column as it was: IDs, times and nonces are the
+-- same bytes, so every token keeps working.
+--
+-- Stop every process that uses the file before the first one opens it with
+-- this release: the renamed column fails the older code's statements.
 
 CREATE TABLE invitations_v2 (
     id              BLOB    NOT NULL PRIMARY KEY,
