@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/internal/email"
 	"github.com/invitekit/invitekit/internal/service"
 	"github.com/invitekit/invitekit/internal/token"
@@ -103,7 +104,7 @@ func NewService(cfg Config) (*Service, error) {
 
 // updateFound runs change on found through the store's updater, for the
 // accept flow, which finds an invitation by ID across host organizations.
-func (s *Service) updateFound(ctx context.Context, found Invitation, now time.Time, change func(*Invitation) error) (Invitation, error) {
+func (s *Service) updateFound(ctx context.Context, found Invitation, now time.Time, change func(context.Context, *Invitation) (event.Event, error)) (Invitation, error) {
 	return s.store.UpdateGuestInvitation(ctx, found.HostOrganizationID, found.ID, now, change)
 }
 
@@ -178,10 +179,20 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (Invitation, error
 		ParentOrganizationName: parentName,
 		Nonce:                  nonce,
 	}
-	if err := s.store.CreateGuestInvitation(ctx, inv, now); err != nil {
+	ev, err := s.event(ctx, event.GuestInvitationCreated, inv, now)
+	if err != nil {
+		return Invitation{}, fmt.Errorf("guest: create: %w", err)
+	}
+	if err := s.store.CreateGuestInvitation(ctx, inv, now, ev); err != nil {
 		return Invitation{}, fmt.Errorf("guest: create: %w", err)
 	}
 	return inv, nil
+}
+
+// event returns the event of type typ about inv, changed at now by ctx's
+// actor.
+func (s *Service) event(ctx context.Context, typ event.Type, inv Invitation, now time.Time) (event.Event, error) {
+	return s.core.Event(ctx, typ, inv.HostOrganizationID, inv.ID, now, NewView(inv, now))
 }
 
 // ValidateCreate checks p as Create does before any I/O, at the service's
@@ -388,11 +399,16 @@ func distinctStatuses(in []Status) []Status {
 }
 
 // update runs change on the invitation of hostID with id through the store's
-// transactional updater.
-func (s *Service) update(ctx context.Context, op string, hostID, id uuid.UUID, change func(now time.Time, inv *Invitation) error) (Invitation, error) {
+// transactional updater and records the event of the type change returns;
+// an empty type means change changed nothing, and nothing is written.
+func (s *Service) update(ctx context.Context, op string, hostID, id uuid.UUID, change func(now time.Time, inv *Invitation) (event.Type, error)) (Invitation, error) {
 	now := s.Now()
-	inv, err := s.store.UpdateGuestInvitation(ctx, hostID, id, now, func(inv *Invitation) error {
-		return change(now, inv)
+	inv, err := s.store.UpdateGuestInvitation(ctx, hostID, id, now, func(ctx context.Context, inv *Invitation) (event.Event, error) {
+		typ, err := change(now, inv)
+		if err != nil || typ == "" {
+			return event.Event{}, err
+		}
+		return s.event(ctx, typ, *inv, now)
 	})
 	if err != nil {
 		return Invitation{}, fmt.Errorf("guest: %s %s: %w", op, id, err)
@@ -405,9 +421,16 @@ func (s *Service) update(ctx context.Context, op string, hostID, id uuid.UUID, c
 // the invitation would become open beside another open invitation for the
 // same email.
 func (s *Service) SetArchived(ctx context.Context, hostID, id uuid.UUID, archived bool) (Invitation, error) {
-	return s.update(ctx, "set archived", hostID, id, func(now time.Time, inv *Invitation) error {
-		inv.setArchived(now, archived)
-		return nil
+	return s.update(ctx, "set archived", hostID, id, func(now time.Time, inv *Invitation) (event.Type, error) {
+		switch {
+		case inv.Archived == archived:
+			return "", nil
+		case archived:
+			inv.setArchived(now, true)
+			return event.GuestInvitationArchived, nil
+		}
+		inv.setArchived(now, false)
+		return event.GuestInvitationUnarchived, nil
 	})
 }
 
@@ -422,45 +445,77 @@ func (s *Service) Resend(ctx context.Context, hostID, id uuid.UUID, expiredAt *t
 	if err != nil {
 		return Invitation{}, fmt.Errorf("guest: resend %s: %w", id, err)
 	}
-	return s.update(ctx, "resend", hostID, id, func(now time.Time, inv *Invitation) error {
+	return s.update(ctx, "resend", hostID, id, func(now time.Time, inv *Invitation) (event.Type, error) {
 		var newExpiry *time.Time
 		if expiredAt != nil {
 			t, msg := s.checkExpiry(now, *expiredAt)
 			if msg != "" {
 				verr := &store.ValidationError{}
 				verr.Add(FieldExpiredAt, msg)
-				return verr
+				return "", verr
 			}
 			newExpiry = &t
 		}
-		return inv.resend(now, newExpiry, nonce)
+		return event.GuestInvitationResent, inv.resend(now, newExpiry, nonce)
 	})
 }
 
+// AcceptHook is an application's part of an accept: it runs inside the
+// store's transaction, after the invitation has moved to accepted and
+// before anything commits, exactly as invitation.AcceptHook does (a store
+// with a database transaction puts it in ctx; when the hook fails nothing
+// commits and no event is recorded; it may run more than once).
+type AcceptHook func(ctx context.Context, inv Invitation) error
+
 // AcceptBySystem accepts an invitation on the guest's behalf, by ID, as
 // accepted_by_system. It fails with store.ErrAlreadyAccepted, ErrArchived or
-// store.ErrExpired.
-func (s *Service) AcceptBySystem(ctx context.Context, hostID, id uuid.UUID) (Invitation, error) {
-	return s.update(ctx, "accept", hostID, id, func(now time.Time, inv *Invitation) error {
-		return inv.accept(now, StatusAcceptedBySystem)
+// store.ErrExpired. The hooks run, in order, inside the accept's
+// transaction (see AcceptHook).
+func (s *Service) AcceptBySystem(ctx context.Context, hostID, id uuid.UUID, hooks ...AcceptHook) (Invitation, error) {
+	now := s.Now()
+	inv, err := s.store.UpdateGuestInvitation(ctx, hostID, id, now, func(ctx context.Context, inv *Invitation) (event.Event, error) {
+		return s.accept(ctx, now, inv, StatusAcceptedBySystem, hooks)
 	})
+	if err != nil {
+		return Invitation{}, fmt.Errorf("guest: accept %s: %w", id, err)
+	}
+	return inv, nil
+}
+
+// accept moves inv to the accepted status by, runs the hooks and returns
+// the event of the change.
+func (s *Service) accept(ctx context.Context, now time.Time, inv *Invitation, by Status, hooks []AcceptHook) (event.Event, error) {
+	if err := inv.accept(now, by); err != nil {
+		return event.Event{}, err
+	}
+	for _, hook := range hooks {
+		if err := hook(ctx, *inv); err != nil {
+			return event.Event{}, err
+		}
+	}
+	return s.event(ctx, event.GuestInvitationAccepted, *inv, now)
 }
 
 // AcceptByGuest accepts the invitation tok was issued for, as
 // accepted_by_guest: the token is the guest's credential. It fails with
 // store.ErrInvalidToken for any token that is not the invitation's current one,
 // store.ErrAlreadyAccepted, ErrArchived or store.ErrExpired. Of concurrent accepts of
-// one invitation exactly one succeeds.
-func (s *Service) AcceptByGuest(ctx context.Context, tok string) (Invitation, error) {
-	return service.AcceptByToken(ctx, s.core, tok, s.records, func(now time.Time, inv *Invitation) error {
-		return inv.accept(now, StatusAcceptedByGuest)
+// one invitation exactly one succeeds. The hooks run, in order, inside the
+// accept's transaction (see AcceptHook).
+func (s *Service) AcceptByGuest(ctx context.Context, tok string, hooks ...AcceptHook) (Invitation, error) {
+	return service.AcceptByToken(ctx, s.core, tok, s.records, func(ctx context.Context, now time.Time, inv *Invitation) (event.Event, error) {
+		return s.accept(ctx, now, inv, StatusAcceptedByGuest, hooks)
 	})
 }
 
 // Delete removes the invitation of hostID with id, whatever its status. Its
 // token stops working.
 func (s *Service) Delete(ctx context.Context, hostID, id uuid.UUID) error {
-	if err := s.store.DeleteGuestInvitation(ctx, hostID, id); err != nil {
+	now := s.Now()
+	err := s.store.DeleteGuestInvitation(ctx, hostID, id, func(inv Invitation) (event.Event, error) {
+		return s.event(ctx, event.GuestInvitationDeleted, inv, now)
+	})
+	if err != nil {
 		return fmt.Errorf("guest: delete %s: %w", id, err)
 	}
 	return nil

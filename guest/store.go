@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/store"
 )
 
@@ -19,13 +20,17 @@ import (
 //
 // Methods that take a host organization ID treat a record of another
 // organization exactly as a missing one (store.ErrNotFound).
+//
+// Every method that changes an invitation appends the change's event (see
+// package event) in the same transaction: a change is never stored
+// without its event, nor an event without its change.
 type Store interface {
-	// CreateGuestInvitation stores inv, which the Service has validated. It
-	// fails with store.ErrAlreadyExists when inv.ID is taken, or when
-	// another invitation for the same host organization and email is open
-	// (see Invitation.Open) at now. Concurrent creates for one host and
-	// email never both succeed.
-	CreateGuestInvitation(ctx context.Context, inv Invitation, now time.Time) error
+	// CreateGuestInvitation stores inv, which the Service has validated,
+	// and appends ev. It fails with store.ErrAlreadyExists when inv.ID is
+	// taken, or when another invitation for the same host organization and
+	// email is open (see Invitation.Open) at now. Concurrent creates for
+	// one host and email never both succeed.
+	CreateGuestInvitation(ctx context.Context, inv Invitation, now time.Time, ev event.Event) error
 
 	// GetGuestInvitation returns the invitation of host organization hostID
 	// with id, or store.ErrNotFound.
@@ -37,18 +42,20 @@ type Store interface {
 	FindGuestInvitation(ctx context.Context, id uuid.UUID) (Invitation, error)
 
 	// UpdateGuestInvitation loads the invitation of hostID with id, calls
-	// update on a copy and stores the result, all in one transaction: two
-	// concurrent updates of one invitation never both apply to the same old
-	// state. An error from update is returned unchanged and nothing is
-	// written. The ID, host, email and CreatedAt never change; if the
-	// updated invitation is open at now, the same uniqueness rule as
-	// CreateGuestInvitation applies. It returns the stored result, or
-	// store.ErrNotFound.
-	UpdateGuestInvitation(ctx context.Context, hostID, id uuid.UUID, now time.Time, update func(*Invitation) error) (Invitation, error)
+	// update on a copy, stores the result and appends the event update
+	// returns, all in one transaction, exactly as
+	// invitation.Store.UpdateInvitation does (the context update gets, an
+	// event with a zero ID for no change, retries). The ID, host, email and
+	// CreatedAt never change; if the updated invitation is open at now, the
+	// same uniqueness rule as CreateGuestInvitation applies. It returns the
+	// stored result, or store.ErrNotFound.
+	UpdateGuestInvitation(ctx context.Context, hostID, id uuid.UUID, now time.Time, update func(ctx context.Context, inv *Invitation) (event.Event, error)) (Invitation, error)
 
-	// DeleteGuestInvitation removes the invitation of hostID with id, or
-	// returns store.ErrNotFound.
-	DeleteGuestInvitation(ctx context.Context, hostID, id uuid.UUID) error
+	// DeleteGuestInvitation removes the invitation of hostID with id and
+	// appends the event deleted returns for the removed invitation, in one
+	// transaction, or returns store.ErrNotFound. An error from deleted is
+	// returned unchanged and nothing is removed.
+	DeleteGuestInvitation(ctx context.Context, hostID, id uuid.UUID, deleted func(Invitation) (event.Event, error)) error
 
 	// ListGuestInvitations returns the page of q.HostOrganizationID's
 	// invitations that match q, in q's order (see ListQuery.Compare),

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/internal/email"
 	"github.com/invitekit/invitekit/internal/service"
 	"github.com/invitekit/invitekit/internal/token"
@@ -102,7 +103,7 @@ func NewService(cfg Config) (*Service, error) {
 
 // updateFound runs change on found through the store's updater, for the
 // accept flow, which finds an invitation by ID across organizations.
-func (s *Service) updateFound(ctx context.Context, found Invitation, now time.Time, change func(*Invitation) error) (Invitation, error) {
+func (s *Service) updateFound(ctx context.Context, found Invitation, now time.Time, change func(context.Context, *Invitation) (event.Event, error)) (Invitation, error) {
 	return s.store.UpdateInvitation(ctx, found.OrganizationID, found.ID, now, change)
 }
 
@@ -199,8 +200,34 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (Invitation, error
 		SentAt:         now,
 		ExpireAt:       now.Add(s.ttl),
 	}
-	if err := s.store.CreateInvitation(ctx, inv, now); err != nil {
+	ev, err := s.event(ctx, event.InvitationCreated, inv, now)
+	if err != nil {
 		return Invitation{}, fmt.Errorf("invitation: create: %w", err)
+	}
+	if err := s.store.CreateInvitation(ctx, inv, now, ev); err != nil {
+		return Invitation{}, fmt.Errorf("invitation: create: %w", err)
+	}
+	return inv, nil
+}
+
+// event returns the event of type typ about inv, changed at now by ctx's
+// actor.
+func (s *Service) event(ctx context.Context, typ event.Type, inv Invitation, now time.Time) (event.Event, error) {
+	return s.core.Event(ctx, typ, inv.OrganizationID, inv.ID, now, NewView(inv, now))
+}
+
+// update applies transition to the invitation of orgID with id inside the
+// store's updater and records the event typ of the change.
+func (s *Service) update(ctx context.Context, op string, orgID, id uuid.UUID, typ event.Type, transition func(now time.Time, inv *Invitation) error) (Invitation, error) {
+	now := s.Now()
+	inv, err := s.store.UpdateInvitation(ctx, orgID, id, now, func(ctx context.Context, inv *Invitation) (event.Event, error) {
+		if err := transition(now, inv); err != nil {
+			return event.Event{}, err
+		}
+		return s.event(ctx, typ, *inv, now)
+	})
+	if err != nil {
+		return Invitation{}, fmt.Errorf("invitation: %s %s: %w", op, id, err)
 	}
 	return inv, nil
 }
@@ -319,7 +346,11 @@ func (s *Service) ListForEmail(ctx context.Context, addr string, limit int) ([]I
 // Delete removes the invitation of orgID with id, whatever its status. Its
 // token stops working.
 func (s *Service) Delete(ctx context.Context, orgID, id uuid.UUID) error {
-	if err := s.store.DeleteInvitation(ctx, orgID, id); err != nil {
+	now := s.Now()
+	err := s.store.DeleteInvitation(ctx, orgID, id, func(inv Invitation) (event.Event, error) {
+		return s.event(ctx, event.InvitationDeleted, inv, now)
+	})
+	if err != nil {
 		return fmt.Errorf("invitation: delete %s: %w", id, err)
 	}
 	return nil
@@ -328,14 +359,9 @@ func (s *Service) Delete(ctx context.Context, orgID, id uuid.UUID) error {
 // Revoke moves a pending invitation, expired or not, to revoked. It fails
 // with store.ErrAlreadyAccepted or store.ErrRevoked when the invitation is final.
 func (s *Service) Revoke(ctx context.Context, orgID, id uuid.UUID) (Invitation, error) {
-	now := s.Now()
-	inv, err := s.store.UpdateInvitation(ctx, orgID, id, now, func(inv *Invitation) error {
+	return s.update(ctx, "revoke", orgID, id, event.InvitationRevoked, func(now time.Time, inv *Invitation) error {
 		return inv.revoke(now)
 	})
-	if err != nil {
-		return Invitation{}, fmt.Errorf("invitation: revoke %s: %w", id, err)
-	}
-	return inv, nil
 }
 
 // Resend rotates the token of an open invitation, so earlier links stop
@@ -348,30 +374,46 @@ func (s *Service) Resend(ctx context.Context, orgID, id uuid.UUID) (Invitation, 
 	if err != nil {
 		return Invitation{}, fmt.Errorf("invitation: resend %s: %w", id, err)
 	}
-	now := s.Now()
-	inv, err := s.store.UpdateInvitation(ctx, orgID, id, now, func(inv *Invitation) error {
+	return s.update(ctx, "resend", orgID, id, event.InvitationResent, func(now time.Time, inv *Invitation) error {
 		return inv.resend(now, s.ttl, nonce)
 	})
-	if err != nil {
-		return Invitation{}, fmt.Errorf("invitation: resend %s: %w", id, err)
-	}
-	return inv, nil
 }
+
+// AcceptHook is an application's part of an accept: it runs inside the
+// store's transaction, after the invitation has moved to accepted and
+// before anything commits, and gets that accepted invitation. A store with
+// a database transaction puts it in ctx (sqlitestore.Tx, postgresstore.Tx),
+// so the hook can write its own rows, a membership, in it. When the hook
+// fails, nothing commits: the invitation stays pending, its token still
+// works, no event is recorded, and Accept returns the hook's error
+// (wrapped). A hook may run more than once, when a store retries a
+// transaction the database aborted; it must do all its work through the
+// transaction.
+type AcceptHook func(ctx context.Context, inv Invitation) error
 
 // Accept accepts the invitation tok was issued for, on behalf of a user whose
 // verified email is userEmail. It fails with store.ErrInvalidToken for any token
 // that is not the invitation's current one, ErrEmailMismatch when the
 // invitation is addressed to another email, store.ErrExpired, store.ErrAlreadyAccepted
 // or store.ErrRevoked. Of concurrent accepts of one invitation exactly one
-// succeeds.
-func (s *Service) Accept(ctx context.Context, tok, userEmail string) (Invitation, error) {
+// succeeds. The hooks run, in order, inside the accept's transaction (see
+// AcceptHook).
+func (s *Service) Accept(ctx context.Context, tok, userEmail string, hooks ...AcceptHook) (Invitation, error) {
 	addr, err := email.Normalize(userEmail, minEmailLen, maxEmailLen)
 	if err != nil {
 		verr := &store.ValidationError{}
 		verr.Add(FieldEmail, err.Error())
 		return Invitation{}, verr
 	}
-	return service.AcceptByToken(ctx, s.core, tok, s.records, func(now time.Time, inv *Invitation) error {
-		return inv.accept(now, addr)
+	return service.AcceptByToken(ctx, s.core, tok, s.records, func(ctx context.Context, now time.Time, inv *Invitation) (event.Event, error) {
+		if err := inv.accept(now, addr); err != nil {
+			return event.Event{}, err
+		}
+		for _, hook := range hooks {
+			if err := hook(ctx, *inv); err != nil {
+				return event.Event{}, err
+			}
+		}
+		return s.event(ctx, event.InvitationAccepted, *inv, now)
 	})
 }

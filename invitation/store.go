@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/store"
 )
 
@@ -16,13 +17,17 @@ import (
 //
 // Methods that take an organization ID treat a record of another
 // organization exactly as a missing one (store.ErrNotFound).
+//
+// Every method that changes an invitation appends the change's event (see
+// package event) in the same transaction: a change is never stored
+// without its event, nor an event without its change.
 type Store interface {
-	// CreateInvitation stores inv, which the Service has validated. It
-	// fails with store.ErrAlreadyExists when inv.ID is taken, or when
-	// another invitation for the same organization and email is open (see
-	// Invitation.Open) at now. Concurrent creates for one organization and
-	// email never both succeed.
-	CreateInvitation(ctx context.Context, inv Invitation, now time.Time) error
+	// CreateInvitation stores inv, which the Service has validated, and
+	// appends ev. It fails with store.ErrAlreadyExists when inv.ID is
+	// taken, or when another invitation for the same organization and
+	// email is open (see Invitation.Open) at now. Concurrent creates for
+	// one organization and email never both succeed.
+	CreateInvitation(ctx context.Context, inv Invitation, now time.Time, ev event.Event) error
 
 	// GetInvitation returns the invitation of organization orgID with id,
 	// or store.ErrNotFound.
@@ -34,18 +39,26 @@ type Store interface {
 	FindInvitation(ctx context.Context, id uuid.UUID) (Invitation, error)
 
 	// UpdateInvitation loads the invitation of orgID with id, calls update
-	// on a copy and stores the result, all in one transaction: two
-	// concurrent updates of one invitation never both apply to the same old
-	// state. An error from update is returned unchanged and nothing is
-	// written. The ID, organization, email and CreatedAt never change; if
+	// on a copy, stores the result and appends the event update returns,
+	// all in one transaction: two concurrent updates of one invitation
+	// never both apply to the same old state. update gets a context
+	// derived from ctx that carries the store's transaction where it has
+	// one (see the store's Tx function), so that what update writes
+	// through it commits or rolls back with the change. An error from
+	// update is returned unchanged and nothing is written; an event with
+	// a zero ID means update changed nothing, and nothing is written
+	// either. The ID, organization, email and CreatedAt never change; if
 	// the updated invitation is open at now, the same uniqueness rule as
 	// CreateInvitation applies. It returns the stored result, or
-	// store.ErrNotFound.
-	UpdateInvitation(ctx context.Context, orgID, id uuid.UUID, now time.Time, update func(*Invitation) error) (Invitation, error)
+	// store.ErrNotFound. update may run more than once, each time on a
+	// fresh copy, when a store retries a transaction the database aborted.
+	UpdateInvitation(ctx context.Context, orgID, id uuid.UUID, now time.Time, update func(ctx context.Context, inv *Invitation) (event.Event, error)) (Invitation, error)
 
-	// DeleteInvitation removes the invitation of orgID with id, or returns
-	// store.ErrNotFound.
-	DeleteInvitation(ctx context.Context, orgID, id uuid.UUID) error
+	// DeleteInvitation removes the invitation of orgID with id and appends
+	// the event deleted returns for the removed invitation, in one
+	// transaction, or returns store.ErrNotFound. An error from deleted is
+	// returned unchanged and nothing is removed.
+	DeleteInvitation(ctx context.Context, orgID, id uuid.UUID, deleted func(Invitation) (event.Event, error)) error
 
 	// ListInvitations returns up to q.Limit invitations of q.OrganizationID
 	// that match q, newest first: by CreatedAt, then by ID (compared as

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/store"
 )
@@ -35,7 +36,7 @@ func openGuestIn(host uuid.UUID, now time.Time) func(*guest.Invitation) bool {
 }
 
 // CreateGuestInvitation implements guest.Store.
-func (s *Store) CreateGuestInvitation(ctx context.Context, inv guest.Invitation, now time.Time) error {
+func (s *Store) CreateGuestInvitation(ctx context.Context, inv guest.Invitation, now time.Time, ev event.Event) error {
 	return s.write(ctx, func() error {
 		if _, ok := s.guests.byID[inv.ID]; ok {
 			return store.ErrAlreadyExists
@@ -46,6 +47,7 @@ func (s *Store) CreateGuestInvitation(ctx context.Context, inv guest.Invitation,
 			return store.ErrAlreadyExists
 		}
 		s.guests.insert(rec.HostOrganizationID, guestKey(rec), rec.Email, rec)
+		s.events.add(ev)
 		return nil
 	})
 }
@@ -88,7 +90,7 @@ func (s *Store) FindGuestInvitation(ctx context.Context, id uuid.UUID) (guest.In
 }
 
 // UpdateGuestInvitation implements guest.Store.
-func (s *Store) UpdateGuestInvitation(ctx context.Context, hostID, id uuid.UUID, now time.Time, update func(*guest.Invitation) error) (guest.Invitation, error) {
+func (s *Store) UpdateGuestInvitation(ctx context.Context, hostID, id uuid.UUID, now time.Time, update func(context.Context, *guest.Invitation) (event.Event, error)) (guest.Invitation, error) {
 	var out guest.Invitation
 	err := s.write(ctx, func() error {
 		rec, err := s.getGuest(hostID, id)
@@ -96,8 +98,13 @@ func (s *Store) UpdateGuestInvitation(ctx context.Context, hostID, id uuid.UUID,
 			return err
 		}
 		next := cloneGuest(*rec)
-		if err := update(&next); err != nil {
+		ev, err := update(ctx, &next)
+		if err != nil {
 			return err
+		}
+		if ev.ID == uuid.Nil {
+			out = cloneGuest(*rec)
+			return nil
 		}
 		// The record's identity and index keys never change.
 		next.ID, next.HostOrganizationID, next.Email, next.CreatedAt = rec.ID, rec.HostOrganizationID, rec.Email, rec.CreatedAt
@@ -105,6 +112,7 @@ func (s *Store) UpdateGuestInvitation(ctx context.Context, hostID, id uuid.UUID,
 			return store.ErrAlreadyExists
 		}
 		*rec = next
+		s.events.add(ev)
 		out = cloneGuest(*rec)
 		return nil
 	})
@@ -112,13 +120,18 @@ func (s *Store) UpdateGuestInvitation(ctx context.Context, hostID, id uuid.UUID,
 }
 
 // DeleteGuestInvitation implements guest.Store.
-func (s *Store) DeleteGuestInvitation(ctx context.Context, hostID, id uuid.UUID) error {
+func (s *Store) DeleteGuestInvitation(ctx context.Context, hostID, id uuid.UUID, deleted func(guest.Invitation) (event.Event, error)) error {
 	return s.write(ctx, func() error {
 		rec, err := s.getGuest(hostID, id)
 		if err != nil {
 			return err
 		}
+		ev, err := deleted(cloneGuest(*rec))
+		if err != nil {
+			return err
+		}
 		s.guests.remove(rec.HostOrganizationID, guestKey(rec), rec.Email)
+		s.events.add(ev)
 		return nil
 	})
 }

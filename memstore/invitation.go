@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/store"
 )
@@ -26,7 +27,7 @@ func openIn(org uuid.UUID, now time.Time) func(*invitation.Invitation) bool {
 }
 
 // CreateInvitation implements invitation.Store.
-func (s *Store) CreateInvitation(ctx context.Context, inv invitation.Invitation, now time.Time) error {
+func (s *Store) CreateInvitation(ctx context.Context, inv invitation.Invitation, now time.Time, ev event.Event) error {
 	return s.write(ctx, func() error {
 		if _, ok := s.orgs.byID[inv.ID]; ok {
 			return store.ErrAlreadyExists
@@ -37,6 +38,7 @@ func (s *Store) CreateInvitation(ctx context.Context, inv invitation.Invitation,
 			return store.ErrAlreadyExists
 		}
 		s.orgs.insert(rec.OrganizationID, invKey(rec), rec.Email, rec)
+		s.events.add(ev)
 		return nil
 	})
 }
@@ -79,7 +81,7 @@ func (s *Store) FindInvitation(ctx context.Context, id uuid.UUID) (invitation.In
 }
 
 // UpdateInvitation implements invitation.Store.
-func (s *Store) UpdateInvitation(ctx context.Context, orgID, id uuid.UUID, now time.Time, update func(*invitation.Invitation) error) (invitation.Invitation, error) {
+func (s *Store) UpdateInvitation(ctx context.Context, orgID, id uuid.UUID, now time.Time, update func(context.Context, *invitation.Invitation) (event.Event, error)) (invitation.Invitation, error) {
 	var out invitation.Invitation
 	err := s.write(ctx, func() error {
 		rec, err := s.getInvitation(orgID, id)
@@ -87,8 +89,13 @@ func (s *Store) UpdateInvitation(ctx context.Context, orgID, id uuid.UUID, now t
 			return err
 		}
 		next := cloneInvitation(*rec)
-		if err := update(&next); err != nil {
+		ev, err := update(ctx, &next)
+		if err != nil {
 			return err
+		}
+		if ev.ID == uuid.Nil {
+			out = cloneInvitation(*rec)
+			return nil
 		}
 		// The record's identity and index keys never change.
 		next.ID, next.OrganizationID, next.Email, next.CreatedAt = rec.ID, rec.OrganizationID, rec.Email, rec.CreatedAt
@@ -96,6 +103,7 @@ func (s *Store) UpdateInvitation(ctx context.Context, orgID, id uuid.UUID, now t
 			return store.ErrAlreadyExists
 		}
 		*rec = next
+		s.events.add(ev)
 		out = cloneInvitation(*rec)
 		return nil
 	})
@@ -103,13 +111,18 @@ func (s *Store) UpdateInvitation(ctx context.Context, orgID, id uuid.UUID, now t
 }
 
 // DeleteInvitation implements invitation.Store.
-func (s *Store) DeleteInvitation(ctx context.Context, orgID, id uuid.UUID) error {
+func (s *Store) DeleteInvitation(ctx context.Context, orgID, id uuid.UUID, deleted func(invitation.Invitation) (event.Event, error)) error {
 	return s.write(ctx, func() error {
 		rec, err := s.getInvitation(orgID, id)
 		if err != nil {
 			return err
 		}
+		ev, err := deleted(cloneInvitation(*rec))
+		if err != nil {
+			return err
+		}
 		s.orgs.remove(rec.OrganizationID, invKey(rec), rec.Email)
+		s.events.add(ev)
 		return nil
 	})
 }

@@ -21,8 +21,10 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/outbox"
 	"github.com/invitekit/invitekit/store"
 )
 
@@ -33,11 +35,15 @@ type Store struct {
 	closed bool
 	orgs   table[invitation.Invitation]
 	guests table[guest.Invitation]
+	events events
 }
 
 var (
 	_ invitation.Store = (*Store)(nil)
 	_ guest.Store      = (*Store)(nil)
+	_ event.Store      = (*Store)(nil)
+	_ outbox.Store     = (*Store)(nil)
+	_ outbox.Listener  = (*Store)(nil)
 )
 
 // New returns an empty Store.
@@ -45,6 +51,7 @@ func New() *Store {
 	return &Store{
 		orgs:   newTable[invitation.Invitation](),
 		guests: newTable[guest.Invitation](),
+		events: newEvents(),
 	}
 }
 
@@ -55,6 +62,7 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.orgs = newTable[invitation.Invitation]()
 	s.guests = newTable[guest.Invitation]()
+	s.events.close()
 	return nil
 }
 

@@ -9,6 +9,7 @@ package service
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/internal/token"
 	"github.com/invitekit/invitekit/store"
 )
@@ -104,9 +106,10 @@ type Records[T any] struct {
 	// store.ErrNotFound.
 	Find func(ctx context.Context, id uuid.UUID) (T, error)
 	// Update runs change on a copy of the stored version of found inside
-	// the store's transactional updater and returns the stored result, or
-	// an error wrapping store.ErrNotFound.
-	Update func(ctx context.Context, found T, now time.Time, change func(*T) error) (T, error)
+	// the store's transactional updater, with the context the store gives
+	// it, and returns the stored result, or an error wrapping
+	// store.ErrNotFound.
+	Update func(ctx context.Context, found T, now time.Time, change func(context.Context, *T) (event.Event, error)) (T, error)
 	// Nonce returns the nonce stored with a record.
 	Nonce func(*T) []byte
 }
@@ -118,8 +121,11 @@ type Records[T any] struct {
 // the same version of the record. A record that is gone (deleted, even
 // between the find and the update) fails like a forged token, with
 // store.ErrInvalidToken, so a token never tells whether its invitation
-// existed. Errors are prefixed with the domain's name.
-func AcceptByToken[T any](ctx context.Context, c *Core, tok string, recs Records[T], accept func(now time.Time, rec *T) error) (T, error) {
+// existed. accept returns the event of the transition; it runs inside the
+// store's transaction, with the context the store gives it, so an
+// application's hook it calls can write in the same transaction. Errors are
+// prefixed with the domain's name.
+func AcceptByToken[T any](ctx context.Context, c *Core, tok string, recs Records[T], accept func(ctx context.Context, now time.Time, rec *T) (event.Event, error)) (T, error) {
 	got, err := acceptByToken(ctx, c, tok, recs, accept)
 	if err != nil {
 		var zero T
@@ -128,7 +134,7 @@ func AcceptByToken[T any](ctx context.Context, c *Core, tok string, recs Records
 	return got, nil
 }
 
-func acceptByToken[T any](ctx context.Context, c *Core, tok string, recs Records[T], accept func(now time.Time, rec *T) error) (T, error) {
+func acceptByToken[T any](ctx context.Context, c *Core, tok string, recs Records[T], accept func(ctx context.Context, now time.Time, rec *T) (event.Event, error)) (T, error) {
 	var zero T
 	id, presented, err := c.signer.Verify(c.kind, tok)
 	if err != nil {
@@ -142,11 +148,11 @@ func acceptByToken[T any](ctx context.Context, c *Core, tok string, recs Records
 		return zero, err
 	}
 	now := c.Now()
-	got, err := recs.Update(ctx, found, now, func(rec *T) error {
+	got, err := recs.Update(ctx, found, now, func(ctx context.Context, rec *T) (event.Event, error) {
 		if !token.NonceEqual(presented, recs.Nonce(rec)) {
-			return store.ErrInvalidToken
+			return event.Event{}, store.ErrInvalidToken
 		}
-		return accept(now, rec)
+		return accept(ctx, now, rec)
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return zero, store.ErrInvalidToken
@@ -165,4 +171,31 @@ func Limit(verr *store.ValidationError, field string, n, def, max int) int {
 		verr.Add(field, fmt.Sprintf("must be 1 to %d", max))
 	}
 	return n
+}
+
+// Event returns the event of type typ about the record subject of org,
+// changed at now by the actor of ctx (see event.WithActor), with data, the
+// record's API shape, as its JSON.
+func (c *Core) Event(ctx context.Context, typ event.Type, org, subject uuid.UUID, now time.Time, data any) (event.Event, error) {
+	id, err := c.newID()
+	if err != nil {
+		return event.Event{}, fmt.Errorf("new event ID: %w", err)
+	}
+	b, err := json.Marshal(data)
+	if err != nil {
+		return event.Event{}, fmt.Errorf("event data: %w", err)
+	}
+	return event.Event{ID: id, Type: typ, OrganizationID: org, InvitationID: subject, ActorID: event.Actor(ctx), OccurredAt: now, Data: b}, nil
+}
+
+// Timestamp formats t as RFC 3339 in UTC, as every API shape shows times.
+func Timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// TimestampOrNull is Timestamp for a nullable time.
+func TimestampOrNull(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := Timestamp(*t)
+	return &s
 }

@@ -1,0 +1,52 @@
+package invitation
+
+import (
+	"time"
+
+	"github.com/invitekit/invitekit/internal/service"
+)
+
+// View is an invitation in its API shape: the documented ClickHouse fields
+// (role, id, email, createdAt, expireAt) first, then the additive ones. It
+// is the result of the HTTP routes and the data of events. Times are RFC
+// 3339 strings in UTC.
+type View struct {
+	Role      string `json:"role"`
+	ID        string `json:"id"`
+	Email     string `json:"email"`
+	CreatedAt string `json:"createdAt"`
+	ExpireAt  string `json:"expireAt"`
+
+	OrganizationID string `json:"organizationId"`
+	// Status is the effective status: pending, accepted, revoked or
+	// expired.
+	Status     Status  `json:"status"`
+	InviterID  *string `json:"inviterId"`
+	SentAt     string  `json:"sentAt"`
+	AcceptedAt *string `json:"acceptedAt"`
+	RevokedAt  *string `json:"revokedAt"`
+	// Token is set only where the invitation is being sent: the results
+	// of create and resend. Events never carry it.
+	Token string `json:"token,omitempty"`
+}
+
+// NewView returns inv's API shape, its status evaluated at now, without a
+// token.
+func NewView(inv Invitation, now time.Time) View {
+	v := View{
+		Role:           inv.Role,
+		ID:             inv.ID.String(),
+		Email:          inv.Email,
+		CreatedAt:      service.Timestamp(inv.CreatedAt),
+		ExpireAt:       service.Timestamp(inv.ExpireAt),
+		OrganizationID: inv.OrganizationID.String(),
+		Status:         inv.EffectiveStatus(now),
+		SentAt:         service.Timestamp(inv.SentAt),
+		AcceptedAt:     service.TimestampOrNull(inv.AcceptedAt),
+		RevokedAt:      service.TimestampOrNull(inv.RevokedAt),
+	}
+	if inv.InviterID != "" {
+		v.InviterID = &inv.InviterID
+	}
+	return v
+}

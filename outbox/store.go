@@ -1,0 +1,102 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/invitekit/invitekit/event"
+	"github.com/invitekit/invitekit/store"
+)
+
+// State is the delivery state of an event.
+type State string
+
+// Delivery states. An event is Pending from the moment it is recorded until
+// every subscriber has acknowledged it (Delivered) or the relay gives up on
+// it (Dead).
+const (
+	StatePending   State = "pending"
+	StateDelivered State = "delivered"
+	StateDead      State = "dead"
+)
+
+// ErrLeaseLost reports a settlement by a relay whose lease on the event
+// has expired and been taken by another: that relay settles it instead.
+var ErrLeaseLost = errors.New("invitekit: event lease lost")
+
+// Store is the storage the relay consumes. memstore, sqlitestore and
+// postgresstore implement it, and storetest checks that they do so the same
+// way.
+//
+// Store-author API: application code calls Relay, not these methods.
+type Store interface {
+	// ClaimEvents leases to owner, until now+lease, up to limit events
+	// that are due at now, oldest first, and returns them with Attempts
+	// counting this attempt. An event is due when it is pending, its next
+	// attempt is at or before now, no live lease holds it, and no older
+	// pending event of the same invitation exists: so the events of one
+	// invitation are handed out one at a time, in order. Concurrent claims
+	// never return the same event while its lease lasts.
+	ClaimEvents(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]Delivery, error)
+
+	// SettleEvent records the outcome of a delivery attempt and ends
+	// owner's lease. It fails with ErrLeaseLost when owner no longer holds
+	// the lease, and with store.ErrNotFound when no such event exists.
+	SettleEvent(ctx context.Context, owner string, o Outcome) error
+
+	// ListDeadEvents returns up to limit dead events, oldest first (by
+	// OccurredAt, then ID), after the cursor when it is not nil.
+	ListDeadEvents(ctx context.Context, after *store.Cursor, limit int) ([]Delivery, error)
+
+	// RetryEvent makes the dead event id pending again, due at now, with
+	// no attempts counted. It fails with store.ErrNotFound when no dead
+	// event has that ID.
+	RetryEvent(ctx context.Context, id uuid.UUID, now time.Time) error
+}
+
+// Listener is implemented by stores that can tell the relay when events
+// have been committed, so that delivery does not wait for the next poll.
+// PostgreSQL stores listen for notifications from every instance; the
+// others signal commits in their own process.
+type Listener interface {
+	// ListenEvents returns a channel that receives a value, soon after,
+	// whenever events may have been committed, until ctx ends. Values
+	// coalesce: one receive may stand for many commits.
+	ListenEvents(ctx context.Context) (<-chan struct{}, error)
+}
+
+// Delivery is an event with its delivery record.
+type Delivery struct {
+	Event event.Event
+	State State
+	// Attempts counts the delivery attempts so far, including a claimed
+	// one under way.
+	Attempts int
+	// Acked names the subscribers that have acknowledged the event, so a
+	// retry skips them.
+	Acked []string
+	// LastError says why the last attempt failed; empty when none has.
+	LastError string
+	// NextAttemptAt is when the event is due again.
+	NextAttemptAt time.Time
+}
+
+// Outcome is the result of one delivery attempt.
+type Outcome struct {
+	EventID uuid.UUID
+	// State is StateDelivered when every subscriber has acknowledged the
+	// event, StateDead when the relay gives up, StatePending to retry at
+	// NextAttemptAt.
+	State State
+	// Acked is every subscriber that has acknowledged the event so far.
+	Acked []string
+	// NextAttemptAt is when a pending event is due again.
+	NextAttemptAt time.Time
+	// Error says why the attempt failed; empty when it did not.
+	Error string
+	// At is when the attempt ended.
+	At time.Time
+}
