@@ -8,9 +8,11 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/memstore"
 	"github.com/invitekit/invitekit/store"
+	"github.com/invitekit/invitekit/storetest"
 )
 
 // These benchmarks measure the store alone, with invitations the services
@@ -38,7 +40,7 @@ func benchInvitations(org uuid.UUID, n int) []invitation.Invitation {
 func fill(b *testing.B, s *memstore.Store, invs []invitation.Invitation) {
 	b.Helper()
 	for _, inv := range invs {
-		if err := s.CreateInvitation(benchCtx, inv, benchT0); err != nil {
+		if err := s.CreateInvitation(benchCtx, inv, benchT0, storetest.NewEvent(event.InvitationCreated)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -50,7 +52,7 @@ func BenchmarkCreateInvitation(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		if err := s.CreateInvitation(benchCtx, invs[i], benchT0); err != nil {
+		if err := s.CreateInvitation(benchCtx, invs[i], benchT0, storetest.NewEvent(event.InvitationCreated)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -78,11 +80,11 @@ func BenchmarkAcceptInvitation(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		_, err := s.UpdateInvitation(benchCtx, org, invs[i].ID, benchT0, func(inv *invitation.Invitation) error {
+		_, err := s.UpdateInvitation(benchCtx, org, invs[i].ID, benchT0, storetest.Change(func(inv *invitation.Invitation) error {
 			inv.Status = invitation.StatusAccepted
 			inv.AcceptedAt = &benchT0
 			return nil
-		})
+		}))
 		if err != nil {
 			b.Fatal(err)
 		}

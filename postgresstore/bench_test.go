@@ -14,10 +14,12 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/postgresstore"
 	"github.com/invitekit/invitekit/store"
+	"github.com/invitekit/invitekit/storetest"
 )
 
 // The benchmarks measure the store alone, with invitations the services
@@ -197,7 +199,7 @@ func BenchmarkCreateInvitation(b *testing.B) {
 	forCallers(b, func(b *testing.B, n int) {
 		org := uuid.New()
 		run(b, n, func(i int) error {
-			return s.CreateInvitation(benchCtx, benchInvitation(org, i), benchNow)
+			return s.CreateInvitation(benchCtx, benchInvitation(org, i), benchNow, storetest.NewEvent(event.InvitationCreated))
 		})
 	})
 }
@@ -225,7 +227,7 @@ func BenchmarkCreateGuestInvitation(b *testing.B) {
 	forCallers(b, func(b *testing.B, n int) {
 		host := uuid.New()
 		run(b, n, func(i int) error {
-			return s.CreateGuestInvitation(benchCtx, benchGuest(host, i), benchNow)
+			return s.CreateGuestInvitation(benchCtx, benchGuest(host, i), benchNow, storetest.NewEvent(event.GuestInvitationCreated))
 		})
 	})
 }
@@ -244,7 +246,7 @@ func BenchmarkAcceptInvitation(b *testing.B) {
 			return nil
 		}
 		run(b, n, func(i int) error {
-			_, err := s.UpdateInvitation(benchCtx, org, invs[i].ID, benchNow, accept)
+			_, err := s.UpdateInvitation(benchCtx, org, invs[i].ID, benchNow, storetest.Change(accept))
 			return err
 		})
 	})

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/store"
 	"github.com/invitekit/invitekit/storetest"
@@ -56,14 +57,14 @@ func TestConnectionKilledInsideUpdate(t *testing.T) {
 	require.NoError(t, err)
 
 	calls := 0
-	_, err = in.store.UpdateInvitation(ctx, inv.OrganizationID, inv.ID, clock.Now(), func(i *invitation.Invitation) error {
+	_, err = in.store.UpdateInvitation(ctx, inv.OrganizationID, inv.ID, clock.Now(), storetest.Change(func(i *invitation.Invitation) error {
 		calls++
 		killBackends(t, app)
 		now := clock.Now()
 		i.Status = invitation.StatusRevoked
 		i.RevokedAt = &now
 		return nil
-	})
+	}))
 	require.Error(t, err)
 	t.Logf("update on a killed connection: %v", err)
 	assert.Equal(t, 1, calls, "a write that may have reached the server is not retried")
@@ -153,8 +154,8 @@ func TestDeadlockIsRetried(t *testing.T) {
 	// x holds the open claim and has expired by t1; y is expired too, and
 	// reopening it has to release x's claim.
 	x, y := inv(t0.Add(time.Hour)), inv(t1)
-	require.NoError(t, s.CreateInvitation(ctx, x, t0))
-	require.NoError(t, s.CreateInvitation(ctx, y, t1))
+	require.NoError(t, s.CreateInvitation(ctx, x, t0, storetest.NewEvent(event.InvitationCreated)))
+	require.NoError(t, s.CreateInvitation(ctx, y, t1, storetest.NewEvent(event.InvitationCreated)))
 
 	other, err := admin.Begin(ctx)
 	require.NoError(t, err)
@@ -179,11 +180,11 @@ func TestDeadlockIsRetried(t *testing.T) {
 	}()
 
 	calls := 0
-	got, err := s.UpdateInvitation(ctx, org, y.ID, t1, func(i *invitation.Invitation) error {
+	got, err := s.UpdateInvitation(ctx, org, y.ID, t1, storetest.Change(func(i *invitation.Invitation) error {
 		calls++
 		i.ExpireAt = t1.Add(time.Hour)
 		return nil
-	})
+	}))
 	require.NoError(t, <-otherDone)
 	require.NoError(t, err)
 	assert.Equal(t, 2, calls, "the deadlocked attempt and the retry")

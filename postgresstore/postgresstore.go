@@ -171,11 +171,12 @@ func (s *Store) Close() error {
 // Go values as they are; pgx returns times in the local zone, which scans
 // turn into UTC, since callers compare times including their location.
 var dialect = sqlcore.Dialect{
-	ID:        func(id uuid.UUID) any { return id },
-	Time:      func(t time.Time) any { return t },
-	Bool:      func(b bool) any { return b },
-	TimeDest:  func(p *time.Time) sql.Scanner { return utcTime{p} },
-	ForUpdate: " FOR UPDATE",
+	ID:         func(id uuid.UUID) any { return id },
+	Time:       func(t time.Time) any { return t },
+	Bool:       func(b bool) any { return b },
+	TimeDest:   func(p *time.Time) sql.Scanner { return utcTime{p} },
+	ForUpdate:  " FOR UPDATE",
+	SkipLocked: " FOR UPDATE SKIP LOCKED",
 	Contains: func(column, arg string) string {
 		// strpos matches literally: no LIKE wildcards to escape.
 		return "strpos(" + column + ", " + arg + ") > 0"
@@ -206,8 +207,31 @@ type driver struct{ pool *pgxpool.Pool }
 func (d driver) Reader() sqlcore.Querier { return querier{d.pool} }
 func (d driver) Writer() sqlcore.Querier { return querier{d.pool} }
 
-func (d driver) WriteTx(ctx context.Context, f func(sqlcore.Querier) error) error {
-	return pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error { return f(querier{tx}) })
+func (d driver) WriteTx(ctx context.Context, f func(context.Context, sqlcore.Querier) error) error {
+	return pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error { return f(context.WithValue(ctx, txKey{}, tx), querier{tx}) })
+}
+
+// Batch sends stmts in one round trip; PostgreSQL runs a pipeline that
+// holds no transaction statements as one implicit transaction, so they
+// commit together or not at all.
+func (d driver) Batch(ctx context.Context, stmts ...sqlcore.Stmt) error {
+	var b pgx.Batch
+	for _, st := range stmts {
+		b.Queue(st.Query, st.Args...)
+	}
+	return d.pool.SendBatch(ctx, &b).Close()
+}
+
+type txKey struct{}
+
+// Tx returns the store's transaction that ctx runs in, and true, inside an
+// accept hook (invitation.AcceptHook, guest.AcceptHook): statements run on
+// it commit or roll back with the accept. The transaction is the store's:
+// do not commit or roll it back, and do not keep it after the hook returns.
+// Outside a hook it returns nil and false.
+func Tx(ctx context.Context) (pgx.Tx, bool) {
+	tx, ok := ctx.Value(txKey{}).(pgx.Tx)
+	return tx, ok
 }
 
 func (driver) Unique(err error) bool {

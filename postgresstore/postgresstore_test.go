@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/postgresstore"
@@ -175,7 +176,7 @@ func TestNilOptionsAreIgnored(t *testing.T) {
 	defer s.Close()
 	var tables int
 	require.NoError(t, admin.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE schemaname = $1", schema).Scan(&tables))
-	assert.Equal(t, 3, tables, "the options around the nil ones applied")
+	assert.Equal(t, 4, tables, "the options around the nil ones applied: invitations, guest_invitations, events and schema_migrations")
 }
 
 func TestMigrationsRecordedOnceAndReopenIsANoOp(t *testing.T) {
@@ -296,12 +297,12 @@ func TestClaimOfRowClosedBehindTheStoresBackIsReleased(t *testing.T) {
 		ID: uuid.New(), OrganizationID: org, Email: email, Role: "admin", Status: invitation.StatusPending,
 		CreatedAt: now, SentAt: now, ExpireAt: now.Add(time.Hour),
 	}
-	require.NoError(t, s.CreateInvitation(ctx, inv, now))
+	require.NoError(t, s.CreateInvitation(ctx, inv, now, storetest.NewEvent(event.InvitationCreated)))
 	g := guest.Invitation{
 		ID: uuid.New(), HostOrganizationID: org, Email: email, Status: guest.StatusSent,
 		FirstInvitationSentAt: now, LastInvitationSentAt: now, ExpiredAt: now.Add(time.Hour), CreatedAt: now, UpdatedAt: now,
 	}
-	require.NoError(t, s.CreateGuestInvitation(ctx, g, now))
+	require.NoError(t, s.CreateGuestInvitation(ctx, g, now, storetest.NewEvent(event.GuestInvitationCreated)))
 
 	_, err := admin.Exec(ctx, "UPDATE "+pgx.Identifier{schema, "invitations"}.Sanitize()+
 		" SET status = 'revoked', revoked_at = $2 WHERE id = $1", inv.ID, now)
@@ -311,9 +312,9 @@ func TestClaimOfRowClosedBehindTheStoresBackIsReleased(t *testing.T) {
 	require.NoError(t, err)
 
 	inv.ID = uuid.New()
-	assert.NoError(t, s.CreateInvitation(ctx, inv, now), "the revoked invitation does not block")
+	assert.NoError(t, s.CreateInvitation(ctx, inv, now, storetest.NewEvent(event.InvitationCreated)), "the revoked invitation does not block")
 	g.ID = uuid.New()
-	assert.NoError(t, s.CreateGuestInvitation(ctx, g, now), "the archived invitation does not block")
+	assert.NoError(t, s.CreateGuestInvitation(ctx, g, now, storetest.NewEvent(event.GuestInvitationCreated)), "the archived invitation does not block")
 }
 
 // latestMigration is the number of migration files, the version a migrated

@@ -15,8 +15,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/store"
+	"github.com/invitekit/invitekit/storetest"
 )
 
 // Run with: go test -run '^$' -bench . ./sqlitestore/
@@ -50,7 +52,7 @@ func BenchmarkCreate(b *testing.B) {
 	org, now := uuid.New(), time.Now().UTC().Truncate(time.Microsecond)
 	n := 0
 	for b.Loop() {
-		if err := s.CreateInvitation(ctx, benchInvitation(org, n, now), now); err != nil {
+		if err := s.CreateInvitation(ctx, benchInvitation(org, n, now), now, storetest.NewEvent(event.InvitationCreated)); err != nil {
 			b.Fatal(err)
 		}
 		n++
@@ -98,7 +100,7 @@ func BenchmarkGet(b *testing.B) {
 	ids := make([]uuid.UUID, 1000)
 	for i := range ids {
 		inv := benchInvitation(org, i, now)
-		require.NoError(b, s.CreateInvitation(ctx, inv, now))
+		require.NoError(b, s.CreateInvitation(ctx, inv, now, storetest.NewEvent(event.InvitationCreated)))
 		ids[i] = inv.ID
 	}
 	i := 0

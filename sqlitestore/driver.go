@@ -55,8 +55,24 @@ type driver struct {
 func (d *driver) Reader() sqlcore.Querier { return d.read }
 func (d *driver) Writer() sqlcore.Querier { return d.write }
 
-func (d *driver) WriteTx(ctx context.Context, f func(sqlcore.Querier) error) error {
-	return immediateTx(ctx, d.write.db, func(conn *sql.Conn) error { return f(connQuerier{conn}) })
+func (d *driver) WriteTx(ctx context.Context, f func(context.Context, sqlcore.Querier) error) error {
+	return immediateTx(ctx, d.write.db, func(conn *sql.Conn) error {
+		return f(context.WithValue(ctx, txKey{}, conn), connQuerier{conn})
+	})
+}
+
+type txKey struct{}
+
+// Tx returns the connection of the store's write transaction that ctx runs
+// in, and true, inside an accept hook (invitation.AcceptHook,
+// guest.AcceptHook): statements run on it commit or roll back with the
+// accept. The transaction is the store's: run statements on the connection
+// (ExecContext, QueryContext, QueryRowContext), never BEGIN, COMMIT or
+// ROLLBACK, and do not keep it after the hook returns. Outside a hook it
+// returns nil and false.
+func Tx(ctx context.Context) (*sql.Conn, bool) {
+	conn, ok := ctx.Value(txKey{}).(*sql.Conn)
+	return conn, ok
 }
 
 // Unique reports whether err is SQLite's unique or primary-key constraint

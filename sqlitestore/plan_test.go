@@ -9,10 +9,12 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/internal/sqlcore"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/store"
+	"github.com/invitekit/invitekit/storetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -68,8 +70,8 @@ func (r *recorder) take() []statement {
 
 func (r *recorder) Reader() sqlcore.Querier { return recordingQuerier{r.driver.Reader(), r} }
 func (r *recorder) Writer() sqlcore.Querier { return recordingQuerier{r.driver.Writer(), r} }
-func (r *recorder) WriteTx(ctx context.Context, f func(sqlcore.Querier) error) error {
-	return r.driver.WriteTx(ctx, func(q sqlcore.Querier) error { return f(recordingQuerier{q, r}) })
+func (r *recorder) WriteTx(ctx context.Context, f func(context.Context, sqlcore.Querier) error) error {
+	return r.driver.WriteTx(ctx, func(ctx context.Context, q sqlcore.Querier) error { return f(ctx, recordingQuerier{q, r}) })
 }
 
 func (q recordingQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
@@ -115,19 +117,19 @@ func TestQueriesSeekAnIndex(t *testing.T) {
 	}
 
 	inv := newInvitation(org, "a@example.com", now)
-	require.NoError(t, core.CreateInvitation(ctx, inv, now))
+	require.NoError(t, core.CreateInvitation(ctx, inv, now, storetest.NewEvent(event.InvitationCreated)))
 	// A second open invitation for the email: the insert fails, stale
 	// claims are released, and it fails again.
-	require.ErrorIs(t, core.CreateInvitation(ctx, newInvitation(org, "a@example.com", now), now), store.ErrAlreadyExists)
+	require.ErrorIs(t, core.CreateInvitation(ctx, newInvitation(org, "a@example.com", now), now, storetest.NewEvent(event.InvitationCreated)), store.ErrAlreadyExists)
 	_, err = core.GetInvitation(ctx, org, inv.ID)
 	require.NoError(t, err)
 	_, err = core.FindInvitation(ctx, inv.ID)
 	require.NoError(t, err)
-	_, err = core.UpdateInvitation(ctx, org, inv.ID, now, func(*invitation.Invitation) error { return nil })
+	_, err = core.UpdateInvitation(ctx, org, inv.ID, now, storetest.Change(func(*invitation.Invitation) error { return nil }))
 	require.NoError(t, err)
 	_, err = core.ListInvitationsForEmail(ctx, inv.Email, now, 10)
 	require.NoError(t, err)
-	require.NoError(t, core.DeleteInvitation(ctx, org, inv.ID))
+	require.NoError(t, core.DeleteInvitation(ctx, org, inv.ID, storetest.Deleted[invitation.Invitation]))
 	seeks("invitation writes and reads", false)
 
 	for _, status := range []invitation.Status{"", invitation.StatusPending, invitation.StatusExpired, invitation.StatusAccepted} {
@@ -142,13 +144,13 @@ func TestQueriesSeekAnIndex(t *testing.T) {
 	}
 
 	g := newGuest(org, "a@example.com", now)
-	require.NoError(t, core.CreateGuestInvitation(ctx, g, now))
-	require.ErrorIs(t, core.CreateGuestInvitation(ctx, newGuest(org, "a@example.com", now), now), store.ErrAlreadyExists)
+	require.NoError(t, core.CreateGuestInvitation(ctx, g, now, storetest.NewEvent(event.GuestInvitationCreated)))
+	require.ErrorIs(t, core.CreateGuestInvitation(ctx, newGuest(org, "a@example.com", now), now, storetest.NewEvent(event.GuestInvitationCreated)), store.ErrAlreadyExists)
 	_, err = core.GetGuestInvitation(ctx, org, g.ID)
 	require.NoError(t, err)
 	_, err = core.FindGuestInvitation(ctx, g.ID)
 	require.NoError(t, err)
-	_, err = core.UpdateGuestInvitation(ctx, org, g.ID, now, func(*guest.Invitation) error { return nil })
+	_, err = core.UpdateGuestInvitation(ctx, org, g.ID, now, storetest.Change(func(*guest.Invitation) error { return nil }))
 	require.NoError(t, err)
 	seeks("guest writes and reads", false)
 
@@ -175,6 +177,6 @@ func TestQueriesSeekAnIndex(t *testing.T) {
 		// A filter the planner serves from an index of its own may sort.
 		seeks(fmt.Sprintf("%+v", q), true)
 	}
-	require.NoError(t, core.DeleteGuestInvitation(ctx, org, g.ID))
+	require.NoError(t, core.DeleteGuestInvitation(ctx, org, g.ID, storetest.Deleted[guest.Invitation]))
 	seeks("guest delete", false)
 }

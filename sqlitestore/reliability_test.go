@@ -18,7 +18,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/storetest"
 )
 
 // crashChildEnv, when set to a database path, makes the test binary the
@@ -54,7 +56,7 @@ func crashChild(path string) {
 			for {
 				now := time.Now().UTC().Truncate(time.Microsecond)
 				inv := newInvitation(org, uuid.NewString()+"@example.com", now)
-				if err := s.CreateInvitation(ctx, inv, now); err != nil {
+				if err := s.CreateInvitation(ctx, inv, now, storetest.NewEvent(event.InvitationCreated)); err != nil {
 					fmt.Fprintln(os.Stderr, err)
 					os.Exit(2)
 				}

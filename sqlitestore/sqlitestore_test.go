@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/internal/migrate"
 	"github.com/invitekit/invitekit/invitation"
@@ -90,7 +91,7 @@ func TestOpenMemoryIsPrivate(t *testing.T) {
 	ctx := context.Background()
 	a, b := openStore(t, ":memory:"), openStore(t, ":memory:")
 	inv := newInvitation(uuid.New(), "a@example.com", t0)
-	require.NoError(t, a.CreateInvitation(ctx, inv, t0))
+	require.NoError(t, a.CreateInvitation(ctx, inv, t0, storetest.NewEvent(event.InvitationCreated)))
 
 	_, err := b.FindInvitation(ctx, inv.ID)
 	assert.ErrorIs(t, err, store.ErrNotFound, "each :memory: store is a database of its own")
@@ -166,7 +167,7 @@ func TestOpenPathIsAFileName(t *testing.T) {
 	// others.
 	path := filepath.Join(t.TempDir(), "odd?name#with%25.db")
 	s := openStore(t, path)
-	require.NoError(t, s.CreateInvitation(context.Background(), newInvitation(uuid.New(), "a@example.com", t0), t0))
+	require.NoError(t, s.CreateInvitation(context.Background(), newInvitation(uuid.New(), "a@example.com", t0), t0, storetest.NewEvent(event.InvitationCreated)))
 	require.NoError(t, s.Close())
 	_, err := os.Stat(path)
 	assert.NoError(t, err)
@@ -185,8 +186,8 @@ func TestReopenKeepsDataAndSchema(t *testing.T) {
 	inv := newInvitation(uuid.New(), "a@example.com", t0)
 	g := newGuest(uuid.New(), "g@example.com", t0)
 	s := openStore(t, path)
-	require.NoError(t, s.CreateInvitation(ctx, inv, t0))
-	require.NoError(t, s.CreateGuestInvitation(ctx, g, t0))
+	require.NoError(t, s.CreateInvitation(ctx, inv, t0, storetest.NewEvent(event.InvitationCreated)))
+	require.NoError(t, s.CreateGuestInvitation(ctx, g, t0, storetest.NewEvent(event.GuestInvitationCreated)))
 	require.NoError(t, s.Close())
 
 	s = openStore(t, path)
@@ -246,7 +247,7 @@ func TestConcurrentOpenOfNewFile(t *testing.T) {
 	// Every opener sees one working schema.
 	ctx := context.Background()
 	for i, s := range stores {
-		require.NoError(t, s.CreateInvitation(ctx, newInvitation(uuid.New(), "a@example.com", t0), t0), "store %d", i)
+		require.NoError(t, s.CreateInvitation(ctx, newInvitation(uuid.New(), "a@example.com", t0), t0, storetest.NewEvent(event.InvitationCreated)), "store %d", i)
 	}
 }
 
@@ -276,7 +277,7 @@ func TestNew(t *testing.T) {
 	s, err := New(ctx, db)
 	require.NoError(t, err)
 	inv := newInvitation(uuid.New(), "a@example.com", t0)
-	require.NoError(t, s.CreateInvitation(ctx, inv, t0))
+	require.NoError(t, s.CreateInvitation(ctx, inv, t0, storetest.NewEvent(event.InvitationCreated)))
 	require.NoError(t, s.Close())
 	assert.NoError(t, db.PingContext(ctx), "Close leaves the caller's database open")
 
@@ -302,13 +303,13 @@ func TestConcurrentCreatesAcrossStores(t *testing.T) {
 	stores := []*Store{openStore(t, path), openStore(t, path), openStore(t, path)}
 	org := uuid.New()
 	// An expired invitation holds a stale claim the racers must release.
-	require.NoError(t, stores[0].CreateInvitation(ctx, newInvitation(org, "race@example.com", t0.Add(-2*time.Hour)), t0.Add(-2*time.Hour)))
+	require.NoError(t, stores[0].CreateInvitation(ctx, newInvitation(org, "race@example.com", t0.Add(-2*time.Hour)), t0.Add(-2*time.Hour), storetest.NewEvent(event.InvitationCreated)))
 	const racers = 50
 	errs := make([]error, racers)
 	var wg sync.WaitGroup
 	for i := range racers {
 		wg.Go(func() {
-			errs[i] = stores[i%len(stores)].CreateInvitation(ctx, newInvitation(org, "race@example.com", t0), t0)
+			errs[i] = stores[i%len(stores)].CreateInvitation(ctx, newInvitation(org, "race@example.com", t0), t0, storetest.NewEvent(event.InvitationCreated))
 		})
 	}
 	wg.Wait()
@@ -329,7 +330,7 @@ func TestListGuestEmailContainsIsLiteral(t *testing.T) {
 	s := openStore(t, ":memory:")
 	host := uuid.New()
 	for _, email := range []string{"a_b@example.com", "axb@example.com", "100%@example.com", "1000@example.com"} {
-		require.NoError(t, s.CreateGuestInvitation(ctx, newGuest(host, email, t0), t0))
+		require.NoError(t, s.CreateGuestInvitation(ctx, newGuest(host, email, t0), t0, storetest.NewEvent(event.GuestInvitationCreated)))
 	}
 	for pattern, want := range map[string][]string{
 		"_":  {"a_b@example.com"},
@@ -393,23 +394,23 @@ func TestContextEndsWaitForWriter(t *testing.T) {
 			ctx := context.Background()
 			s := openStore(t, path)
 			inv := newInvitation(uuid.New(), "a@example.com", t0)
-			require.NoError(t, s.CreateInvitation(ctx, inv, t0))
+			require.NoError(t, s.CreateInvitation(ctx, inv, t0, storetest.NewEvent(event.InvitationCreated)))
 
 			inUpdate, release := make(chan struct{}), make(chan struct{})
 			updated := make(chan error)
 			go func() {
-				_, err := s.UpdateInvitation(ctx, inv.OrganizationID, inv.ID, t0, func(i *invitation.Invitation) error {
+				_, err := s.UpdateInvitation(ctx, inv.OrganizationID, inv.ID, t0, storetest.Change(func(i *invitation.Invitation) error {
 					close(inUpdate)
 					<-release
 					i.Role = "member"
 					return nil
-				})
+				}))
 				updated <- err
 			}()
 			<-inUpdate
 			waiting, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 			defer cancel()
-			err := s.CreateInvitation(waiting, newInvitation(uuid.New(), "b@example.com", t0), t0)
+			err := s.CreateInvitation(waiting, newInvitation(uuid.New(), "b@example.com", t0), t0, storetest.NewEvent(event.InvitationCreated))
 			assert.ErrorIs(t, err, context.DeadlineExceeded)
 			close(release)
 			require.NoError(t, <-updated)
@@ -417,7 +418,7 @@ func TestContextEndsWaitForWriter(t *testing.T) {
 			got, err := s.GetInvitation(ctx, inv.OrganizationID, inv.ID)
 			require.NoError(t, err)
 			assert.Equal(t, "member", got.Role)
-			assert.NoError(t, s.CreateInvitation(ctx, newInvitation(uuid.New(), "b@example.com", t0), t0))
+			assert.NoError(t, s.CreateInvitation(ctx, newInvitation(uuid.New(), "b@example.com", t0), t0, storetest.NewEvent(event.InvitationCreated)))
 		})
 	}
 }

@@ -73,7 +73,7 @@ var invitationClaimTests = []test{
 		first := h.createInvitation(h.invitationExpiring(org, email, hour1))
 		h.clock.Set(hour2)
 		h.createInvitation(h.newInvitation(org, email))
-		err := h.istore.CreateInvitation(h.ctx, h.newInvitation(org, email), h.clock.Now())
+		err := h.createInv(h.ctx, h.newInvitation(org, email), h.clock.Now())
 		assert.ErrorIs(t, err, store.ErrAlreadyExists, "the new open invitation blocks the next one")
 		got, err := h.istore.GetInvitation(h.ctx, org, first.ID)
 		require.NoError(t, err)
@@ -85,7 +85,7 @@ var invitationClaimTests = []test{
 		h.clock.Set(hour2)
 		newer := h.createInvitation(h.invitationExpiring(org, email, hour3))
 
-		_, err := h.istore.UpdateInvitation(h.ctx, org, old.ID, hour2, reopenInvitation(hour2))
+		_, err := h.updateInv(h.ctx, org, old.ID, hour2, reopenInvitation(hour2))
 		assert.ErrorIs(t, err, store.ErrAlreadyExists, "reopening while the newer one is open")
 		got, err := h.istore.GetInvitation(h.ctx, org, old.ID)
 		require.NoError(t, err)
@@ -94,10 +94,10 @@ var invitationClaimTests = []test{
 		// Once the newer one has expired, the old one can open again, and
 		// then blocks a create.
 		h.clock.Set(hour4)
-		reopened, err := h.istore.UpdateInvitation(h.ctx, org, old.ID, hour4, reopenInvitation(hour4))
+		reopened, err := h.updateInv(h.ctx, org, old.ID, hour4, reopenInvitation(hour4))
 		require.NoError(t, err)
 		assert.Equal(t, hour4.Add(2*time.Hour), reopened.ExpireAt)
-		err = h.istore.CreateInvitation(h.ctx, h.newInvitation(org, email), hour4)
+		err = h.createInv(h.ctx, h.newInvitation(org, email), hour4)
 		assert.ErrorIs(t, err, store.ErrAlreadyExists, "the reopened invitation blocks a new one")
 		got, err = h.istore.GetInvitation(h.ctx, org, newer.ID)
 		require.NoError(t, err)
@@ -111,7 +111,7 @@ var guestClaimTests = []test{
 		first := h.createGuest(h.guestExpiring(host, email, hour1))
 		h.clock.Set(hour2)
 		h.createGuest(h.newGuest(host, email))
-		err := h.gstore.CreateGuestInvitation(h.ctx, h.newGuest(host, email), h.clock.Now())
+		err := h.createGuestAt(h.ctx, h.newGuest(host, email), h.clock.Now())
 		assert.ErrorIs(t, err, store.ErrAlreadyExists, "the new open invitation blocks the next one")
 		got, err := h.gstore.GetGuestInvitation(h.ctx, host, first.ID)
 		require.NoError(t, err)
@@ -121,10 +121,10 @@ var guestClaimTests = []test{
 		host, email := newOrg(), "revive@example.com"
 		old := h.createGuest(h.guestExpiring(host, email, hour1))
 		h.clock.Set(hour2)
-		revived, err := h.gstore.UpdateGuestInvitation(h.ctx, host, old.ID, hour2, reopenGuest(hour2))
+		revived, err := h.updateGuest(h.ctx, host, old.ID, hour2, reopenGuest(hour2))
 		require.NoError(t, err, "no other invitation of the email is open")
 		assert.True(t, revived.Open(hour2))
-		err = h.gstore.CreateGuestInvitation(h.ctx, h.newGuest(host, email), hour2)
+		err = h.createGuestAt(h.ctx, h.newGuest(host, email), hour2)
 		assert.ErrorIs(t, err, store.ErrAlreadyExists, "the revived invitation blocks a new one")
 	}},
 	{"GuestReviveAfterHolderExpired", func(t *testing.T, h *harness) {
@@ -133,16 +133,16 @@ var guestClaimTests = []test{
 		h.clock.Set(hour2)
 		newer := h.createGuest(h.guestExpiring(host, email, hour3))
 
-		_, err := h.gstore.UpdateGuestInvitation(h.ctx, host, old.ID, hour2, reopenGuest(hour2))
+		_, err := h.updateGuest(h.ctx, host, old.ID, hour2, reopenGuest(hour2))
 		assert.ErrorIs(t, err, store.ErrAlreadyExists, "reviving while the newer one is open")
 		got, err := h.gstore.GetGuestInvitation(h.ctx, host, old.ID)
 		require.NoError(t, err)
 		assert.Equal(t, old, got, "a refused update writes nothing")
 
 		h.clock.Set(hour4)
-		_, err = h.gstore.UpdateGuestInvitation(h.ctx, host, old.ID, hour4, reopenGuest(hour4))
+		_, err = h.updateGuest(h.ctx, host, old.ID, hour4, reopenGuest(hour4))
 		require.NoError(t, err, "the newer one has expired")
-		err = h.gstore.CreateGuestInvitation(h.ctx, h.newGuest(host, email), hour4)
+		err = h.createGuestAt(h.ctx, h.newGuest(host, email), hour4)
 		assert.ErrorIs(t, err, store.ErrAlreadyExists, "the revived invitation blocks a new one")
 		got, err = h.gstore.GetGuestInvitation(h.ctx, host, newer.ID)
 		require.NoError(t, err)
@@ -155,12 +155,12 @@ var guestClaimTests = []test{
 		h.createGuest(archived)
 		h.createGuest(h.guestExpiring(host, email, hour1))
 
-		_, err := h.gstore.UpdateGuestInvitation(h.ctx, host, archived.ID, start, unarchive)
+		_, err := h.updateGuest(h.ctx, host, archived.ID, start, unarchive)
 		assert.ErrorIs(t, err, store.ErrAlreadyExists, "unarchiving while the other is open")
 		h.clock.Set(hour2)
-		_, err = h.gstore.UpdateGuestInvitation(h.ctx, host, archived.ID, hour2, unarchive)
+		_, err = h.updateGuest(h.ctx, host, archived.ID, hour2, unarchive)
 		require.NoError(t, err, "the other has expired")
-		err = h.gstore.CreateGuestInvitation(h.ctx, h.newGuest(host, email), hour2)
+		err = h.createGuestAt(h.ctx, h.newGuest(host, email), hour2)
 		assert.ErrorIs(t, err, store.ErrAlreadyExists, "the unarchived invitation blocks a new one")
 	}},
 	{"GuestUnarchiveAfterHolderAccepted", func(t *testing.T, h *harness) {
@@ -170,14 +170,14 @@ var guestClaimTests = []test{
 		h.createGuest(archived)
 		other := h.createGuest(h.newGuest(host, email))
 
-		_, err := h.gstore.UpdateGuestInvitation(h.ctx, host, other.ID, start, func(g *guest.Invitation) error {
+		_, err := h.updateGuest(h.ctx, host, other.ID, start, func(g *guest.Invitation) error {
 			g.Status, g.AcceptedAt = guest.StatusAcceptedBySystem, ptr(start)
 			return nil
 		})
 		require.NoError(t, err)
-		_, err = h.gstore.UpdateGuestInvitation(h.ctx, host, archived.ID, start, unarchive)
+		_, err = h.updateGuest(h.ctx, host, archived.ID, start, unarchive)
 		require.NoError(t, err, "the other is accepted")
-		err = h.gstore.CreateGuestInvitation(h.ctx, h.newGuest(host, email), start)
+		err = h.createGuestAt(h.ctx, h.newGuest(host, email), start)
 		assert.ErrorIs(t, err, store.ErrAlreadyExists, "the unarchived invitation blocks a new one")
 	}},
 }

@@ -48,7 +48,7 @@ var invitationConcurrencyTests = []test{
 	{"InvitationNoLostUpdates", func(t *testing.T, h *harness) {
 		inv := h.createInvitation(h.newInvitation(newOrg(), "counter@example.com"))
 		errs := race(func(int) error {
-			_, err := h.istore.UpdateInvitation(h.ctx, inv.OrganizationID, inv.ID, h.clock.Now(), func(i *invitation.Invitation) error {
+			_, err := h.updateInv(h.ctx, inv.OrganizationID, inv.ID, h.clock.Now(), func(i *invitation.Invitation) error {
 				i.InviterID += "x"
 				return nil
 			})
@@ -97,14 +97,14 @@ var invitationLifecycleTests = []test{
 		now := h.clock.Now()
 		noop := func(*invitation.Invitation) error { return nil }
 
-		ctxErr(t, h.istore.CreateInvitation(ctx, h.newInvitation(newOrg(), "new@example.com"), now), "CreateInvitation")
+		ctxErr(t, h.createInv(ctx, h.newInvitation(newOrg(), "new@example.com"), now), "CreateInvitation")
 		_, err := h.istore.GetInvitation(ctx, inv.OrganizationID, inv.ID)
 		ctxErr(t, err, "GetInvitation")
 		_, err = h.istore.FindInvitation(ctx, inv.ID)
 		ctxErr(t, err, "FindInvitation")
-		_, err = h.istore.UpdateInvitation(ctx, inv.OrganizationID, inv.ID, now, noop)
+		_, err = h.updateInv(ctx, inv.OrganizationID, inv.ID, now, noop)
 		ctxErr(t, err, "UpdateInvitation")
-		ctxErr(t, h.istore.DeleteInvitation(ctx, inv.OrganizationID, inv.ID), "DeleteInvitation")
+		ctxErr(t, h.deleteInv(ctx, inv.OrganizationID, inv.ID), "DeleteInvitation")
 		_, err = h.istore.ListInvitations(ctx, invitation.ListQuery{OrganizationID: inv.OrganizationID, Now: now, Limit: 1})
 		ctxErr(t, err, "ListInvitations")
 		_, err = h.istore.ListInvitationsForEmail(ctx, inv.Email, now, 1)
@@ -121,17 +121,17 @@ var invitationLifecycleTests = []test{
 		now := h.clock.Now()
 		closed := closedCheck(t)
 
-		closed("CreateInvitation", h.istore.CreateInvitation(h.ctx, h.newInvitation(newOrg(), "new@example.com"), now))
+		closed("CreateInvitation", h.createInv(h.ctx, h.newInvitation(newOrg(), "new@example.com"), now))
 		_, err := h.istore.GetInvitation(h.ctx, inv.OrganizationID, inv.ID)
 		closed("GetInvitation", err)
 		_, err = h.istore.FindInvitation(h.ctx, inv.ID)
 		closed("FindInvitation", err)
-		_, err = h.istore.UpdateInvitation(h.ctx, inv.OrganizationID, inv.ID, now, func(*invitation.Invitation) error {
+		_, err = h.updateInv(h.ctx, inv.OrganizationID, inv.ID, now, func(*invitation.Invitation) error {
 			t.Error("updater called on a closed store")
 			return nil
 		})
 		closed("UpdateInvitation", err)
-		closed("DeleteInvitation", h.istore.DeleteInvitation(h.ctx, inv.OrganizationID, inv.ID))
+		closed("DeleteInvitation", h.deleteInv(h.ctx, inv.OrganizationID, inv.ID))
 		_, err = h.istore.ListInvitations(h.ctx, invitation.ListQuery{OrganizationID: inv.OrganizationID, Now: now, Limit: 1})
 		closed("ListInvitations", err)
 		_, err = h.istore.ListInvitationsForEmail(h.ctx, inv.Email, now, 1)
@@ -149,14 +149,14 @@ var guestLifecycleTests = []test{
 		now := h.clock.Now()
 		noop := func(*guest.Invitation) error { return nil }
 
-		ctxErr(t, h.gstore.CreateGuestInvitation(ctx, h.newGuest(newOrg(), "new@example.com"), now), "CreateGuestInvitation")
+		ctxErr(t, h.createGuestAt(ctx, h.newGuest(newOrg(), "new@example.com"), now), "CreateGuestInvitation")
 		_, err := h.gstore.GetGuestInvitation(ctx, g.HostOrganizationID, g.ID)
 		ctxErr(t, err, "GetGuestInvitation")
 		_, err = h.gstore.FindGuestInvitation(ctx, g.ID)
 		ctxErr(t, err, "FindGuestInvitation")
-		_, err = h.gstore.UpdateGuestInvitation(ctx, g.HostOrganizationID, g.ID, now, noop)
+		_, err = h.updateGuest(ctx, g.HostOrganizationID, g.ID, now, noop)
 		ctxErr(t, err, "UpdateGuestInvitation")
-		ctxErr(t, h.gstore.DeleteGuestInvitation(ctx, g.HostOrganizationID, g.ID), "DeleteGuestInvitation")
+		ctxErr(t, h.deleteGuest(ctx, g.HostOrganizationID, g.ID), "DeleteGuestInvitation")
 		_, _, err = h.gstore.ListGuestInvitations(ctx, guest.ListQuery{
 			HostOrganizationID: g.HostOrganizationID, Now: now, OrderBy: guest.OrderByCreatedAt, Order: store.Desc, Limit: 1,
 		})
@@ -173,17 +173,17 @@ var guestLifecycleTests = []test{
 		now := h.clock.Now()
 		closed := closedCheck(t)
 
-		closed("CreateGuestInvitation", h.gstore.CreateGuestInvitation(h.ctx, h.newGuest(newOrg(), "new@example.com"), now))
+		closed("CreateGuestInvitation", h.createGuestAt(h.ctx, h.newGuest(newOrg(), "new@example.com"), now))
 		_, err := h.gstore.GetGuestInvitation(h.ctx, g.HostOrganizationID, g.ID)
 		closed("GetGuestInvitation", err)
 		_, err = h.gstore.FindGuestInvitation(h.ctx, g.ID)
 		closed("FindGuestInvitation", err)
-		_, err = h.gstore.UpdateGuestInvitation(h.ctx, g.HostOrganizationID, g.ID, now, func(*guest.Invitation) error {
+		_, err = h.updateGuest(h.ctx, g.HostOrganizationID, g.ID, now, func(*guest.Invitation) error {
 			t.Error("updater called on a closed store")
 			return nil
 		})
 		closed("UpdateGuestInvitation", err)
-		closed("DeleteGuestInvitation", h.gstore.DeleteGuestInvitation(h.ctx, g.HostOrganizationID, g.ID))
+		closed("DeleteGuestInvitation", h.deleteGuest(h.ctx, g.HostOrganizationID, g.ID))
 		_, _, err = h.gstore.ListGuestInvitations(h.ctx, guest.ListQuery{
 			HostOrganizationID: g.HostOrganizationID, Now: now, OrderBy: guest.OrderByCreatedAt, Order: store.Desc, Limit: 1,
 		})

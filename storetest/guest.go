@@ -32,7 +32,7 @@ func (h *harness) newGuest(host uuid.UUID, email string) guest.Invitation {
 
 func (h *harness) createGuest(inv guest.Invitation) guest.Invitation {
 	h.t.Helper()
-	require.NoError(h.t, h.gstore.CreateGuestInvitation(h.ctx, inv, h.clock.Now()))
+	require.NoError(h.t, h.createGuestAt(h.ctx, inv, h.clock.Now()))
 	return inv
 }
 
@@ -72,12 +72,12 @@ var guestTests = []test{
 		assert.ErrorIs(t, err, store.ErrNotFound)
 		_, err = h.gstore.FindGuestInvitation(h.ctx, id)
 		assert.ErrorIs(t, err, store.ErrNotFound)
-		_, err = h.gstore.UpdateGuestInvitation(h.ctx, host, id, h.clock.Now(), func(*guest.Invitation) error {
+		_, err = h.updateGuest(h.ctx, host, id, h.clock.Now(), func(*guest.Invitation) error {
 			t.Error("updater called for a missing invitation")
 			return nil
 		})
 		assert.ErrorIs(t, err, store.ErrNotFound)
-		assert.ErrorIs(t, h.gstore.DeleteGuestInvitation(h.ctx, host, id), store.ErrNotFound)
+		assert.ErrorIs(t, h.deleteGuest(h.ctx, host, id), store.ErrNotFound)
 	}},
 	{"GuestTenantIsolation", func(t *testing.T, h *harness) {
 		hostA, hostB := newOrg(), newOrg()
@@ -85,13 +85,13 @@ var guestTests = []test{
 
 		_, err := h.gstore.GetGuestInvitation(h.ctx, hostB, inv.ID)
 		assert.ErrorIs(t, err, store.ErrNotFound)
-		_, err = h.gstore.UpdateGuestInvitation(h.ctx, hostB, inv.ID, h.clock.Now(), func(g *guest.Invitation) error {
+		_, err = h.updateGuest(h.ctx, hostB, inv.ID, h.clock.Now(), func(g *guest.Invitation) error {
 			t.Error("updater called through another organization")
 			g.Archived = true
 			return nil
 		})
 		assert.ErrorIs(t, err, store.ErrNotFound)
-		assert.ErrorIs(t, h.gstore.DeleteGuestInvitation(h.ctx, hostB, inv.ID), store.ErrNotFound)
+		assert.ErrorIs(t, h.deleteGuest(h.ctx, hostB, inv.ID), store.ErrNotFound)
 		items, total, err := h.gstore.ListGuestInvitations(h.ctx, guest.ListQuery{
 			HostOrganizationID: hostB, Now: h.clock.Now(), OrderBy: guest.OrderByCreatedAt, Order: store.Desc, Limit: 10,
 		})
@@ -107,17 +107,17 @@ var guestTests = []test{
 		inv := h.createGuest(h.newGuest(newOrg(), "dup@example.com"))
 		other := h.newGuest(newOrg(), "other@example.com")
 		other.ID = inv.ID
-		assert.ErrorIs(t, h.gstore.CreateGuestInvitation(h.ctx, other, h.clock.Now()), store.ErrAlreadyExists)
+		assert.ErrorIs(t, h.createGuestAt(h.ctx, other, h.clock.Now()), store.ErrAlreadyExists)
 	}},
 	{"GuestOneOpenPerEmail", func(t *testing.T, h *harness) {
 		host := newOrg()
 		first := h.createGuest(h.newGuest(host, "one@example.com"))
-		err := h.gstore.CreateGuestInvitation(h.ctx, h.newGuest(host, "one@example.com"), h.clock.Now())
+		err := h.createGuestAt(h.ctx, h.newGuest(host, "one@example.com"), h.clock.Now())
 		assert.ErrorIs(t, err, store.ErrAlreadyExists)
 		h.createGuest(h.newGuest(newOrg(), "one@example.com"))
 
 		// An archived invitation does not block a new one...
-		_, err = h.gstore.UpdateGuestInvitation(h.ctx, host, first.ID, h.clock.Now(), func(g *guest.Invitation) error {
+		_, err = h.updateGuest(h.ctx, host, first.ID, h.clock.Now(), func(g *guest.Invitation) error {
 			g.Archived, g.ArchivedAt = true, ptr(h.clock.Now())
 			return nil
 		})
@@ -125,7 +125,7 @@ var guestTests = []test{
 		second := h.createGuest(h.newGuest(host, "one@example.com"))
 
 		// ...but cannot be unarchived while the new one is open.
-		_, err = h.gstore.UpdateGuestInvitation(h.ctx, host, first.ID, h.clock.Now(), func(g *guest.Invitation) error {
+		_, err = h.updateGuest(h.ctx, host, first.ID, h.clock.Now(), func(g *guest.Invitation) error {
 			g.Archived, g.ArchivedAt = false, nil
 			return nil
 		})
@@ -137,7 +137,7 @@ var guestTests = []test{
 		// Expired (at the boundary instant) and accepted ones do not block.
 		h.clock.Set(second.ExpiredAt)
 		third := h.createGuest(h.newGuest(host, "one@example.com"))
-		_, err = h.gstore.UpdateGuestInvitation(h.ctx, host, third.ID, h.clock.Now(), func(g *guest.Invitation) error {
+		_, err = h.updateGuest(h.ctx, host, third.ID, h.clock.Now(), func(g *guest.Invitation) error {
 			g.Status, g.AcceptedAt = guest.StatusAcceptedBySystem, ptr(h.clock.Now())
 			return nil
 		})
@@ -156,7 +156,7 @@ var guestTests = []test{
 		want.UpdatedAt = later
 		want.Nonce = []byte("0000000000000000")
 
-		got, err := h.gstore.UpdateGuestInvitation(h.ctx, inv.HostOrganizationID, inv.ID, later, func(g *guest.Invitation) error {
+		got, err := h.updateGuest(h.ctx, inv.HostOrganizationID, inv.ID, later, func(g *guest.Invitation) error {
 			assert.Equal(t, inv, *g, "the updater sees the stored invitation")
 			id, host, email, created, first := g.ID, g.HostOrganizationID, g.Email, g.CreatedAt, g.FirstInvitationSentAt
 			*g = want
@@ -171,7 +171,7 @@ var guestTests = []test{
 	}},
 	{"GuestUpdateKeepsIdentity", func(t *testing.T, h *harness) {
 		inv := h.createGuest(h.newGuest(newOrg(), "identity@example.com"))
-		got, err := h.gstore.UpdateGuestInvitation(h.ctx, inv.HostOrganizationID, inv.ID, h.clock.Now(), func(g *guest.Invitation) error {
+		got, err := h.updateGuest(h.ctx, inv.HostOrganizationID, inv.ID, h.clock.Now(), func(g *guest.Invitation) error {
 			g.ID, g.HostOrganizationID, g.Email, g.CreatedAt = uuid.New(), uuid.New(), "else@example.com", start.Add(-time.Hour)
 			return nil
 		})
@@ -180,7 +180,7 @@ var guestTests = []test{
 	}},
 	{"GuestUpdaterErrorWritesNothing", func(t *testing.T, h *harness) {
 		inv := h.createGuest(h.newGuest(newOrg(), "rollback@example.com"))
-		_, err := h.gstore.UpdateGuestInvitation(h.ctx, inv.HostOrganizationID, inv.ID, h.clock.Now(), func(g *guest.Invitation) error {
+		_, err := h.updateGuest(h.ctx, inv.HostOrganizationID, inv.ID, h.clock.Now(), func(g *guest.Invitation) error {
 			g.Archived = true
 			return errUpdater
 		})
@@ -191,10 +191,10 @@ var guestTests = []test{
 	}},
 	{"GuestDelete", func(t *testing.T, h *harness) {
 		inv := h.createGuest(h.newGuest(newOrg(), "delete@example.com"))
-		require.NoError(t, h.gstore.DeleteGuestInvitation(h.ctx, inv.HostOrganizationID, inv.ID))
+		require.NoError(t, h.deleteGuest(h.ctx, inv.HostOrganizationID, inv.ID))
 		_, err := h.gstore.GetGuestInvitation(h.ctx, inv.HostOrganizationID, inv.ID)
 		assert.ErrorIs(t, err, store.ErrNotFound)
-		assert.ErrorIs(t, h.gstore.DeleteGuestInvitation(h.ctx, inv.HostOrganizationID, inv.ID), store.ErrNotFound)
+		assert.ErrorIs(t, h.deleteGuest(h.ctx, inv.HostOrganizationID, inv.ID), store.ErrNotFound)
 		h.createGuest(h.newGuest(inv.HostOrganizationID, "delete@example.com"))
 	}},
 	{"GuestExpiryBoundary", func(t *testing.T, h *harness) {

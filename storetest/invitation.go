@@ -35,7 +35,7 @@ func (h *harness) newInvitation(org uuid.UUID, email string) invitation.Invitati
 // createInvitation stores inv and fails the test on error.
 func (h *harness) createInvitation(inv invitation.Invitation) invitation.Invitation {
 	h.t.Helper()
-	require.NoError(h.t, h.istore.CreateInvitation(h.ctx, inv, h.clock.Now()))
+	require.NoError(h.t, h.createInv(h.ctx, inv, h.clock.Now()))
 	return inv
 }
 
@@ -74,12 +74,12 @@ var invitationTests = []test{
 		assert.ErrorIs(t, err, store.ErrNotFound)
 		_, err = h.istore.FindInvitation(h.ctx, id)
 		assert.ErrorIs(t, err, store.ErrNotFound)
-		_, err = h.istore.UpdateInvitation(h.ctx, org, id, h.clock.Now(), func(*invitation.Invitation) error {
+		_, err = h.updateInv(h.ctx, org, id, h.clock.Now(), func(*invitation.Invitation) error {
 			t.Error("updater called for a missing invitation")
 			return nil
 		})
 		assert.ErrorIs(t, err, store.ErrNotFound)
-		assert.ErrorIs(t, h.istore.DeleteInvitation(h.ctx, org, id), store.ErrNotFound)
+		assert.ErrorIs(t, h.deleteInv(h.ctx, org, id), store.ErrNotFound)
 	}},
 	{"InvitationTenantIsolation", func(t *testing.T, h *harness) {
 		orgA, orgB := newOrg(), newOrg()
@@ -87,13 +87,13 @@ var invitationTests = []test{
 
 		_, err := h.istore.GetInvitation(h.ctx, orgB, inv.ID)
 		assert.ErrorIs(t, err, store.ErrNotFound)
-		_, err = h.istore.UpdateInvitation(h.ctx, orgB, inv.ID, h.clock.Now(), func(i *invitation.Invitation) error {
+		_, err = h.updateInv(h.ctx, orgB, inv.ID, h.clock.Now(), func(i *invitation.Invitation) error {
 			t.Error("updater called through another organization")
 			i.Role = "admin"
 			return nil
 		})
 		assert.ErrorIs(t, err, store.ErrNotFound)
-		assert.ErrorIs(t, h.istore.DeleteInvitation(h.ctx, orgB, inv.ID), store.ErrNotFound)
+		assert.ErrorIs(t, h.deleteInv(h.ctx, orgB, inv.ID), store.ErrNotFound)
 		list, err := h.istore.ListInvitations(h.ctx, invitation.ListQuery{OrganizationID: orgB, Now: h.clock.Now(), Limit: 10})
 		require.NoError(t, err)
 		assert.Empty(t, list)
@@ -106,13 +106,13 @@ var invitationTests = []test{
 		inv := h.createInvitation(h.newInvitation(newOrg(), "dup@example.com"))
 		other := h.newInvitation(newOrg(), "other@example.com")
 		other.ID = inv.ID
-		assert.ErrorIs(t, h.istore.CreateInvitation(h.ctx, other, h.clock.Now()), store.ErrAlreadyExists)
+		assert.ErrorIs(t, h.createInv(h.ctx, other, h.clock.Now()), store.ErrAlreadyExists)
 	}},
 	{"InvitationOneOpenPerEmail", func(t *testing.T, h *harness) {
 		org := newOrg()
 		first := h.createInvitation(h.newInvitation(org, "one@example.com"))
 		now := h.clock.Now()
-		err := h.istore.CreateInvitation(h.ctx, h.newInvitation(org, "one@example.com"), now)
+		err := h.createInv(h.ctx, h.newInvitation(org, "one@example.com"), now)
 		assert.ErrorIs(t, err, store.ErrAlreadyExists, "a second open invitation for the same email")
 
 		h.createInvitation(h.newInvitation(newOrg(), "one@example.com"))
@@ -124,7 +124,7 @@ var invitationTests = []test{
 		second := h.createInvitation(h.newInvitation(org, "one@example.com"))
 
 		// A final invitation does not block either.
-		_, err = h.istore.UpdateInvitation(h.ctx, org, second.ID, h.clock.Now(), func(i *invitation.Invitation) error {
+		_, err = h.updateInv(h.ctx, org, second.ID, h.clock.Now(), func(i *invitation.Invitation) error {
 			i.Status = invitation.StatusRevoked
 			i.RevokedAt = ptr(h.clock.Now())
 			return nil
@@ -143,7 +143,7 @@ var invitationTests = []test{
 		want.SentAt = later
 		want.ExpireAt = later.Add(time.Hour)
 
-		got, err := h.istore.UpdateInvitation(h.ctx, inv.OrganizationID, inv.ID, later, func(i *invitation.Invitation) error {
+		got, err := h.updateInv(h.ctx, inv.OrganizationID, inv.ID, later, func(i *invitation.Invitation) error {
 			assert.Equal(t, inv, *i, "the updater sees the stored invitation")
 			i.Status, i.AcceptedAt, i.Role, i.Nonce = want.Status, want.AcceptedAt, want.Role, want.Nonce
 			i.SentAt, i.ExpireAt = want.SentAt, want.ExpireAt
@@ -157,7 +157,7 @@ var invitationTests = []test{
 	}},
 	{"InvitationUpdateKeepsIdentity", func(t *testing.T, h *harness) {
 		inv := h.createInvitation(h.newInvitation(newOrg(), "identity@example.com"))
-		got, err := h.istore.UpdateInvitation(h.ctx, inv.OrganizationID, inv.ID, h.clock.Now(), func(i *invitation.Invitation) error {
+		got, err := h.updateInv(h.ctx, inv.OrganizationID, inv.ID, h.clock.Now(), func(i *invitation.Invitation) error {
 			i.ID, i.OrganizationID, i.Email, i.CreatedAt = uuid.New(), uuid.New(), "else@example.com", start.Add(-time.Hour)
 			return nil
 		})
@@ -169,7 +169,7 @@ var invitationTests = []test{
 	}},
 	{"InvitationUpdaterErrorWritesNothing", func(t *testing.T, h *harness) {
 		inv := h.createInvitation(h.newInvitation(newOrg(), "rollback@example.com"))
-		_, err := h.istore.UpdateInvitation(h.ctx, inv.OrganizationID, inv.ID, h.clock.Now(), func(i *invitation.Invitation) error {
+		_, err := h.updateInv(h.ctx, inv.OrganizationID, inv.ID, h.clock.Now(), func(i *invitation.Invitation) error {
 			i.Status = invitation.StatusRevoked
 			i.Role = "changed"
 			return errUpdater
@@ -182,12 +182,12 @@ var invitationTests = []test{
 	{"InvitationDelete", func(t *testing.T, h *harness) {
 		inv := h.createInvitation(h.newInvitation(newOrg(), "delete@example.com"))
 		keep := h.createInvitation(h.newInvitation(inv.OrganizationID, "keep@example.com"))
-		require.NoError(t, h.istore.DeleteInvitation(h.ctx, inv.OrganizationID, inv.ID))
+		require.NoError(t, h.deleteInv(h.ctx, inv.OrganizationID, inv.ID))
 		_, err := h.istore.GetInvitation(h.ctx, inv.OrganizationID, inv.ID)
 		assert.ErrorIs(t, err, store.ErrNotFound)
 		_, err = h.istore.FindInvitation(h.ctx, inv.ID)
 		assert.ErrorIs(t, err, store.ErrNotFound)
-		assert.ErrorIs(t, h.istore.DeleteInvitation(h.ctx, inv.OrganizationID, inv.ID), store.ErrNotFound)
+		assert.ErrorIs(t, h.deleteInv(h.ctx, inv.OrganizationID, inv.ID), store.ErrNotFound)
 
 		list, err := h.istore.ListInvitations(h.ctx, invitation.ListQuery{OrganizationID: inv.OrganizationID, Now: h.clock.Now(), Limit: 10})
 		require.NoError(t, err)

@@ -106,7 +106,7 @@ var invitationListTests = []test{
 			// nor repeat the ones after the cursor.
 			h.clock.Advance(time.Second)
 			h.createInvitation(h.newInvitation(org, "newcomer@example.com"))
-			require.NoError(t, h.istore.DeleteInvitation(h.ctx, org, deleted.ID))
+			require.NoError(t, h.deleteInv(h.ctx, org, deleted.ID))
 		})
 		want = slices.DeleteFunc(want, func(i invitation.Invitation) bool { return i.ID == deleted.ID })
 		assert.Equal(t, want, got)

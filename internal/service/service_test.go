@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/internal/service"
 	"github.com/invitekit/invitekit/internal/token"
 	"github.com/invitekit/invitekit/store"
@@ -57,12 +58,12 @@ func records(rec *record, lost bool) service.Records[record] {
 			}
 			return *rec, nil
 		},
-		Update: func(_ context.Context, found record, _ time.Time, change func(*record) error) (record, error) {
+		Update: func(ctx context.Context, found record, _ time.Time, change func(context.Context, *record) (event.Event, error)) (record, error) {
 			if lost {
 				return record{}, fmt.Errorf("update: %w", store.ErrNotFound)
 			}
 			cp := found
-			if err := change(&cp); err != nil {
+			if _, err := change(ctx, &cp); err != nil {
 				return record{}, err
 			}
 			*rec = cp
@@ -79,7 +80,10 @@ func TestAcceptByToken(t *testing.T) {
 	id, nonce, err := c.NewRecord()
 	require.NoError(t, err)
 	tok := c.Token(id, nonce)
-	accept := func(_ time.Time, r *record) error { r.status = "accepted"; return nil }
+	accept := func(ctx context.Context, now time.Time, r *record) (event.Event, error) {
+		r.status = "accepted"
+		return c.Event(ctx, event.InvitationAccepted, uuid.Nil, r.id, now, r.status)
+	}
 
 	rec := &record{id: id, nonce: nonce}
 	got, err := service.AcceptByToken(ctx, c, tok, records(rec, false), accept)
@@ -106,6 +110,8 @@ func TestAcceptByToken(t *testing.T) {
 	}
 
 	refused := errors.New("refused")
-	_, err = service.AcceptByToken(ctx, c, tok, records(rec, false), func(time.Time, *record) error { return refused })
+	_, err = service.AcceptByToken(ctx, c, tok, records(rec, false), func(context.Context, time.Time, *record) (event.Event, error) {
+		return event.Event{}, refused
+	})
 	assert.ErrorIs(t, err, refused, "the transition's own error passes through")
 }

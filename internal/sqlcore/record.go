@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/store"
 )
 
@@ -117,7 +118,7 @@ func newTable[T any](c *Core, kind, name string, rec record[T]) table[T] {
 	t.lock = t.get + d.ForUpdate
 	t.update = fmt.Sprintf("UPDATE %s SET %s, open_claim = $%d WHERE %s = $1 AND id = $2 RETURNING %s",
 		name, strings.Join(set, ", "), len(set)+3, rec.tenant, cols)
-	t.delete = "DELETE FROM " + name + " WHERE " + rec.tenant + " = $1 AND id = $2"
+	t.delete = "DELETE FROM " + name + " WHERE " + rec.tenant + " = $1 AND id = $2 RETURNING " + cols
 	// The claim of a record of the tenant and email that is no longer
 	// open at $4. The unique index on open claims allows one per tenant
 	// and email; see the migrations.
@@ -221,13 +222,21 @@ func (t *table[T]) list(ctx context.Context, op string, limit int, query string,
 	return do(ctx, t, op, func() ([]T, error) { return t.all(ctx, t.c.drv.Reader(), limit, query, a, extra...) })
 }
 
-func (t *table[T]) deleteRecord(ctx context.Context, tenant, id uuid.UUID) error {
-	_, err := do(ctx, t, "delete", func() (int64, error) {
-		n, err := t.c.drv.Writer().Exec(ctx, t.delete, t.ids(tenant, id)...)
-		if err == nil && n == 0 {
-			err = store.ErrNotFound
-		}
-		return n, err
+// deleteRecord removes the record of tenant with id and appends the event
+// deleted returns for it, in one transaction.
+func (t *table[T]) deleteRecord(ctx context.Context, tenant, id uuid.UUID, deleted func(T) (event.Event, error)) error {
+	_, err := do(ctx, t, "delete", func() (int, error) {
+		return 0, t.c.writeEvents(ctx, func(ctx context.Context, q Querier) (event.Event, error) {
+			gone, err := t.one(ctx, q, t.delete, t.ids(tenant, id)...)
+			if err != nil {
+				return event.Event{}, err
+			}
+			ev, err := deleted(gone)
+			if err != nil {
+				return event.Event{}, &callerError{err}
+			}
+			return ev, nil
+		})
 	})
 	return err
 }
@@ -240,20 +249,21 @@ func (t *table[T]) deleteRecord(ctx context.Context, tenant, id uuid.UUID) error
 // transaction. A claim still held then belongs to a record open at now: the
 // violation is the answer, as memstore gives it. Without a stale claim in
 // the way, a create is one INSERT, the statement a bare driver call sends.
-func (t *table[T]) createRecord(ctx context.Context, r T, now time.Time) error {
+func (t *table[T]) createRecord(ctx context.Context, r T, now time.Time, ev event.Event) error {
 	open := t.rec.open(&r, now)
 	a := t.args(make([]any, 0, len(t.rec.columns)+1), &r, true, open)
-	_, err := do(ctx, t, "create", func() (int64, error) {
-		_, err := t.c.drv.Writer().Exec(ctx, t.insert, a...)
+	insertEvent := t.c.events.insertStmt(ev)
+	_, err := do(ctx, t, "create", func() (int, error) {
+		err := t.c.batch(ctx, Stmt{t.insert, a}, insertEvent)
 		if err == nil || !open || !t.c.drv.Unique(err) {
 			return 0, err
 		}
-		return 0, t.c.drv.WriteTx(ctx, func(q Querier) error {
+		return 0, t.c.writeEvents(ctx, func(ctx context.Context, q Querier) (event.Event, error) {
 			if _, err := q.Exec(ctx, t.release, t.releaseArgs(&r, now)...); err != nil {
-				return err
+				return event.Event{}, err
 			}
 			_, err := q.Exec(ctx, t.insert, a...)
-			return err
+			return ev, err
 		})
 	})
 	return err
@@ -265,25 +275,29 @@ func (t *table[T]) createRecord(ctx context.Context, r T, now time.Time) error {
 // that the update's own claim collides only with a record open at now. fn
 // may run again, on a fresh copy, when the transaction is retried after a
 // deadlock.
-func (t *table[T]) updateRecord(ctx context.Context, tenant, id uuid.UUID, now time.Time, fn func(*T) error) (T, error) {
+func (t *table[T]) updateRecord(ctx context.Context, tenant, id uuid.UUID, now time.Time, fn func(context.Context, *T) (event.Event, error)) (T, error) {
 	return do(ctx, t, "update", func() (out T, err error) {
-		err = t.c.drv.WriteTx(ctx, func(q Querier) error {
+		err = t.c.writeEvents(ctx, func(ctx context.Context, q Querier) (event.Event, error) {
 			cur, err := t.one(ctx, q, t.lock, t.ids(tenant, id)...)
 			if err != nil {
-				return err
+				return event.Event{}, err
 			}
 			next := cur
-			if err := fn(&next); err != nil {
-				return &callerError{err}
+			ev, err := fn(ctx, &next)
+			if err != nil {
+				return event.Event{}, &callerError{err}
+			}
+			if out = cur; ev.ID == uuid.Nil {
+				return ev, nil // no change
 			}
 			open := t.rec.open(&next, now)
 			if open {
 				if _, err := q.Exec(ctx, t.release, t.releaseArgs(&cur, now)...); err != nil {
-					return err
+					return event.Event{}, err
 				}
 			}
 			out, err = t.one(ctx, q, t.update, t.args(t.ids(tenant, id), &next, false, open)...)
-			return err
+			return ev, err
 		})
 		return out, err
 	})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/store"
@@ -39,8 +40,8 @@ var invitationRecord = record[inv]{
 }
 
 // CreateInvitation implements invitation.Store.
-func (c *Core) CreateInvitation(ctx context.Context, r invitation.Invitation, now time.Time) error {
-	return c.invitations.createRecord(ctx, r, now)
+func (c *Core) CreateInvitation(ctx context.Context, r invitation.Invitation, now time.Time, ev event.Event) error {
+	return c.invitations.createRecord(ctx, r, now, ev)
 }
 
 // GetInvitation implements invitation.Store.
@@ -55,13 +56,13 @@ func (c *Core) FindInvitation(ctx context.Context, id uuid.UUID) (invitation.Inv
 
 // UpdateInvitation implements invitation.Store. The row stays locked from
 // the read to the commit.
-func (c *Core) UpdateInvitation(ctx context.Context, orgID, id uuid.UUID, now time.Time, update func(*invitation.Invitation) error) (invitation.Invitation, error) {
+func (c *Core) UpdateInvitation(ctx context.Context, orgID, id uuid.UUID, now time.Time, update func(context.Context, *invitation.Invitation) (event.Event, error)) (invitation.Invitation, error) {
 	return c.invitations.updateRecord(ctx, orgID, id, now, update)
 }
 
 // DeleteInvitation implements invitation.Store.
-func (c *Core) DeleteInvitation(ctx context.Context, orgID, id uuid.UUID) error {
-	return c.invitations.deleteRecord(ctx, orgID, id)
+func (c *Core) DeleteInvitation(ctx context.Context, orgID, id uuid.UUID, deleted func(invitation.Invitation) (event.Event, error)) error {
+	return c.invitations.deleteRecord(ctx, orgID, id, deleted)
 }
 
 // ListInvitations implements invitation.Store. Each filter combination is
@@ -153,8 +154,8 @@ var guestOrder = map[guest.OrderBy]struct {
 }
 
 // CreateGuestInvitation implements guest.Store.
-func (c *Core) CreateGuestInvitation(ctx context.Context, r guest.Invitation, now time.Time) error {
-	return c.guests.createRecord(ctx, r, now)
+func (c *Core) CreateGuestInvitation(ctx context.Context, r guest.Invitation, now time.Time, ev event.Event) error {
+	return c.guests.createRecord(ctx, r, now, ev)
 }
 
 // GetGuestInvitation implements guest.Store.
@@ -169,13 +170,13 @@ func (c *Core) FindGuestInvitation(ctx context.Context, id uuid.UUID) (guest.Inv
 
 // UpdateGuestInvitation implements guest.Store. The row stays locked from
 // the read to the commit.
-func (c *Core) UpdateGuestInvitation(ctx context.Context, hostID, id uuid.UUID, now time.Time, update func(*guest.Invitation) error) (guest.Invitation, error) {
+func (c *Core) UpdateGuestInvitation(ctx context.Context, hostID, id uuid.UUID, now time.Time, update func(context.Context, *guest.Invitation) (event.Event, error)) (guest.Invitation, error) {
 	return c.guests.updateRecord(ctx, hostID, id, now, update)
 }
 
 // DeleteGuestInvitation implements guest.Store.
-func (c *Core) DeleteGuestInvitation(ctx context.Context, hostID, id uuid.UUID) error {
-	return c.guests.deleteRecord(ctx, hostID, id)
+func (c *Core) DeleteGuestInvitation(ctx context.Context, hostID, id uuid.UUID, deleted func(guest.Invitation) (event.Event, error)) error {
+	return c.guests.deleteRecord(ctx, hostID, id, deleted)
 }
 
 // ListGuestInvitations implements guest.Store. The page and the total come

@@ -59,14 +59,29 @@ type Driver interface {
 	Writer() Querier
 	// WriteTx runs f in a write transaction and commits it when f returns
 	// nil. Two WriteTx that lock one row (see Dialect.ForUpdate) never
-	// interleave on it.
-	WriteTx(ctx context.Context, f func(Querier) error) error
+	// interleave on it. f gets a context derived from ctx that carries the
+	// transaction in the store's own terms (for its Tx function), so that
+	// an application hook f calls can write in it.
+	WriteTx(ctx context.Context, f func(ctx context.Context, q Querier) error) error
 	// Unique reports whether err is a unique or primary-key violation.
 	Unique(err error) bool
 	// Retryable reports whether an operation that failed with err can run
 	// again without applying anything twice: the database aborted it
 	// (serialization failure, deadlock), or nothing reached the server.
 	Retryable(err error) bool
+}
+
+// Stmt is one statement of a Batch.
+type Stmt struct {
+	Query string
+	Args  []any
+}
+
+// Batcher is a Driver that can run statements in one transaction in one
+// round trip (PostgreSQL's pipelined implicit transaction). Without it, the
+// core runs a batch as a WriteTx.
+type Batcher interface {
+	Batch(ctx context.Context, stmts ...Stmt) error
 }
 
 // Dialect is how values look in one database.
@@ -84,6 +99,10 @@ type Dialect struct {
 	// Contains returns the condition "column contains arg literally": no
 	// pattern characters.
 	Contains func(column, arg string) string
+	// SkipLocked ends a select of rows to claim so that concurrent claims
+	// pass over each other's rows; empty where write transactions run one
+	// at a time.
+	SkipLocked string
 }
 
 // Core implements invitation.Store and guest.Store on a Driver. Stores
@@ -97,6 +116,8 @@ type Core struct {
 
 	invitations table[invitation.Invitation]
 	guests      table[guest.Invitation]
+	events      eventTable
+	listeners   listeners
 
 	retries   int
 	retryBase time.Duration
@@ -109,6 +130,7 @@ func New(name string, drv Driver, d Dialect, prefix string) *Core {
 	c := &Core{name: name, drv: drv, d: &d, retries: 5, retryBase: 2 * time.Millisecond}
 	c.invitations = newTable(c, "invitation", prefix+"invitations", invitationRecord)
 	c.guests = newTable(c, "guest invitation", prefix+"guest_invitations", guestRecord)
+	c.events = newEventTable(c, prefix+"events")
 	return c
 }
 
