@@ -14,7 +14,7 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) storetest.Backend {
+	storetest.Run(t, func(t *testing.T) storetest.EventStore {
 		s := memstore.New()
 		t.Cleanup(func() { _ = s.Close() })
 		return s

@@ -49,10 +49,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/internal/migrate"
 	"github.com/invitekit/invitekit/internal/sqlcore"
 	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/outbox"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -76,6 +78,9 @@ type Store struct {
 var (
 	_ invitation.Store = (*Store)(nil)
 	_ guest.Store      = (*Store)(nil)
+	_ event.Store      = (*Store)(nil)
+	_ outbox.Store     = (*Store)(nil)
+	_ outbox.Listener  = (*Store)(nil)
 )
 
 // Option configures Open and New. A nil Option is ignored.

@@ -42,10 +42,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/internal/migrate"
 	"github.com/invitekit/invitekit/internal/sqlcore"
 	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/outbox"
 )
 
 //go:embed migrations/*.sql
@@ -71,6 +73,9 @@ type Store struct {
 var (
 	_ invitation.Store = (*Store)(nil)
 	_ guest.Store      = (*Store)(nil)
+	_ event.Store      = (*Store)(nil)
+	_ outbox.Store     = (*Store)(nil)
+	_ outbox.Listener  = (*Store)(nil)
 )
 
 // Synchronous is an SQLite synchronous setting: how often commits wait for

@@ -26,20 +26,20 @@ func TestConformance(t *testing.T) {
 	t.Parallel()
 	t.Run("Memory", func(t *testing.T) {
 		t.Parallel()
-		storetest.Run(t, func(t *testing.T) storetest.Backend {
+		storetest.Run(t, func(t *testing.T) storetest.EventStore {
 			return openStore(t, ":memory:")
 		})
 	})
 	// A file store runs reads and writes on separate pools.
 	t.Run("File", func(t *testing.T) {
 		t.Parallel()
-		storetest.Run(t, func(t *testing.T) storetest.Backend {
+		storetest.Run(t, func(t *testing.T) storetest.EventStore {
 			return openStore(t, filepath.Join(t.TempDir(), "invitekit.db"))
 		})
 	})
 	t.Run("New", func(t *testing.T) {
 		t.Parallel()
-		storetest.Run(t, func(t *testing.T) storetest.Backend {
+		storetest.Run(t, func(t *testing.T) storetest.EventStore {
 			db := openDB(t, filepath.Join(t.TempDir(), "invitekit.db"))
 			s, err := New(context.Background(), db)
 			require.NoError(t, err)

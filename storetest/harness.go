@@ -13,6 +13,7 @@ import (
 	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/outbox"
 )
 
 // start is the fake clock's first reading: microsecond precision, like
@@ -33,6 +34,11 @@ type harness struct {
 	clock  *Clock
 	orgs   *invitation.Service
 	guest  *guest.Service
+	// events is the store's event log and outbox, in the event suite.
+	events interface {
+		event.Store
+		outbox.Store
+	}
 }
 
 func newHarness(t *testing.T, is invitation.Store, gs guest.Store, close func() error) *harness {

@@ -75,14 +75,18 @@ func RunGuestStore(t *testing.T, newStore func(t *testing.T) GuestStore) {
 	})
 }
 
-// Run runs both suites on a store of both domains.
-func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
+// Run runs every suite on a store of both domains with its event log and
+// outbox.
+func Run(t *testing.T, newBackend func(t *testing.T) EventStore) {
 	t.Helper()
 	t.Run("Invitation", func(t *testing.T) {
 		RunInvitationStore(t, func(t *testing.T) InvitationStore { return newBackend(t) })
 	})
 	t.Run("Guest", func(t *testing.T) {
 		RunGuestStore(t, func(t *testing.T) GuestStore { return newBackend(t) })
+	})
+	t.Run("Events", func(t *testing.T) {
+		RunEventStore(t, newBackend)
 	})
 }
 

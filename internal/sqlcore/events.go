@@ -319,7 +319,7 @@ func (c *Core) RetryEvent(ctx context.Context, id uuid.UUID, now time.Time) erro
 
 // ListenEvents implements outbox.Listener for the commits of this process.
 func (c *Core) ListenEvents(ctx context.Context) (<-chan struct{}, error) {
-	if err := c.run(ctx, "listen for events", func() error { return nil }); err != nil {
+	if err := Check(ctx, c, "listen for events"); err != nil {
 		return nil, err
 	}
 	return c.listeners.add(ctx), nil

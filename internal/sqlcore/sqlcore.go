@@ -259,3 +259,9 @@ func Migrate(ctx context.Context, d Dialect, ms []migrate.Migration, table strin
 	}
 	return nil
 }
+
+// Check fails as every call of c does when c is closed or ctx has ended,
+// for the operations a store runs itself.
+func Check(ctx context.Context, c *Core, op string) error {
+	return c.run(ctx, op, func() error { return nil })
+}

@@ -1,0 +1,108 @@
+package postgresstore_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitekit/event"
+	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/postgresstore"
+)
+
+// The application's membership row and the accept commit together, or
+// neither does.
+func TestAcceptHookWritesInTheStoresTransaction(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	schema := newSchema(t)
+	in := newInstance(t, schema, time.Now)
+	memberships := pgx.Identifier{schema, "memberships"}.Sanitize()
+	_, err := admin.Exec(ctx, "CREATE TABLE "+memberships+" (organization_id uuid, email text, UNIQUE (organization_id, email))")
+	require.NoError(t, err)
+	addMember := func(ctx context.Context, inv invitation.Invitation) error {
+		tx, ok := postgresstore.Tx(ctx)
+		if !ok {
+			return errors.New("no transaction in the hook's context")
+		}
+		_, err := tx.Exec(ctx, "INSERT INTO "+memberships+" VALUES ($1, $2)", inv.OrganizationID, inv.Email)
+		return err
+	}
+	members := func(org uuid.UUID) int {
+		var n int
+		require.NoError(t, admin.QueryRow(ctx, "SELECT count(*) FROM "+memberships+" WHERE organization_id = $1", org).Scan(&n))
+		return n
+	}
+
+	org := uuid.New()
+	inv, err := in.orgs.Create(ctx, invitation.CreateParams{OrganizationID: org, Email: "ada@example.com", Role: "admin"})
+	require.NoError(t, err)
+	_, err = in.orgs.Accept(ctx, in.orgs.Token(inv), "ada@example.com", addMember, func(context.Context, invitation.Invitation) error {
+		return errors.New("refused after the membership was written")
+	})
+	require.Error(t, err)
+	assert.Zero(t, members(org), "the membership rolled back with the accept")
+	got, err := in.orgs.Get(ctx, org, inv.ID)
+	require.NoError(t, err)
+	assert.Equal(t, invitation.StatusPending, got.Status)
+
+	_, err = in.orgs.Accept(ctx, in.orgs.Token(inv), "ada@example.com", addMember)
+	require.NoError(t, err)
+	assert.Equal(t, 1, members(org), "the membership committed with the accept")
+	evs, err := in.store.ListEvents(ctx, event.ListQuery{OrganizationID: org, Types: []event.Type{event.InvitationAccepted}, Limit: 10})
+	require.NoError(t, err)
+	assert.Len(t, evs, 1)
+
+	_, ok := postgresstore.Tx(ctx)
+	assert.False(t, ok, "no transaction outside a hook")
+}
+
+// A relay on one instance hears the commits of another, and keeps hearing
+// them after its listening connection is killed.
+func TestListenerHearsOtherInstancesAndSurvivesAKilledConnection(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	schema := newSchema(t)
+	a, b := newInstance(t, schema, time.Now), newInstance(t, schema, time.Now)
+	ch, err := a.store.ListenEvents(ctx)
+	require.NoError(t, err)
+	create := func() {
+		_, err := b.orgs.Create(ctx, invitation.CreateParams{OrganizationID: uuid.New(), Email: "ada@example.com", Role: "admin"})
+		require.NoError(t, err)
+	}
+	await := func(msg string) {
+		t.Helper()
+		select {
+		case <-ch:
+		case <-time.After(10 * time.Second):
+			t.Fatal(msg)
+		}
+	}
+	create()
+	await("no wake-up for another instance's commit")
+
+	other := newSchema(t)
+	c := newInstance(t, other, time.Now)
+	_, err = c.orgs.Create(ctx, invitation.CreateParams{OrganizationID: uuid.New(), Email: "ada@example.com", Role: "admin"})
+	require.NoError(t, err)
+	select {
+	case <-ch:
+		t.Fatal("woken by a commit in another schema")
+	case <-time.After(200 * time.Millisecond):
+	}
+
+	var killed int
+	require.NoError(t, admin.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE query = 'LISTEN invitekit_events' AND pid <> pg_backend_pid()`).Scan(&killed))
+	require.Positive(t, killed)
+	await("no wake-up after the listening connection was killed and replaced")
+	create()
+	await("no wake-up for a commit after the reconnect")
+}
