@@ -47,7 +47,9 @@ func TestAcceptHookWritesInTheStoresTransaction(t *testing.T) {
 	org := uuid.New()
 	inv, err := orgs.Create(ctx, invitation.CreateParams{OrganizationID: org, Email: "ada@example.com", Role: "admin"})
 	require.NoError(t, err)
-	addMember := func(ctx context.Context, inv invitation.Invitation) error { return insert(ctx, inv.OrganizationID, inv.Email) }
+	addMember := func(ctx context.Context, inv invitation.Invitation) error {
+		return insert(ctx, inv.OrganizationID, inv.Email)
+	}
 	_, err = orgs.Accept(ctx, orgs.Token(inv), "ada@example.com", addMember, func(context.Context, invitation.Invitation) error { return refuse })
 	require.ErrorIs(t, err, refuse)
 	assert.Zero(t, members(org), "the membership rolled back with the accept")
