@@ -73,6 +73,7 @@ type Store struct {
 	pool     *pgxpool.Pool
 	ownsPool bool
 	schema   string
+	notifier *notifier
 }
 
 var (
@@ -155,8 +156,8 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 }
 
 func newStore(ctx context.Context, pool *pgxpool.Pool, cfg config) (*Store, error) {
-	s := &Store{pool: pool, schema: cfg.schema}
-	s.Core = sqlcore.New("postgresstore", driver{pool}, dialect, pgx.Identifier{cfg.schema}.Sanitize()+".")
+	s := &Store{pool: pool, schema: cfg.schema, notifier: &notifier{pool: pool, payload: cfg.schema}}
+	s.Core = sqlcore.New("postgresstore", driver{pool, s.notifier}, dialect, pgx.Identifier{cfg.schema}.Sanitize()+".")
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -166,8 +167,11 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, cfg config) (*Store, erro
 // Close marks the store closed and, when Open created the pool, closes it.
 // It is safe to call more than once.
 func (s *Store) Close() error {
-	if sqlcore.MarkClosed(s.Core) && s.ownsPool {
-		s.pool.Close()
+	if sqlcore.MarkClosed(s.Core) {
+		s.notifier.close()
+		if s.ownsPool {
+			s.pool.Close()
+		}
 	}
 	return nil
 }
@@ -207,7 +211,10 @@ const (
 )
 
 // driver runs the core's statements on a pgx pool.
-type driver struct{ pool *pgxpool.Pool }
+type driver struct {
+	pool *pgxpool.Pool
+	*notifier
+}
 
 func (d driver) Reader() sqlcore.Querier { return querier{d.pool} }
 func (d driver) Writer() sqlcore.Querier { return querier{d.pool} }

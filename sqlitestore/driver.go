@@ -202,3 +202,35 @@ func rowsAffected(res sql.Result, err error) (int64, error) {
 type sqlRows struct{ *sql.Rows }
 
 func (r sqlRows) Close() { _ = r.Rows.Close() }
+
+// Batch runs stmts in one transaction through the write pool's prepared
+// statements. It may begin the transaction DEFERRED, whatever the DSN says:
+// a transaction that writes before it reads takes the write lock at its
+// first statement, waiting out the busy timeout like an IMMEDIATE one, and
+// every batch is writes only.
+func (d *driver) Batch(ctx context.Context, stmts ...sqlcore.Stmt) error {
+	prepared := make([]*sql.Stmt, len(stmts))
+	for i, st := range stmts {
+		// Prepared before the transaction takes the pool's connection,
+		// which for :memory: is its only one.
+		var err error
+		if prepared[i], err = d.write.stmt(ctx, st.Query); err != nil {
+			return err
+		}
+	}
+	tx, err := d.write.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	for i, st := range stmts {
+		if prepared[i] != nil {
+			_, err = tx.StmtContext(ctx, prepared[i]).ExecContext(ctx, st.Args...)
+		} else {
+			_, err = tx.ExecContext(ctx, st.Query, st.Args...)
+		}
+		if err != nil {
+			return errors.Join(err, tx.Rollback())
+		}
+	}
+	return tx.Commit()
+}

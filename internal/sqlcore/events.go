@@ -183,9 +183,25 @@ func (c *Core) writeEvents(ctx context.Context, f func(ctx context.Context, q Qu
 		return err
 	})
 	if err == nil && wrote {
-		c.listeners.wake()
+		c.committed()
 	}
 	return err
+}
+
+// Notifier is a Driver that tells other processes when events have
+// committed (PostgreSQL's NOTIFY). The core calls Notify after each such
+// commit; it must not block.
+type Notifier interface {
+	Notify()
+}
+
+// committed wakes the listeners of this process and, through the driver,
+// those of others.
+func (c *Core) committed() {
+	c.listeners.wake()
+	if n, ok := c.drv.(Notifier); ok {
+		n.Notify()
+	}
 }
 
 // batch runs stmts, the last of which appends an event, in one
@@ -205,7 +221,7 @@ func (c *Core) batch(ctx context.Context, stmts ...Stmt) error {
 		})
 	}
 	if err == nil {
-		c.listeners.wake()
+		c.committed()
 	}
 	return err
 }
@@ -312,7 +328,7 @@ func (c *Core) RetryEvent(ctx context.Context, id uuid.UUID, now time.Time) erro
 		return 0, err
 	})
 	if err == nil {
-		c.listeners.wake()
+		c.committed()
 	}
 	return err
 }

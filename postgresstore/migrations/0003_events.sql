@@ -34,16 +34,3 @@ CREATE INDEX events_pending ON events (seq) WHERE state = 'pending';
 CREATE INDEX events_pending_invitation ON events (invitation_id, seq) WHERE state = 'pending';
 -- The dead letters.
 CREATE INDEX events_dead ON events (occurred_at, id) WHERE state = 'dead';
-
--- Wake the relays of every instance when events commit. The payload is
--- the schema, so stores in other schemas of the database ignore it;
--- PostgreSQL folds identical notifications of one transaction into one.
-CREATE FUNCTION events_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify('invitekit_events', TG_TABLE_SCHEMA);
-    RETURN NULL;
-END
-$$;
-
-CREATE TRIGGER events_notify AFTER INSERT ON events
-    FOR EACH STATEMENT EXECUTE FUNCTION events_notify();

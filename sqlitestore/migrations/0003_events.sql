@@ -6,7 +6,9 @@
 -- invitation's row, and SQLite has one writer).
 
 CREATE TABLE events (
-    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    -- The rowid: the largest so far plus one, as long as the newest event
+    -- is never deleted (without AUTOINCREMENT's extra page per insert).
+    seq             INTEGER PRIMARY KEY,
     id              BLOB    NOT NULL UNIQUE,
     type            TEXT    NOT NULL,
     organization_id BLOB    NOT NULL,
