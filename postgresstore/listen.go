@@ -2,6 +2,7 @@ package postgresstore
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -144,7 +145,10 @@ func (n *notifier) notify() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if n.conn == nil {
-		conn, err := pgx.ConnectConfig(ctx, n.pool.Config().ConnConfig)
+		cfg := n.pool.Config().ConnConfig
+		// Named apart, so operators tell it from the pool's connections.
+		cfg.RuntimeParams["application_name"] = strings.TrimSpace(cfg.RuntimeParams["application_name"] + " invitekit-notify")
+		conn, err := pgx.ConnectConfig(ctx, cfg)
 		if err != nil {
 			return
 		}
