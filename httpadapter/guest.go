@@ -241,7 +241,8 @@ func (h *Handler) acceptGuestBySystem(x *exchange) error {
 	if err != nil {
 		return err
 	}
-	inv, err := h.cfg.Guests.AcceptBySystem(x.ctx(), host, id)
+	inv, err := h.cfg.Guests.AcceptBySystem(x.ctx(), host, id,
+		acceptHooks[guest.AcceptHook](x, "AcceptGuestInvitation", h.cfg.AcceptGuestInvitation)...)
 	if err != nil {
 		return err
 	}
@@ -260,7 +261,8 @@ func (h *Handler) acceptGuestByToken(x *exchange) error {
 	if body.InvitationToken == "" {
 		return &store.ValidationError{Fields: []store.FieldError{field("invitation_token", "is required")}}
 	}
-	inv, err := h.cfg.Guests.AcceptByGuest(x.ctx(), body.InvitationToken)
+	inv, err := h.cfg.Guests.AcceptByGuest(x.ctx(), body.InvitationToken,
+		acceptHooks[guest.AcceptHook](x, "AcceptGuestInvitation", h.cfg.AcceptGuestInvitation)...)
 	if err != nil {
 		return err
 	}

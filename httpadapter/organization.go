@@ -105,14 +105,20 @@ func (h *Handler) listInvitations(x *exchange) error {
 	if err != nil {
 		return err
 	}
-	if page.Next != "" {
-		x.w.Header().Set("Link", "<"+x.nextPageURL(page.Next)+`>; rel="next"`)
-	}
+	x.linkNext(page.Next)
 	out := make([]invitation.View, len(page.Invitations))
 	for i, inv := range page.Invitations {
 		out[i] = invitation.NewView(inv, page.Now)
 	}
 	return x.result(out)
+}
+
+// linkNext sets the Link header of a page that has a next one, whose
+// cursor is next.
+func (x *exchange) linkNext(next string) {
+	if next != "" {
+		x.w.Header().Set("Link", "<"+x.nextPageURL(next)+`>; rel="next"`)
+	}
 }
 
 // nextPageURL is the request's own path and query with the cursor replaced:
@@ -217,7 +223,8 @@ func (h *Handler) acceptInvitation(x *exchange) error {
 		}
 		addr = p
 	}
-	inv, err := h.cfg.Invitations.Accept(x.ctx(), body.Token, addr)
+	inv, err := h.cfg.Invitations.Accept(x.ctx(), body.Token, addr,
+		acceptHooks[invitation.AcceptHook](x, "AcceptInvitation", h.cfg.AcceptInvitation)...)
 	if err != nil {
 		return err
 	}
