@@ -1,5 +1,6 @@
 // Package httpadapter serves invitation.Service and guest.Service over HTTP,
-// with the routes and wire shapes of the two APIs invitekit implements.
+// with the routes and wire shapes of the two APIs invitekit implements, and
+// the organizations' events as an audit log.
 //
 // New returns a Handler, an http.Handler built on http.ServeMux with no
 // router dependency. Mount it at the root of a server, or under a prefix:
@@ -25,6 +26,7 @@
 //	POST   /v1/organizations/{organizationId}/invitations/{invitationId}/revoke revoke
 //	POST   /v1/organizations/{organizationId}/invitations/{invitationId}/resend resend; the result has the new token
 //	POST   /v1/invitations/accept                                               accept {token, email}
+//	GET    /v1/organizations/{organizationId}/events                            events: ?type= (repeatable) &limit= &cursor=, Link rel="next"
 //
 // The list returns up to 100 invitations (the most a page holds) when no
 // limit is given, as ClickHouse clients, which know nothing of paging, read
@@ -36,6 +38,44 @@
 // accepted, revoked or expired), inviterId (the Principal ID that created
 // it), sentAt, acceptedAt and revokedAt (null until then), and token in the
 // results of create and resend only.
+//
+// # Events
+//
+// With Config.Events set, GET /v1/organizations/{organizationId}/events
+// lists the organization's events (package event), newest first: an audit
+// log of every change to its invitations and to the guest invitations it
+// hosts. The result is an array of events, each exactly its JSON in
+// package event: {id, type, organizationId, invitationId, actorId,
+// occurredAt, data}, data being the invitation in its API shape without a
+// token. The route is authorized as the invitation list is. Its parameters:
+// limit, 1 to 100, 20 when absent; cursor, from the Link rel="next" header
+// of the page before; and type, repeated for several types
+// (?type=invitation.created&type=invitation.accepted). A comma does not
+// separate types: "a,b" is one unknown type, refused with 422.
+//
+// The Handler puts the Principal ID of every authenticated request in the
+// context it passes to the services (event.WithActor), so each event
+// records who made the change as its actorId.
+//
+// # Accept hooks
+//
+// Config.AcceptInvitation runs on POST /v1/invitations/accept and
+// Config.AcceptGuestInvitation on POST /guest-invitations/accept and
+// POST /guest-invitations/{id}/accept, inside the store's transaction,
+// after the invitation has moved to accepted and before anything commits.
+// The context they get carries the transaction of a store that has one
+// (sqlitestore.Tx, postgresstore.Tx): an application writes its membership
+// there, and it commits with the accept or not at all. A hook refuses by
+// returning an error; the invitation then stays pending, its token still
+// works, and no event is recorded. The error decides the response:
+//
+//   - a *Refusal: its Status (a 4xx; any other status is answered 403) and
+//     its Detail, with the problem type accept-refused;
+//   - a *store.ValidationError, a store sentinel error (store.ErrConflict,
+//     store.ErrNotFound, ...) or ErrForbidden: answered as when the
+//     services return them (422, 409, 404, 403);
+//   - anything else, and a panic: a bug of the application, not of the
+//     input, answered 500 with a generic message and logged.
 //
 // # Guest routes
 //
@@ -84,6 +124,7 @@
 //	409 already-exists           an open invitation for the email exists
 //	409 already-accepted         the invitation was accepted
 //	409 revoked, archived        the invitation was revoked, or is archived
+//	4xx accept-refused           an accept hook refused with a *Refusal, with the status it chose
 //	410 expired                  accept or resend of an expired invitation
 //	413 body-too-large           body beyond Config.MaxBodyBytes
 //	415 unsupported-media-type   a body without a JSON Content-Type

@@ -3,6 +3,7 @@ package httpadapter
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -71,6 +72,47 @@ var errorTable = []struct {
 	{context.DeadlineExceeded, probUnavailable, "the request timed out"},
 }
 
+// Refusal is the error an accept hook (Config.AcceptInvitation,
+// Config.AcceptGuestInvitation) returns to refuse an accept with a status
+// and message of its own choosing: the response has Status, the problem
+// type ProblemTypePrefix+"accept-refused", and Detail as its detail (and,
+// on the organization routes, its error). Return it as a pointer, wrapped
+// or not:
+//
+//	return &httpadapter.Refusal{Status: http.StatusPaymentRequired, Detail: "the plan has no free seat"}
+//
+// Detail is shown to the client as it is; put nothing in it the client
+// should not read.
+type Refusal struct {
+	// Status is the response's status, a client error from 400 to 499.
+	// Any other value is answered 403.
+	Status int
+	// Detail says why, for the client. When empty the response says the
+	// application refused the accept.
+	Detail string
+}
+
+// Error implements error.
+func (r *Refusal) Error() string {
+	if r == nil {
+		return "httpadapter: accept refused"
+	}
+	return fmt.Sprintf("httpadapter: accept refused (%d): %s", r.Status, r.Detail)
+}
+
+// failure is the response to r, its status kept to the client errors.
+func (r *Refusal) failure() failure {
+	status := r.Status
+	if status < 400 || status > 499 {
+		status = http.StatusForbidden
+	}
+	detail := r.Detail
+	if detail == "" {
+		detail = "the application refused to accept the invitation"
+	}
+	return failure{kind: problem{status, "accept-refused", "Accept refused"}, detail: detail}
+}
+
 // requestError is an error the adapter finds in a request before any
 // service sees it: a malformed header, path, query or body, a refused
 // authorization.
@@ -112,6 +154,10 @@ func classify(err error) failure {
 	var rerr *requestError
 	if errors.As(err, &rerr) {
 		return failure{kind: rerr.kind, detail: rerr.detail, fields: rerr.fields}
+	}
+	var refusal *Refusal
+	if errors.As(err, &refusal) && refusal != nil {
+		return refusal.failure()
 	}
 	var verr *store.ValidationError
 	if errors.As(err, &verr) {

@@ -2,6 +2,7 @@ package httpadapter_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log"
@@ -92,4 +93,75 @@ func Example_errors() {
 	// Output:
 	// 400 application/problem+json
 	// {"type":"urn:invitekit:problem:invalid-request","title":"Invalid request","status":400,"detail":"missing or malformed organization headers","errors":[{"field":"Requester-Organization-ID","message":"is required"},{"field":"Target-Organization-ID","message":"is required"}]}
+}
+
+// Serve the events of organizations as an audit log, and let the
+// application take part in accepting: the hook runs inside the store's
+// transaction (with sqlitestore or postgresstore, write the membership
+// through sqlitestore.Tx(ctx) or postgresstore.Tx(ctx)), and a refusal
+// leaves the invitation pending.
+func Example_eventsAndAcceptHook() {
+	st := memstore.New()
+	defer st.Close()
+	invitations, err := invitation.NewService(invitation.Config{Store: st, Keys: [][]byte{bytes.Repeat([]byte("k"), 32)}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	freeSeats := 0
+	h, err := httpadapter.New(httpadapter.Config{
+		Invitations:  invitations,
+		Events:       st,
+		Authenticate: httpadapter.APIKeys(map[string]string{"key-1": "s3cret-s3cret"}),
+		AcceptInvitation: func(ctx context.Context, p httpadapter.Principal, inv invitation.Invitation) error {
+			if freeSeats == 0 {
+				return &httpadapter.Refusal{Status: http.StatusPaymentRequired, Detail: "the plan has no free seat"}
+			}
+			freeSeats--
+			return nil
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	call := func(method, path, body string, out any) int {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.SetBasicAuth("key-1", "s3cret-s3cret")
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if err := json.Unmarshal(rec.Body.Bytes(), out); err != nil {
+			log.Fatal(err)
+		}
+		return rec.Code
+	}
+	const org = "/v1/organizations/0190f0a0-0000-7000-8000-000000000001"
+	var created struct {
+		Result struct{ Token string } `json:"result"`
+	}
+	call(http.MethodPost, org+"/invitations", `{"email":"ada@example.com","role":"admin"}`, &created)
+	accept := `{"token":"` + created.Result.Token + `","email":"ada@example.com"}`
+
+	var refused struct{ Detail string }
+	fmt.Println(call(http.MethodPost, "/v1/invitations/accept", accept, &refused), refused.Detail)
+	freeSeats = 1
+	var accepted struct {
+		Result struct{ Status string } `json:"result"`
+	}
+	fmt.Println(call(http.MethodPost, "/v1/invitations/accept", accept, &accepted), accepted.Result.Status)
+
+	var events struct {
+		Result []struct {
+			Type    string
+			ActorID *string
+		} `json:"result"`
+	}
+	call(http.MethodGet, org+"/events?type=invitation.created&type=invitation.accepted", "", &events)
+	for _, ev := range events.Result {
+		fmt.Println(ev.Type, *ev.ActorID)
+	}
+	// Output:
+	// 402 the plan has no free seat
+	// 200 accepted
+	// invitation.accepted key-1
+	// invitation.created key-1
 }

@@ -47,7 +47,7 @@ func newFuzzTarget(f *testing.F) *fuzzTarget {
 	guests, err := guest.NewService(guest.Config{Store: st, Keys: keys, Clock: clk.Now})
 	require.NoError(f, err)
 	h, err := New(Config{
-		Invitations: invs, Guests: guests, Authenticate: APIKeys(testKeys), MaxBodyBytes: 4096,
+		Invitations: invs, Guests: guests, Events: st, Authenticate: APIKeys(testKeys), MaxBodyBytes: 4096,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	require.NoError(f, err)
@@ -262,6 +262,22 @@ func FuzzOrganizationListQuery(f *testing.F) {
 	})
 }
 
+func FuzzEventListQuery(f *testing.F) {
+	ft := newFuzzTarget(f)
+	for _, q := range []string{
+		"", "limit=1", "limit=0", "limit=-1", "limit=100", "limit=101", "type=invitation.created",
+		"type=invitation.created&type=guest_invitation.created", "type=invitation.created,invitation.accepted", "type=",
+		"type=%00", "cursor=", "cursor=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "cursor=%ZZ", "limit=1&limit=2", ";;&&==", "%",
+	} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, rawQuery string) {
+		req := httptest.NewRequest(http.MethodGet, eventsPath(ft.host), nil)
+		req.URL.RawQuery = rawQuery
+		ft.serve(t, req)
+	})
+}
+
 func FuzzGuestListQuery(f *testing.F) {
 	ft := newFuzzTarget(f)
 	for _, q := range []string{
@@ -287,7 +303,7 @@ var fuzzMethods = []string{
 func FuzzPath(f *testing.F) {
 	ft := newFuzzTarget(f)
 	for i, p := range []string{
-		"/", "/openapi.json", ft.orgItem, ft.orgItem + "/revoke", ft.guestItem + "/accept", "/guest-invitations/accept",
+		"/", "/openapi.json", eventsPath(ft.host), ft.orgItem, ft.orgItem + "/revoke", ft.guestItem + "/accept", "/guest-invitations/accept",
 		"/v1/organizations//invitations", "/v1/../guest-invitations", "/guest-invitations/%00", "//", "",
 		"/v1/organizations/" + ft.host.String() + "/invitations/" + ft.host.String() + "/resend/",
 	} {

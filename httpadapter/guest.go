@@ -18,64 +18,24 @@ const (
 	TargetHeader    = "Target-Organization-ID"
 )
 
-// guestJSON is a guest invitation on the wire: every documented field, in
-// the documented order, nullable ones as null.
-type guestJSON struct {
-	ID                     string       `json:"id"`
-	HostOrganizationID     string       `json:"host_organization_id"`
-	Email                  string       `json:"email"`
-	FirstInvitationSentAt  string       `json:"first_invitation_sent_at"`
-	LastInvitationSentAt   string       `json:"last_invitation_sent_at"`
-	ExpiredAt              string       `json:"expired_at"`
-	Expired                bool         `json:"expired"`
-	Status                 guest.Status `json:"status"`
-	InvitationToken        string       `json:"invitation_token"`
-	Archived               bool         `json:"archived"`
-	CreatedAt              string       `json:"created_at"`
-	UpdatedAt              string       `json:"updated_at"`
-	AcceptedAt             *string      `json:"accepted_at"`
-	ArchivedAt             *string      `json:"archived_at"`
-	ParentOrganizationID   *string      `json:"parent_organization_id"`
-	ParentOrganizationName *string      `json:"parent_organization_name"`
-}
-
 // guestListJSON is the documented list response.
 type guestListJSON struct {
-	Items      []guestJSON `json:"items"`
-	TotalItems int         `json:"total_items"`
+	Items      []guest.View `json:"items"`
+	TotalItems int          `json:"total_items"`
 }
 
-// newGuestJSON renders an invitation with its token, expired evaluated at
-// now.
-func newGuestJSON(inv guest.Item, now time.Time) guestJSON {
-	out := guestJSON{
-		ID:                     inv.ID.String(),
-		HostOrganizationID:     inv.HostOrganizationID.String(),
-		Email:                  inv.Email,
-		FirstInvitationSentAt:  timestamp(inv.FirstInvitationSentAt),
-		LastInvitationSentAt:   timestamp(inv.LastInvitationSentAt),
-		ExpiredAt:              timestamp(inv.ExpiredAt),
-		Expired:                inv.Expired(now),
-		Status:                 inv.Status,
-		InvitationToken:        inv.Token,
-		Archived:               inv.Archived,
-		CreatedAt:              timestamp(inv.CreatedAt),
-		UpdatedAt:              timestamp(inv.UpdatedAt),
-		AcceptedAt:             timestampOrNull(inv.AcceptedAt),
-		ArchivedAt:             timestampOrNull(inv.ArchivedAt),
-		ParentOrganizationName: inv.ParentOrganizationName,
-	}
-	if inv.ParentOrganizationID != nil {
-		id := inv.ParentOrganizationID.String()
-		out.ParentOrganizationID = &id
-	}
-	return out
+// guestView renders an invitation with its token, as every documented
+// read shows it, expired evaluated at now.
+func guestView(item guest.Item, now time.Time) guest.View {
+	v := guest.NewView(item.Invitation, now)
+	v.InvitationToken = item.Token
+	return v
 }
 
 // guestResult answers status with one invitation, expired evaluated at one
 // instant.
 func (h *Handler) guestResult(x *exchange, status int, inv guest.Invitation) error {
-	x.writeJSON(status, "application/json", newGuestJSON(h.cfg.Guests.Item(inv), h.cfg.Guests.Now()))
+	x.writeJSON(status, "application/json", guestView(h.cfg.Guests.Item(inv), h.cfg.Guests.Now()))
 	return nil
 }
 
@@ -209,9 +169,9 @@ func (h *Handler) listGuests(x *exchange) error {
 	if err != nil {
 		return err
 	}
-	out := guestListJSON{Items: make([]guestJSON, len(res.Items)), TotalItems: res.TotalItems}
+	out := guestListJSON{Items: make([]guest.View, len(res.Items)), TotalItems: res.TotalItems}
 	for i, item := range res.Items {
-		out.Items[i] = newGuestJSON(item, res.Now)
+		out.Items[i] = guestView(item, res.Now)
 	}
 	x.writeJSON(http.StatusOK, "application/json", out)
 	return nil
@@ -281,7 +241,8 @@ func (h *Handler) acceptGuestBySystem(x *exchange) error {
 	if err != nil {
 		return err
 	}
-	inv, err := h.cfg.Guests.AcceptBySystem(x.ctx(), host, id)
+	inv, err := h.cfg.Guests.AcceptBySystem(x.ctx(), host, id,
+		acceptHooks[guest.AcceptHook](x, "AcceptGuestInvitation", h.cfg.AcceptGuestInvitation)...)
 	if err != nil {
 		return err
 	}
@@ -300,7 +261,8 @@ func (h *Handler) acceptGuestByToken(x *exchange) error {
 	if body.InvitationToken == "" {
 		return &store.ValidationError{Fields: []store.FieldError{field("invitation_token", "is required")}}
 	}
-	inv, err := h.cfg.Guests.AcceptByGuest(x.ctx(), body.InvitationToken)
+	inv, err := h.cfg.Guests.AcceptByGuest(x.ctx(), body.InvitationToken,
+		acceptHooks[guest.AcceptHook](x, "AcceptGuestInvitation", h.cfg.AcceptGuestInvitation)...)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
 )
@@ -37,6 +38,40 @@ type Config struct {
 	// Guests serves the /guest-invitations routes. When nil those routes
 	// are absent (404).
 	Guests *guest.Service
+
+	// Events serves GET /v1/organizations/{organizationId}/events, the
+	// organization's events (package event), newest first: an audit log
+	// of who changed which invitation, organization and guest ones alike.
+	// Every invitekit store implements event.Store; pass the store the
+	// services use. The route authorizes the organization with
+	// AuthorizeOrganization, as the invitation list does. When nil the
+	// route is absent (404).
+	Events event.Store
+
+	// AcceptInvitation, when set, is the application's part of
+	// POST /v1/invitations/accept: it runs inside the store's
+	// transaction, after the invitation has moved to accepted and before
+	// anything commits, with the principal of the request and the
+	// accepted invitation. ctx carries the transaction of a store that has
+	// one (sqlitestore.Tx, postgresstore.Tx), so the hook can write its
+	// own rows, the membership, in it, and they commit or roll back with
+	// the accept. Returning an error refuses the accept: nothing commits,
+	// the invitation stays pending, its token still works and no event is
+	// recorded. A *Refusal is answered with its status and detail; a
+	// *store.ValidationError or a store sentinel error (store.ErrConflict,
+	// ...) as the Handler answers them from the services; any other error
+	// (or a panic) is the application's fault: answered 500 with a
+	// generic message and logged. The hook may run more than once for
+	// one request when a store retries a transaction the database
+	// aborted: do all its work through the transaction.
+	AcceptInvitation func(ctx context.Context, p Principal, inv invitation.Invitation) error
+
+	// AcceptGuestInvitation is AcceptInvitation for the two guest accept
+	// routes, POST /guest-invitations/accept (inv.Status is then
+	// accepted_by_guest) and POST /guest-invitations/{id}/accept
+	// (accepted_by_system), with the same transaction and the same
+	// answers to its errors.
+	AcceptGuestInvitation func(ctx context.Context, p Principal, inv guest.Invitation) error
 
 	// Authenticate identifies the principal of a request from its
 	// credentials. Every route except GET /openapi.json calls it first;
@@ -78,6 +113,7 @@ type Config struct {
 // concurrent use.
 type Handler struct {
 	cfg     Config
+	events  *event.Log
 	log     *slog.Logger
 	mux     *http.ServeMux
 	routes  []route
@@ -120,6 +156,9 @@ func New(cfg Config) (*Handler, error) {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	if cfg.Events != nil {
+		h.events = event.NewLog(cfg.Events)
+	}
 	h.routes = routeTable(cfg)
 	for _, rt := range h.routes {
 		h.mux.Handle(rt.method+" "+rt.path, h.wrap(rt))
@@ -151,6 +190,9 @@ func routeTable(cfg Config) []route {
 			route{method: http.MethodPost, path: item + "/resend", serve: (*Handler).resendInvitation},
 			route{method: http.MethodPost, path: "/v1/invitations/accept", serve: (*Handler).acceptInvitation},
 		)
+	}
+	if cfg.Events != nil {
+		rs = append(rs, route{method: http.MethodGet, path: "/v1/organizations/{organizationId}/events", serve: (*Handler).listEvents})
 	}
 	if cfg.Guests != nil {
 		const coll = "/guest-invitations"
@@ -207,6 +249,11 @@ func (h *Handler) wrap(rt route) http.Handler {
 				return
 			}
 			x.principal = p
+			if p.ID != "" {
+				// The services record the actor of every change they
+				// make with this context in its event.
+				x.r = x.r.WithContext(event.WithActor(x.r.Context(), p.ID))
+			}
 		}
 		if err := rt.serve(h, x); err != nil {
 			x.fail(err)

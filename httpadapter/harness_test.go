@@ -42,7 +42,7 @@ var t0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 type fixture struct {
 	t       *testing.T
 	clock   *storetest.Clock
-	store   *memstore.Store
+	store   backend
 	inv     *invitation.Service
 	guests  *guest.Service
 	handler *Handler
@@ -53,12 +53,15 @@ type fixture struct {
 	logs *syncBuffer
 }
 
-// options change a fixture's Config or mounting.
+// options change a fixture's Config, store or mounting.
 type options struct {
-	prefix  string
-	noOrg   bool
-	noGuest bool
-	config  func(*Config)
+	prefix   string
+	noOrg    bool
+	noGuest  bool
+	noEvents bool
+	// store opens the fixture's store; memstore when nil.
+	store  func(*testing.T) backend
+	config func(*Config)
 }
 
 func newFixture(t *testing.T, opts ...options) *fixture {
@@ -67,7 +70,12 @@ func newFixture(t *testing.T, opts ...options) *fixture {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	f := &fixture{t: t, clock: storetest.NewClock(t0), store: memstore.New(), logs: &syncBuffer{}}
+	f := &fixture{t: t, clock: storetest.NewClock(t0), logs: &syncBuffer{}}
+	if o.store != nil {
+		f.store = o.store(t)
+	} else {
+		f.store = memstore.New()
+	}
 	t.Cleanup(func() { _ = f.store.Close() })
 	keys := [][]byte{bytes.Repeat([]byte("k"), 32)}
 	var err error
@@ -84,6 +92,9 @@ func newFixture(t *testing.T, opts ...options) *fixture {
 		Guests:       f.guests,
 		Authenticate: APIKeys(testKeys),
 		Logger:       slog.New(slog.NewJSONHandler(f.logs, nil)),
+	}
+	if !o.noEvents {
+		cfg.Events = f.store
 	}
 	if o.config != nil {
 		o.config(&cfg)
@@ -255,6 +266,11 @@ func assertProblem(t *testing.T, r response, status int, slug string) {
 // orgPath is the collection path of organization org.
 func orgPath(org uuid.UUID) string {
 	return "/v1/organizations/" + org.String() + "/invitations"
+}
+
+// eventsPath is the events path of organization org.
+func eventsPath(org uuid.UUID) string {
+	return "/v1/organizations/" + org.String() + "/events"
 }
 
 // createInvitation creates an invitation through the API and returns its

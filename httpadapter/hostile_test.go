@@ -27,6 +27,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/memstore"
@@ -39,10 +40,11 @@ import (
 // hostile requests at a server; without it that run is skipped.
 const postgresURLEnv = "INVITEKIT_TEST_POSTGRES_URL"
 
-// backend is a store of both kinds of invitation.
+// backend is a store of both kinds of invitation and their events.
 type backend interface {
 	invitation.Store
 	guest.Store
+	event.Store
 	Close() error
 }
 
@@ -113,7 +115,7 @@ func newHostileServer(t *testing.T, st backend) *hostileServer {
 	guests, err := guest.NewService(guest.Config{Store: st, Keys: keys, Clock: clk.Now})
 	require.NoError(t, err)
 	h, err := New(Config{
-		Invitations: invs, Guests: guests, Authenticate: APIKeys(testKeys), MaxBodyBytes: 256 << 10,
+		Invitations: invs, Guests: guests, Events: st, Authenticate: APIKeys(testKeys), MaxBodyBytes: 256 << 10,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	require.NoError(t, err)
@@ -216,6 +218,8 @@ func (hs *hostileServer) requests() []hostileRequest {
 	}
 	rs = append(rs, queryRequests(orgPath(hs.host), nil, []string{"limit"}, numbers)...)
 	rs = append(rs, queryRequests(orgPath(hs.host), nil, []string{"status", "email", "cursor", "limit"}, hostileQueryValues)...)
+	rs = append(rs, queryRequests(eventsPath(hs.host), nil, []string{"limit"}, numbers)...)
+	rs = append(rs, queryRequests(eventsPath(hs.host), nil, []string{"type", "cursor", "limit"}, hostileQueryValues)...)
 	rs = append(rs, queryRequests("/guest-invitations", hdr, []string{"limit", "offset"}, numbers)...)
 	rs = append(rs, queryRequests("/guest-invitations", hdr,
 		[]string{"statuses", "email", "expired", "archived", "order_by", "order", "limit", "offset"}, hostileQueryValues)...)
@@ -238,6 +242,9 @@ func (hs *hostileServer) requests() []hostileRequest {
 		for _, extra := range []string{"", "&limit=100", "&status=pending&email=org@example.com"} {
 			rs = append(rs, hostileRequest{name: "cursor " + c + extra, method: http.MethodGet, target: orgPath(hs.host) + "?cursor=" + c + extra})
 		}
+		for _, extra := range []string{"", "&limit=100", "&type=invitation.created&type=guest_invitation.accepted"} {
+			rs = append(rs, hostileRequest{name: "event cursor " + c + extra, method: http.MethodGet, target: eventsPath(hs.host) + "?cursor=" + c + extra})
+		}
 	}
 
 	// Repeated and long guest list parameters.
@@ -250,6 +257,10 @@ func (hs *hostileServer) requests() []hostileRequest {
 		hostileRequest{name: "email search of 256 NULs", method: http.MethodGet, target: "/guest-invitations?email=" + strings.Repeat("%00", 256), header: hdr},
 		hostileRequest{name: "email search of 20000", method: http.MethodGet, target: "/guest-invitations?email=" + strings.Repeat("e", 20000), header: hdr},
 		hostileRequest{name: "org email of 20000", method: http.MethodGet, target: orgPath(hs.host) + "?email=" + strings.Repeat("e", 20000) + "%40example.com"},
+		hostileRequest{name: "type x5000", method: http.MethodGet, target: eventsPath(hs.host) + "?" + strings.Repeat("type=invitation.created&", 5000) + "limit=100"},
+		hostileRequest{name: "every type x500", method: http.MethodGet, target: eventsPath(hs.host) + "?" + strings.Repeat(everyEventType(), 500)},
+		hostileRequest{name: "5000 unknown types", method: http.MethodGet, target: eventsPath(hs.host) + "?" + strings.Repeat("type=x%00&", 5000)},
+		hostileRequest{name: "comma-separated types", method: http.MethodGet, target: eventsPath(hs.host) + "?type=invitation.created,invitation.accepted"},
 		hostileRequest{name: "every filter at once", method: http.MethodGet, header: hdr,
 			target: "/guest-invitations?statuses=sent&email=%00&expired=true&archived=false&order_by=email&order=desc&limit=1&offset=1"},
 	)
@@ -305,6 +316,7 @@ func (hs *hostileServer) requests() []hostileRequest {
 	for _, v := range hostileQueryValues {
 		rs = append(rs,
 			hostileRequest{name: "org id " + v, method: http.MethodGet, target: "/v1/organizations/" + v + "/invitations"},
+			hostileRequest{name: "events org id " + v, method: http.MethodGet, target: "/v1/organizations/" + v + "/events"},
 			hostileRequest{name: "invitation id " + v, method: http.MethodGet, target: orgPath(hs.host) + "/" + v},
 			hostileRequest{name: "guest id " + v, method: http.MethodGet, target: "/guest-invitations/" + v, header: hdr},
 			hostileRequest{name: "revoke id " + v, method: http.MethodPost, target: orgPath(hs.host) + "/" + v + "/revoke"},
@@ -314,6 +326,15 @@ func (hs *hostileServer) requests() []hostileRequest {
 		)
 	}
 	return rs
+}
+
+// everyEventType is a query naming every event type once.
+func everyEventType() string {
+	var b strings.Builder
+	for _, t := range event.Types {
+		b.WriteString("type=" + url.QueryEscape(string(t)) + "&")
+	}
+	return b.String()
 }
 
 // send makes r and checks the property every input must keep: not a 5xx,

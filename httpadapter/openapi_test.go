@@ -28,9 +28,11 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		// want is how many operations the document must have.
 		want int
 	}{
-		{"both services", options{}, 15},
-		{"organizations only", options{noGuest: true}, 8},
-		{"guests only", options{noOrg: true}, 8},
+		{"both services and events", options{}, 16},
+		{"no events", options{noEvents: true}, 15},
+		{"organizations only", options{noGuest: true}, 9},
+		{"guests only", options{noOrg: true}, 9},
+		{"events only", options{noOrg: true, noGuest: true}, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,14 +101,15 @@ func TestSchemaCheckerRejects(t *testing.T) {
 	path := "/guest-invitations/0190f0a0-0000-7000-8000-000000000001"
 	require.NoError(t, doc.checkResponse(http.MethodGet, path, 200, jsonHeader, []byte(goodGuest)))
 
-	tests := []struct {
+	type rejected struct {
 		name   string
 		method string
 		path   string
 		status int
 		header http.Header
 		body   string
-	}{
+	}
+	tests := []rejected{
 		{"missing member", http.MethodGet, path, 200, jsonHeader, strings.Replace(goodGuest, `"expired":false,`, "", 1)},
 		{"undocumented member", http.MethodGet, path, 200, jsonHeader, strings.Replace(goodGuest, `{`, `{"extra":1,`, 1)},
 		{"wrong type", http.MethodGet, path, 200, jsonHeader, strings.Replace(goodGuest, `"expired":false`, `"expired":"no"`, 1)},
@@ -122,6 +125,19 @@ func TestSchemaCheckerRejects(t *testing.T) {
 		{"unrouted success", http.MethodPut, path, 200, jsonHeader, `{}`},
 		{"not JSON", http.MethodGet, path, 200, jsonHeader, `<html>`},
 	}
+	events := "/v1/organizations/0190f0a0-0000-7000-8000-000000000002/events"
+	guestData := strings.Replace(goodGuest, `"invitation_token":"0123456789abc",`, "", 1)
+	goodEvents := `{"status":200,"requestId":"0190f0a0-0000-7000-8000-000000000009","result":[{"id":"0190f0a0-0000-7000-8000-000000000003",` +
+		`"type":"guest_invitation.created","organizationId":"0190f0a0-0000-7000-8000-000000000002",` +
+		`"invitationId":"0190f0a0-0000-7000-8000-000000000001","actorId":"key-1","occurredAt":"2030-01-01T00:00:00Z","data":` + guestData + `}]}`
+	require.NoError(t, doc.checkResponse(http.MethodGet, events, 200, jsonHeader, []byte(goodEvents)))
+	tests = append(tests, []rejected{
+		{"event of unknown type", http.MethodGet, events, 200, jsonHeader, strings.Replace(goodEvents, `"guest_invitation.created"`, `"guest_invitation.lost"`, 1)},
+		{"event data with a guest token", http.MethodGet, events, 200, jsonHeader, strings.Replace(goodEvents, guestData, goodGuest, 1)},
+		{"event data of neither shape", http.MethodGet, events, 200, jsonHeader, strings.Replace(goodEvents, guestData, `{"id":"x"}`, 1)},
+		{"event without actorId", http.MethodGet, events, 200, jsonHeader, strings.Replace(goodEvents, `"actorId":"key-1",`, "", 1)},
+		{"refusal of a route without hooks", http.MethodPost, "/guest-invitations", 402, problemHeader, `{}`},
+	}...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			assert.Error(t, doc.checkResponse(tt.method, tt.path, tt.status, tt.header, []byte(tt.body)))

@@ -4,56 +4,12 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/store"
 )
-
-// invitationJSON is an organization invitation on the wire: the documented
-// ClickHouse fields (role, id, email, createdAt, expireAt) first, then the
-// additive ones. Token is present only in the results of create and resend,
-// the two moments the invitation is sent.
-type invitationJSON struct {
-	Role      string `json:"role"`
-	ID        string `json:"id"`
-	Email     string `json:"email"`
-	CreatedAt string `json:"createdAt"`
-	ExpireAt  string `json:"expireAt"`
-
-	OrganizationID string `json:"organizationId"`
-	// Status is the effective status: pending, accepted, revoked or expired.
-	Status     invitation.Status `json:"status"`
-	InviterID  *string           `json:"inviterId"`
-	SentAt     string            `json:"sentAt"`
-	AcceptedAt *string           `json:"acceptedAt"`
-	RevokedAt  *string           `json:"revokedAt"`
-	Token      string            `json:"token,omitempty"`
-}
-
-// newInvitationJSON renders inv with its effective status at now and, when
-// it is not empty, its token.
-func newInvitationJSON(inv invitation.Invitation, now time.Time, token string) invitationJSON {
-	out := invitationJSON{
-		Role:           inv.Role,
-		ID:             inv.ID.String(),
-		Email:          inv.Email,
-		CreatedAt:      timestamp(inv.CreatedAt),
-		ExpireAt:       timestamp(inv.ExpireAt),
-		OrganizationID: inv.OrganizationID.String(),
-		Status:         inv.EffectiveStatus(now),
-		SentAt:         timestamp(inv.SentAt),
-		AcceptedAt:     timestampOrNull(inv.AcceptedAt),
-		RevokedAt:      timestampOrNull(inv.RevokedAt),
-		Token:          token,
-	}
-	if inv.InviterID != "" {
-		out.InviterID = &inv.InviterID
-	}
-	return out
-}
 
 // withToken says whether a response shows the invitation's token: only
 // create and resend do, the two moments the invitation is sent.
@@ -66,21 +22,9 @@ func (h *Handler) invitationResult(x *exchange, inv invitation.Invitation, tok w
 	if tok {
 		token = h.cfg.Invitations.Token(inv)
 	}
-	return x.result(newInvitationJSON(inv, h.cfg.Invitations.Now(), token))
-}
-
-// timestamp formats t as RFC 3339 in UTC. The views hold strings rather
-// than time.Time and uuid.UUID because encoding/json re-validates what
-// their Marshal methods return, which made up most of a response's cost.
-func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-
-// timestampOrNull is timestamp for a nullable time.
-func timestampOrNull(t *time.Time) *string {
-	if t == nil {
-		return nil
-	}
-	s := timestamp(*t)
-	return &s
+	v := invitation.NewView(inv, h.cfg.Invitations.Now())
+	v.Token = token
+	return x.result(v)
 }
 
 // envelopeJSON is the ClickHouse success envelope. Real clients of that API
@@ -161,14 +105,20 @@ func (h *Handler) listInvitations(x *exchange) error {
 	if err != nil {
 		return err
 	}
-	if page.Next != "" {
-		x.w.Header().Set("Link", "<"+x.nextPageURL(page.Next)+`>; rel="next"`)
-	}
-	out := make([]invitationJSON, len(page.Invitations))
+	x.linkNext(page.Next)
+	out := make([]invitation.View, len(page.Invitations))
 	for i, inv := range page.Invitations {
-		out[i] = newInvitationJSON(inv, page.Now, "")
+		out[i] = invitation.NewView(inv, page.Now)
 	}
 	return x.result(out)
+}
+
+// linkNext sets the Link header of a page that has a next one, whose
+// cursor is next.
+func (x *exchange) linkNext(next string) {
+	if next != "" {
+		x.w.Header().Set("Link", "<"+x.nextPageURL(next)+`>; rel="next"`)
+	}
 }
 
 // nextPageURL is the request's own path and query with the cursor replaced:
@@ -273,7 +223,8 @@ func (h *Handler) acceptInvitation(x *exchange) error {
 		}
 		addr = p
 	}
-	inv, err := h.cfg.Invitations.Accept(x.ctx(), body.Token, addr)
+	inv, err := h.cfg.Invitations.Accept(x.ctx(), body.Token, addr,
+		acceptHooks[invitation.AcceptHook](x, "AcceptInvitation", h.cfg.AcceptInvitation)...)
 	if err != nil {
 		return err
 	}

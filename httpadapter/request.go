@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
@@ -203,8 +204,16 @@ type query struct {
 	invalid []store.FieldError
 }
 
+// query reads the request's query string. One that does not parse (a
+// malformed escape such as %zz, a ';' separator) is a syntax error,
+// answered 400, never silently cut down to the pairs that parse.
 func (x *exchange) query() *query {
-	return &query{values: x.r.URL.Query()}
+	values, err := url.ParseQuery(x.r.URL.RawQuery)
+	q := &query{values: values}
+	if err != nil {
+		q.fields = append(q.fields, field("query", "is not a well-formed query string"))
+	}
+	return q
 }
 
 // str returns the parameter's first value and whether it was given.

@@ -22,7 +22,8 @@ import (
 // oaDoc is the parsed OpenAPI document, with the small JSON Schema checker
 // the tests validate real responses with: type (with type arrays for
 // null), required, properties, enum, format uuid and date-time, items,
-// minLength, maxLength, minimum, maximum and $ref. It is stricter than
+// minLength, maxLength, minimum, maximum, anyOf and $ref, and responses
+// by status or by status range (4XX). It is stricter than
 // JSON Schema in one way: an object member the schema's properties do not
 // name is an error, so the document cannot fall behind the responses.
 type oaDoc struct {
@@ -147,6 +148,11 @@ func (d *oaDoc) checkResponse(method, path string, status int, header http.Heade
 	}
 	raw, ok := obj(op["responses"])[strconv.Itoa(status)].(map[string]any)
 	if !ok {
+		// OpenAPI's range keys: a status the document does not list one
+		// by one, such as an accept hook's refusal.
+		raw, ok = obj(op["responses"])[strconv.Itoa(status/100)+"XX"].(map[string]any)
+	}
+	if !ok {
 		return fmt.Errorf("%s %s: status %d is not documented for %s %s", method, path, status, method, tmpl)
 	}
 	resp, err := d.deref(raw)
@@ -240,6 +246,11 @@ func (d *oaDoc) validate(schema map[string]any, v any, at string) error {
 	if err != nil {
 		return err
 	}
+	if anyOf, ok := schema["anyOf"].([]any); ok {
+		if err := d.validateAnyOf(anyOf, v, at); err != nil {
+			return err
+		}
+	}
 	if types := schemaTypes(schema); len(types) > 0 && !typeMatches(v, types) {
 		return fmt.Errorf("%s: %s is not of type %v", at, jsonType(v), types)
 	}
@@ -270,6 +281,19 @@ func (d *oaDoc) validate(schema map[string]any, v any, at string) error {
 		return d.checkObject(schema, v, at)
 	}
 	return nil
+}
+
+// validateAnyOf checks that v matches at least one of schemas.
+func (d *oaDoc) validateAnyOf(schemas []any, v any, at string) error {
+	var errs []string
+	for i, sub := range schemas {
+		err := d.validate(obj(sub), v, fmt.Sprintf("%s(anyOf %d)", at, i))
+		if err == nil {
+			return nil
+		}
+		errs = append(errs, err.Error())
+	}
+	return fmt.Errorf("%s: matches none of anyOf: %s", at, strings.Join(errs, "; "))
 }
 
 func checkString(schema map[string]any, v, at string) error {

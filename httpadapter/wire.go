@@ -3,6 +3,7 @@ package httpadapter
 import (
 	"errors"
 
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/store"
@@ -23,6 +24,10 @@ var wireNames = map[api]map[string]string{
 		invitation.FieldStatus:         "status",
 		invitation.FieldCursor:         "cursor",
 		invitation.FieldLimit:          "limit",
+		// The events route's other fields, event.FieldCursor and
+		// event.FieldLimit, are spelt as the invitation list's, which
+		// already maps them: "Cursor" and "Limit".
+		event.FieldTypes: "type",
 	},
 	guestAPI: {
 		// The host is the Target-Organization-ID of the request; the
