@@ -98,7 +98,10 @@ func (o ListOptions) query(orgID uuid.UUID) (ListQuery, error) {
 		}
 	}
 	if len(o.Types) > 0 {
+		// Each distinct type once: a store binds one argument per type.
 		q.Types = slices.Clone(o.Types)
+		slices.Sort(q.Types)
+		q.Types = slices.Compact(q.Types)
 	}
 	if o.Cursor != "" {
 		c, err := store.ParseCursor(o.Cursor)

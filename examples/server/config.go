@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/invitekit/invitekit/postgresstore"
+	"github.com/invitekit/invitekit/webhook"
 )
 
 // config is everything the server reads from flags and the environment.
@@ -21,6 +23,12 @@ type config struct {
 	apiKeys     map[string]string // key ID -> secret
 	connections map[[2]uuid.UUID]bool
 	tokenKey    string // base64, from INVITEKIT_TOKEN_KEY
+	webhooks    []string
+	// webhookTimeout bounds one webhook request; a crashed server's
+	// claims on events pass to the next relay after three of them.
+	webhookTimeout time.Duration
+	// webhookSecret signs the webhooks, from INVITEKIT_WEBHOOK_SECRET.
+	webhookSecret webhook.Secret
 }
 
 // listFlag collects a repeatable flag.
@@ -35,13 +43,16 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c config
-	var keys, conns listFlag
+	var keys, conns, hooks listFlag
 	fs.StringVar(&c.addr, "addr", ":8080", "address to listen on")
 	fs.StringVar(&c.db, "db", "invitekit.db", `SQLite file to keep invitations in; ":memory:" keeps them in memory`)
 	fs.StringVar(&c.postgres, "postgres", "", "PostgreSQL URL; overrides -db")
 	fs.StringVar(&c.pgSchema, "postgres-schema", postgresstore.DefaultSchema, "PostgreSQL schema for the tables")
 	fs.Var(&keys, "api-key", "API key as ID:SECRET (repeatable; also INVITEKIT_API_KEYS=id:secret,...)")
 	fs.Var(&conns, "connection", "REQUESTER:TARGET organization IDs allowed to act across organizations (repeatable)")
+	fs.Var(&hooks, "webhook", "URL to POST every event to, signed with INVITEKIT_WEBHOOK_SECRET (repeatable)")
+	fs.DurationVar(&c.webhookTimeout, "webhook-timeout", 10*time.Second, "how long one webhook request may take; "+
+		"events a killed server was delivering are sent again after three times this")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -59,6 +70,18 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return config{}, err
 	}
 	c.tokenKey = getenv("INVITEKIT_TOKEN_KEY")
+	if c.webhookTimeout < 100*time.Millisecond || c.webhookTimeout > time.Hour {
+		return config{}, fmt.Errorf("-webhook-timeout %v: want 100ms to 1h", c.webhookTimeout)
+	}
+	if c.webhooks = hooks; len(hooks) > 0 {
+		env := getenv("INVITEKIT_WEBHOOK_SECRET")
+		if env == "" {
+			return config{}, errors.New("-webhook needs INVITEKIT_WEBHOOK_SECRET (whsec_ and the base64 of at least 24 random bytes) to sign with")
+		}
+		if c.webhookSecret, err = webhook.ParseSecret(env); err != nil {
+			return config{}, fmt.Errorf("INVITEKIT_WEBHOOK_SECRET: %w", err)
+		}
+	}
 	return c, nil
 }
 

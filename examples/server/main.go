@@ -11,7 +11,11 @@
 // to try. Every key may act for any organization; cross-organization guest
 // requests need -connection REQUESTER:TARGET. The token signing key comes
 // from INVITEKIT_TOKEN_KEY (base64, at least 32 bytes) or from a 0600 file
-// created beside the database.
+// created beside the database. Every change is recorded as an event, listed
+// at /v1/organizations/{id}/events; with -webhook URL (repeatable) and
+// INVITEKIT_WEBHOOK_SECRET the server also runs the outbox relay, which
+// POSTs each event to every URL, signed as Standard Webhooks specify, and
+// stops with the server.
 package main
 
 import (
@@ -31,12 +35,15 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/httpadapter"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/memstore"
+	"github.com/invitekit/invitekit/outbox"
 	"github.com/invitekit/invitekit/postgresstore"
 	"github.com/invitekit/invitekit/sqlitestore"
+	"github.com/invitekit/invitekit/webhook"
 )
 
 func main() {
@@ -48,10 +55,13 @@ func main() {
 	}
 }
 
-// backend is a store for both kinds of invitations.
+// backend is a store for both kinds of invitations, their events and
+// outbox.
 type backend interface {
 	invitation.Store
 	guest.Store
+	event.Store
+	outbox.Store
 	Close() error
 }
 
@@ -93,8 +103,41 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if generated != "" {
 		printTryIt(stdout, ln.Addr(), generated, cfg.apiKeys[generated])
 	}
+	relayed, err := startRelay(ctx, st, cfg, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	fmt.Fprintf(stdout, "listening on %s\n", ln.Addr())
-	return serve(ctx, ln, handler, logger)
+	err = serve(ctx, ln, handler, logger)
+	// The relay stops with ctx; wait for it before the store closes.
+	return errors.Join(err, <-relayed)
+}
+
+// startRelay runs the outbox relay with a webhook subscriber per URL of
+// cfg until ctx is done. The channel receives Run's result; with no URL it
+// receives nil at once.
+func startRelay(ctx context.Context, st backend, cfg config, logger *slog.Logger) (<-chan error, error) {
+	done := make(chan error, 1)
+	if len(cfg.webhooks) == 0 {
+		done <- nil
+		return done, nil
+	}
+	subs := make([]outbox.Subscriber, len(cfg.webhooks))
+	for i, url := range cfg.webhooks {
+		s, err := webhook.New(webhook.Config{URL: url, Secret: cfg.webhookSecret, Timeout: cfg.webhookTimeout})
+		if err != nil {
+			return nil, fmt.Errorf("-webhook %q: %w", url, err)
+		}
+		subs[i] = s.Subscriber()
+	}
+	relay, err := outbox.New(outbox.Config{Store: st, Subscribers: subs, Logger: logger,
+		Timeout: cfg.webhookTimeout, Lease: 3 * cfg.webhookTimeout})
+	if err != nil {
+		return nil, err
+	}
+	go func() { done <- relay.Run(ctx) }()
+	return done, nil
 }
 
 // openStore opens the store cfg names and says where the token key file
@@ -127,6 +170,7 @@ func newHandler(st backend, key []byte, cfg config, logger *slog.Logger) (http.H
 	h, err := httpadapter.New(httpadapter.Config{
 		Invitations:  orgs,
 		Guests:       guests,
+		Events:       st,
 		Authenticate: httpadapter.APIKeys(cfg.apiKeys),
 		AuthorizeConnection: func(_ context.Context, _ httpadapter.Principal, requester, target uuid.UUID) error {
 			if cfg.connections[[2]uuid.UUID{requester, target}] {
