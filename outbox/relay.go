@@ -52,8 +52,9 @@ func (r *Relay) Owner() string { return r.cfg.Owner }
 
 // Run delivers events until ctx ends, then returns nil: stopping is not a
 // failure. It claims a batch, delivers and settles it, and claims again at
-// once if the batch was full; otherwise it waits for a wake-up from the
-// store (when it implements Listener), a Retry, or PollInterval.
+// once if the batch held anything; once a claim finds nothing due it waits
+// for a wake-up from the store (when it implements Listener), a Retry, or
+// PollInterval.
 //
 // Store errors are logged and retried after the same wait; they never end
 // Run. When ctx ends, Run claims nothing more and waits for the deliveries
@@ -74,8 +75,11 @@ func (r *Relay) Run(ctx context.Context) error {
 		switch {
 		case err != nil && ctx.Err() == nil:
 			r.cfg.Logger.ErrorContext(ctx, "outbox: claim failed; retrying after a pause", "owner", r.cfg.Owner, "error", err)
-		case err == nil && n == r.cfg.BatchSize:
-			continue // more may be due right now
+		case err == nil && n > 0:
+			// More may be due now: the rest of a full batch, or the
+			// next events of the invitations just settled, which no
+			// wake-up announces.
+			continue
 		}
 		wake = r.wait(ctx, wake)
 	}

@@ -36,7 +36,9 @@ func start(t *testing.T, r *outbox.Relay) (stop func() error) {
 			select {
 			case err = <-done:
 			case <-time.After(waitLimit):
-				t.Fatal("Run did not return after cancel")
+				// Errorf, not Fatal: stop may run on another goroutine.
+				err = errors.New("run did not return after cancel")
+				t.Error(err)
 			}
 		})
 		return err
@@ -127,11 +129,11 @@ func TestRunStopsAfterInFlightDelivery(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	started, release := make(chan struct{}), make(chan struct{})
-	var deliveryErr atomic.Value
+	ctxErr := make(chan error, 1)
 	slow := outbox.Func("slow", func(ctx context.Context, _ event.Event) error {
 		close(started)
 		<-release
-		deliveryErr.Store(errors.Join(ctx.Err())) // nil: not cancelled with Run
+		ctxErr <- ctx.Err() // nil: not cancelled with Run
 		return nil
 	})
 	r := f.relay(f.config(slow))
@@ -144,9 +146,44 @@ func TestRunStopsAfterInFlightDelivery(t *testing.T) {
 	go func() { stopped <- stop() }()
 	close(release)
 	require.NoError(t, <-stopped)
-	assert.Nil(t, deliveryErr.Load())
+	assert.NoError(t, <-ctxErr)
 
-	assert.Equal(t, 0, runOnce(t, r), "the delivery was settled")
+	f.clock.Advance(24 * time.Hour)
+	assert.Equal(t, 0, runOnce(t, r), "settled as delivered, not pending a retry")
+	assert.NotContains(t, f.logs.String(), "delivery failed")
+}
+
+// Deliveries still waiting for a worker when Run stops are not started:
+// their events go back, due at once, without counting as failures.
+func TestRunPutsBackUnstartedDeliveries(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	started, release := make(chan struct{}, 2), make(chan struct{})
+	var calls atomic.Int32
+	slow := outbox.Func("slow", func(context.Context, event.Event) error {
+		calls.Add(1)
+		started <- struct{}{}
+		<-release
+		return nil
+	})
+	cfg := f.config(slow)
+	cfg.Workers = 1
+	r := f.relay(cfg)
+	f.record(uuid.New(), 1)
+	f.record(uuid.New(), 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	<-started
+
+	cancel() // before the slot frees, so the other delivery cannot start
+	close(release)
+	require.NoError(t, <-done)
+	require.Equal(t, int32(1), calls.Load())
+
+	assert.Equal(t, 1, runOnce(t, r), "the other event is due at once")
+	assert.Equal(t, int32(2), calls.Load())
+	assert.NotContains(t, f.logs.String(), "delivery failed")
 }
 
 // Wake-ups from the store start delivery without waiting for a poll.
@@ -161,6 +198,11 @@ func TestListenerWakesRelay(t *testing.T) {
 	for i := range 3 {
 		ev := f.record(uuid.New(), 1)[0]
 		assert.Equal(t, ev.ID, receive(t, ch).ID, "event %d", i)
+	}
+	// An invitation's later events become due as each settles, which no
+	// wake-up announces: the relay claims again without waiting.
+	for _, ev := range f.record(uuid.New(), 3) {
+		assert.Equal(t, ev.ID, receive(t, ch).ID)
 	}
 }
 
