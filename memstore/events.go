@@ -47,6 +47,11 @@ func (e *events) add(ev event.Event) {
 	e.log = append(e.log, r)
 	e.byID[ev.ID] = r
 	e.byOrg[ev.OrganizationID] = append(e.byOrg[ev.OrganizationID], r)
+	e.wake()
+}
+
+// wake signals every listener; call it with the write lock held.
+func (e *events) wake() {
 	for ch := range e.listeners {
 		select {
 		case ch <- struct{}{}:
@@ -172,6 +177,7 @@ func (s *Store) RetryEvent(ctx context.Context, id uuid.UUID, now time.Time) err
 		r.d.State, r.d.Attempts, r.d.NextAttemptAt = outbox.StatePending, 0, now
 		// It may sit before the settled prefix.
 		s.events.settled = 0
+		s.events.wake()
 		return nil
 	})
 }

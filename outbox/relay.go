@@ -202,7 +202,7 @@ func cloneEvent(ev event.Event) event.Event {
 // logs each failure.
 func (r *Relay) outcome(ctx context.Context, d Delivery, results []result) Outcome {
 	now := r.now()
-	o := Outcome{EventID: d.Event.ID, Acked: slices.Clone(d.Acked), At: now}
+	o := Outcome{EventID: d.Event.ID, Acked: slices.Clone(d.Acked)}
 	var errs []error
 	permanent, skipped := false, false
 	for _, res := range results {

@@ -330,7 +330,7 @@ func TestExpiredLeaseIsRedelivered(t *testing.T) {
 	assert.Equal(t, 1, runOnce(t, r))
 	assert.Equal(t, 1, s.ackedCount())
 
-	err = f.store.SettleEvent(ctx, "crashed", outbox.Outcome{EventID: ev.ID, State: outbox.StatePending, At: f.clock.Now()})
+	err = f.store.SettleEvent(ctx, "crashed", outbox.Outcome{EventID: ev.ID, State: outbox.StatePending})
 	assert.ErrorIs(t, err, outbox.ErrLeaseLost)
 }
 
@@ -362,7 +362,7 @@ func TestLostLeaseSettlementIsDropped(t *testing.T) {
 	assert.Equal(t, 1, <-done)
 	assert.Contains(t, f.logs.String(), "lease lost")
 
-	err = f.store.SettleEvent(ctx, "thief", outbox.Outcome{EventID: ev.ID, State: outbox.StateDelivered, At: f.clock.Now()})
+	err = f.store.SettleEvent(ctx, "thief", outbox.Outcome{EventID: ev.ID, State: outbox.StateDelivered})
 	assert.NoError(t, err, "the thief still holds the lease")
 }
 

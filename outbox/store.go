@@ -38,13 +38,18 @@ type Store interface {
 	// counting this attempt. An event is due when it is pending, its next
 	// attempt is at or before now, no live lease holds it, and no older
 	// pending event of the same invitation exists: so the events of one
-	// invitation are handed out one at a time, in order. Concurrent claims
-	// never return the same event while its lease lasts.
+	// invitation are handed out one at a time, in order. A dead event no
+	// longer holds back its invitation's later events (one receiver that
+	// refuses an event must not stop an invitation's stream for good); a
+	// dead event retried later arrives after them. Concurrent claims never
+	// return the same event while its lease lasts.
 	ClaimEvents(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]Delivery, error)
 
 	// SettleEvent records the outcome of a delivery attempt and ends
-	// owner's lease. It fails with ErrLeaseLost when owner no longer holds
-	// the lease, and with store.ErrNotFound when no such event exists.
+	// owner's lease. An owner holds its lease until it settles the event
+	// or another relay claims it after the lease ran out; otherwise the
+	// call fails with ErrLeaseLost, and with store.ErrNotFound when no
+	// such event exists.
 	SettleEvent(ctx context.Context, owner string, o Outcome) error
 
 	// ListDeadEvents returns up to limit dead events, oldest first (by
@@ -52,8 +57,10 @@ type Store interface {
 	ListDeadEvents(ctx context.Context, after *store.Cursor, limit int) ([]Delivery, error)
 
 	// RetryEvent makes the dead event id pending again, due at now, with
-	// no attempts counted. It fails with store.ErrNotFound when no dead
-	// event has that ID.
+	// no attempts counted; the subscribers that acknowledged it stay in
+	// Acked, so they are not called again. It wakes listeners as a commit
+	// of an event does. It fails with store.ErrNotFound when no dead event
+	// has that ID.
 	RetryEvent(ctx context.Context, id uuid.UUID, now time.Time) error
 }
 
@@ -97,6 +104,4 @@ type Outcome struct {
 	NextAttemptAt time.Time
 	// Error says why the attempt failed; empty when it did not.
 	Error string
-	// At is when the attempt ended.
-	At time.Time
 }

@@ -68,7 +68,7 @@ func (h *harness) claimAll(owner string) []outbox.Delivery {
 func (h *harness) settle(owner string, d outbox.Delivery, state outbox.State) {
 	h.t.Helper()
 	require.NoError(h.t, h.events.SettleEvent(h.ctx, owner, outbox.Outcome{
-		EventID: d.Event.ID, State: state, NextAttemptAt: h.clock.Now(), At: h.clock.Now(),
+		EventID: d.Event.ID, State: state, NextAttemptAt: h.clock.Now(),
 	}))
 }
 
@@ -294,7 +294,7 @@ var outboxTests = []test{
 		d := h.claimAll("r1")
 		require.Len(t, d, 1)
 		require.NoError(t, h.events.SettleEvent(h.ctx, "r1", outbox.Outcome{EventID: d[0].Event.ID, State: outbox.StatePending,
-			Acked: []string{"mail"}, NextAttemptAt: start.Add(time.Minute), Error: "receiver down", At: start}))
+			Acked: []string{"mail"}, NextAttemptAt: start.Add(time.Minute), Error: "receiver down"}))
 		assert.Empty(t, h.claimAll("r1"), "not due yet, and the revocation waits for it")
 		h.clock.Advance(time.Minute)
 		again := h.claimAll("r1")
@@ -318,10 +318,10 @@ var outboxTests = []test{
 		h.clock.Advance(time.Minute)
 		again := h.claimAll("r2")
 		require.Len(t, again, 1, "the crashed relay's lease ran out")
-		err = h.events.SettleEvent(h.ctx, "crashed", outbox.Outcome{EventID: d[0].Event.ID, State: outbox.StateDelivered, At: h.clock.Now()})
+		err = h.events.SettleEvent(h.ctx, "crashed", outbox.Outcome{EventID: d[0].Event.ID, State: outbox.StateDelivered})
 		assert.ErrorIs(t, err, outbox.ErrLeaseLost)
 		h.settle("r2", again[0], outbox.StateDelivered)
-		err = h.events.SettleEvent(h.ctx, "r2", outbox.Outcome{EventID: d[0].Event.ID, State: outbox.StateDelivered, At: h.clock.Now()})
+		err = h.events.SettleEvent(h.ctx, "r2", outbox.Outcome{EventID: d[0].Event.ID, State: outbox.StateDelivered})
 		assert.ErrorIs(t, err, outbox.ErrLeaseLost, "a settled event is settled once")
 		err = h.events.SettleEvent(h.ctx, "r2", outbox.Outcome{EventID: uuid.New(), State: outbox.StateDelivered})
 		assert.ErrorIs(t, err, store.ErrNotFound)
