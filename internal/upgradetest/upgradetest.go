@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/store"
@@ -203,10 +204,11 @@ func orNull[T any](p *T, enc func(T) any) any {
 	return enc(*p)
 }
 
-// Store is a store of both domains.
+// Store is a store of both domains and their events.
 type Store interface {
 	invitation.Store
 	guest.Store
+	event.Store
 }
 
 // Check checks s, a store opened on a database Layout.Write wrote at
@@ -214,8 +216,9 @@ type Store interface {
 // in lists; the tokens of the records, computed from Invitations and Guests
 // (what release 1 would have sent) and not from what s reads, still
 // verify, and the open ones' accept; and the one-open-invitation rule holds
-// on the upgraded rows, including the release of stale claims. It changes
-// s.
+// on the upgraded rows, including the release of stale claims; and the
+// changes made to the upgraded records are recorded as events (release 1
+// recorded none). It changes s.
 func Check(t *testing.T, s Store) {
 	t.Helper()
 	ctx := context.Background()
@@ -270,6 +273,15 @@ func Check(t *testing.T, s Store) {
 		want.Status, want.AcceptedAt, want.UpdatedAt = guest.StatusAcceptedByGuest, &Now, Now
 		assert.Equal(t, want, acceptedGuest)
 	}
+
+	evs, err := s.ListEvents(ctx, event.ListQuery{OrganizationID: OrgID, Types: []event.Type{event.InvitationAccepted}, Limit: 10})
+	require.NoError(t, err)
+	if assert.Len(t, evs, 1, "the accept of an upgraded invitation is recorded") {
+		assert.Equal(t, invs[0].ID, evs[0].InvitationID)
+	}
+	evs, err = s.ListEvents(ctx, event.ListQuery{OrganizationID: HostID, Types: []event.Type{event.GuestInvitationAccepted}, Limit: 10})
+	require.NoError(t, err)
+	assert.Len(t, evs, 1, "the accept of an upgraded guest invitation is recorded")
 }
 
 func records[T any](rows []Row[T]) []T {
