@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,7 +14,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -238,23 +235,7 @@ func TestCrashLosesNoEvent(t *testing.T) {
 // both relaying to one receiver, while clients write through both: every
 // event is delivered, and without a crash none twice.
 func TestTwoServersShareOneStream(t *testing.T) {
-	url := os.Getenv("INVITEKIT_TEST_POSTGRES_URL")
-	if url == "" {
-		t.Skip("set INVITEKIT_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run the servers on PostgreSQL")
-	}
-	if testing.Short() {
-		t.Skip("builds and runs the server binary")
-	}
-	t.Parallel()
-	schema := "server_relay_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if conn, err := pgx.Connect(ctx, url); err == nil {
-			_, _ = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
-			_ = conn.Close(ctx)
-		}
-	})
+	url, schema := postgresSchema(t)
 	bin := build(t)
 	secret := webhook.GenerateSecret()
 	r := newReceiver(t, secret)

@@ -186,8 +186,11 @@ func TestServerMemory(t *testing.T) {
 	p.stop(t)
 }
 
-func TestServerPostgres(t *testing.T) {
-	url := os.Getenv("INVITEKIT_TEST_POSTGRES_URL")
+// postgresSchema returns the test database's URL and a schema name of the
+// test's own, dropped when it ends; it skips the test without a database
+// or with -short, and marks it parallel.
+func postgresSchema(t *testing.T) (url, schema string) {
+	url = os.Getenv("INVITEKIT_TEST_POSTGRES_URL")
 	if url == "" {
 		t.Skip("set INVITEKIT_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run the server on PostgreSQL")
 	}
@@ -195,7 +198,7 @@ func TestServerPostgres(t *testing.T) {
 		t.Skip("builds and runs the server binary")
 	}
 	t.Parallel()
-	schema := "server_test_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	schema = "server_test_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -205,6 +208,11 @@ func TestServerPostgres(t *testing.T) {
 			_ = conn.Close(ctx)
 		}
 	})
+	return url, schema
+}
+
+func TestServerPostgres(t *testing.T) {
+	url, schema := postgresSchema(t)
 	bin := build(t)
 	env := []string{"INVITEKIT_API_KEYS=k:s", "INVITEKIT_TOKEN_KEY=" + base64.StdEncoding.EncodeToString(make([]byte, 32))}
 	org := uuid.NewString()
