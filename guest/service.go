@@ -402,8 +402,11 @@ func distinctStatuses(in []Status) []Status {
 // transactional updater and records the event of the type change returns;
 // an empty type means change changed nothing, and nothing is written.
 func (s *Service) update(ctx context.Context, op string, hostID, id uuid.UUID, change func(now time.Time, inv *Invitation) (event.Type, error)) (Invitation, error) {
-	now := s.Now()
-	inv, err := s.store.UpdateGuestInvitation(ctx, hostID, id, now, func(ctx context.Context, inv *Invitation) (event.Event, error) {
+	inv, err := s.store.UpdateGuestInvitation(ctx, hostID, id, s.Now(), func(ctx context.Context, inv *Invitation) (event.Event, error) {
+		// The clock is read again under the store's lock, so that the
+		// instants of one invitation's changes (and events) come in the
+		// order the changes commit.
+		now := s.Now()
 		typ, err := change(now, inv)
 		if err != nil || typ == "" {
 			return event.Event{}, err
@@ -464,7 +467,8 @@ func (s *Service) Resend(ctx context.Context, hostID, id uuid.UUID, expiredAt *t
 // store's transaction, after the invitation has moved to accepted and
 // before anything commits, exactly as invitation.AcceptHook does (a store
 // with a database transaction puts it in ctx; when the hook fails nothing
-// commits and no event is recorded; it may run more than once).
+// commits and no event is recorded; it may run more than once; it must not
+// call the store or a Service).
 type AcceptHook func(ctx context.Context, inv Invitation) error
 
 // AcceptBySystem accepts an invitation on the guest's behalf, by ID, as
@@ -472,9 +476,8 @@ type AcceptHook func(ctx context.Context, inv Invitation) error
 // store.ErrExpired. The hooks run, in order, inside the accept's
 // transaction (see AcceptHook).
 func (s *Service) AcceptBySystem(ctx context.Context, hostID, id uuid.UUID, hooks ...AcceptHook) (Invitation, error) {
-	now := s.Now()
-	inv, err := s.store.UpdateGuestInvitation(ctx, hostID, id, now, func(ctx context.Context, inv *Invitation) (event.Event, error) {
-		return s.accept(ctx, now, inv, StatusAcceptedBySystem, hooks)
+	inv, err := s.store.UpdateGuestInvitation(ctx, hostID, id, s.Now(), func(ctx context.Context, inv *Invitation) (event.Event, error) {
+		return s.accept(ctx, s.Now(), inv, StatusAcceptedBySystem, hooks) // under the lock, as in update
 	})
 	if err != nil {
 		return Invitation{}, fmt.Errorf("guest: accept %s: %w", id, err)

@@ -63,7 +63,8 @@ type Config struct {
 	// (or a panic) is the application's fault: answered 500 with a
 	// generic message and logged. The hook may run more than once for
 	// one request when a store retries a transaction the database
-	// aborted: do all its work through the transaction.
+	// aborted: do all its work through the transaction, and never call
+	// the store or the services from it (see invitation.AcceptHook).
 	AcceptInvitation func(ctx context.Context, p Principal, inv invitation.Invitation) error
 
 	// AcceptGuestInvitation is AcceptInvitation for the two guest accept

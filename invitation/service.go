@@ -219,8 +219,11 @@ func (s *Service) event(ctx context.Context, typ event.Type, inv Invitation, now
 // update applies transition to the invitation of orgID with id inside the
 // store's updater and records the event typ of the change.
 func (s *Service) update(ctx context.Context, op string, orgID, id uuid.UUID, typ event.Type, transition func(now time.Time, inv *Invitation) error) (Invitation, error) {
-	now := s.Now()
-	inv, err := s.store.UpdateInvitation(ctx, orgID, id, now, func(ctx context.Context, inv *Invitation) (event.Event, error) {
+	inv, err := s.store.UpdateInvitation(ctx, orgID, id, s.Now(), func(ctx context.Context, inv *Invitation) (event.Event, error) {
+		// The clock is read again under the store's lock, so that the
+		// instants of one invitation's changes (and events) come in the
+		// order the changes commit.
+		now := s.Now()
 		if err := transition(now, inv); err != nil {
 			return event.Event{}, err
 		}
@@ -388,7 +391,9 @@ func (s *Service) Resend(ctx context.Context, orgID, id uuid.UUID) (Invitation, 
 // works, no event is recorded, and Accept returns the hook's error
 // (wrapped). A hook may run more than once, when a store retries a
 // transaction the database aborted; it must do all its work through the
-// transaction.
+// transaction. It must not call the store or a Service: it runs while the
+// store holds the invitation (memstore: its lock; SQLite: the one write
+// transaction; PostgreSQL: the row lock), so such a call waits for itself.
 type AcceptHook func(ctx context.Context, inv Invitation) error
 
 // Accept accepts the invitation tok was issued for, on behalf of a user whose

@@ -86,8 +86,8 @@ func (s *Store) ListEvents(ctx context.Context, q event.ListQuery) ([]event.Even
 	slices.SortFunc(out, func(a, b event.Event) int {
 		return compareKeys(key{b.OccurredAt, b.ID}, key{a.OccurredAt, a.ID})
 	})
-	if len(out) > q.Limit {
-		out = out[:q.Limit]
+	if len(out) > max(q.Limit, 0) {
+		out = out[:max(q.Limit, 0)]
 	}
 	return out, err
 }
@@ -119,7 +119,6 @@ func (s *Store) ClaimEvents(ctx context.Context, owner string, now time.Time, le
 				continue
 			}
 			r.leaseOwner, r.leaseUntil = owner, now.Add(lease)
-			r.d.Attempts++
 			out = append(out, cloneDelivery(r.d))
 		}
 		return nil
@@ -138,7 +137,7 @@ func (s *Store) SettleEvent(ctx context.Context, owner string, o outbox.Outcome)
 			return outbox.ErrLeaseLost
 		}
 		r.leaseOwner, r.leaseUntil = "", time.Time{}
-		r.d.State, r.d.Acked, r.d.LastError = o.State, slices.Clone(o.Acked), o.Error
+		r.d.State, r.d.Acked, r.d.LastError, r.d.Attempts = o.State, slices.Clone(o.Acked), o.Error, o.Attempts
 		if o.State == outbox.StatePending {
 			r.d.NextAttemptAt = o.NextAttemptAt
 		}
@@ -161,8 +160,8 @@ func (s *Store) ListDeadEvents(ctx context.Context, after *store.Cursor, limit i
 	slices.SortFunc(out, func(a, b outbox.Delivery) int {
 		return compareKeys(key{a.Event.OccurredAt, a.Event.ID}, key{b.Event.OccurredAt, b.Event.ID})
 	})
-	if len(out) > limit {
-		out = out[:limit]
+	if len(out) > max(limit, 0) {
+		out = out[:max(limit, 0)]
 	}
 	return out, err
 }

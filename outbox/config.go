@@ -36,15 +36,18 @@ type Config struct {
 	// Subscribers receive every event, each under its own name.
 	Subscribers []Subscriber
 	// Owner names this relay in leases; it must differ between relays
-	// sharing a store. Default: host name, process ID and a random suffix.
+	// sharing a store (and RunOnce must not run beside Run on one Relay),
+	// since a settlement is accepted from the owner of the claim.
+	// Default: host name, process ID and a random suffix.
 	Owner string
 	// Lease is how long a claim keeps other relays off an event. A relay
 	// that stops mid-delivery leaves its events to others after Lease.
 	// Default 1 minute.
 	Lease time.Duration
 	// Timeout bounds one delivery to one subscriber, and the wait for
-	// in-flight deliveries at shutdown. It must be less than Lease, so a
-	// delivery ends before another relay may take its event. Default 10s.
+	// in-flight deliveries at shutdown. Lease must be at least twice it,
+	// so a delivery and its settlement end before another relay may take
+	// the event. Default 10s.
 	Timeout time.Duration
 	// BatchSize is how many events one claim takes. Default 100.
 	BatchSize int
@@ -124,8 +127,10 @@ func (cfg Config) validate() error {
 		}
 	}
 	switch {
-	case cfg.Timeout >= cfg.Lease:
-		return invalid("Timeout (%v) must be less than Lease (%v)", cfg.Timeout, cfg.Lease)
+	case cfg.Lease < 2*cfg.Timeout:
+		// A delivery may take Timeout, and its settlement as long again:
+		// both must end while the lease keeps other relays off the event.
+		return invalid("Lease (%v) must be at least twice Timeout (%v)", cfg.Lease, cfg.Timeout)
 	case cfg.BackoffMax < cfg.BackoffBase:
 		return invalid("BackoffMax (%v) must not be less than BackoffBase (%v)", cfg.BackoffMax, cfg.BackoffBase)
 	}

@@ -59,8 +59,10 @@ func (r *Relay) Owner() string { return r.cfg.Owner }
 // Store errors are logged and retried after the same wait; they never end
 // Run. When ctx ends, Run claims nothing more and waits for the deliveries
 // under way, which run on a context that is not cancelled with ctx but
-// ends after Timeout, so Run returns within about Timeout. Deliveries not
-// yet started are put back, due at once for any relay.
+// ends after Timeout, and records their outcomes, which may take as long
+// again: so Run returns within about twice Timeout, provided subscribers
+// honour their context. Deliveries not yet started are put back, due at
+// once for any relay.
 //
 // A Relay runs once at a time: a second Run while one is under way returns
 // ErrRunning.
@@ -89,7 +91,8 @@ func (r *Relay) Run(ctx context.Context) error {
 // RunOnce claims one batch of due events, delivers each to the subscribers
 // that have not acknowledged it, settles them, and returns how many events
 // it claimed. Run calls it in a loop; an application that schedules its own
-// work (a cron job, a test) may call it directly. It fails only when the
+// work (a cron job, a test) may call it directly, but not while Run runs on
+// the same Relay: both would settle under one owner. It fails only when the
 // claim does: delivery failures are recorded with their events, and a
 // settlement that fails is logged.
 func (r *Relay) RunOnce(ctx context.Context) (int, error) {
@@ -140,9 +143,10 @@ func (r *Relay) deliverAll(ctx context.Context, d Delivery, leaseEnd time.Time) 
 			results[i].skipped = true
 			continue
 		}
-		// A delivery that could outlast the lease might overlap another
-		// relay's delivery of the same event: leave it to the next claim.
-		if r.now().Add(r.cfg.Timeout).After(leaseEnd) {
+		// A delivery that, with its settlement, could outlast the lease
+		// might overlap another relay's delivery of the same event: leave
+		// it to the next claim.
+		if r.now().Add(2 * r.cfg.Timeout).After(leaseEnd) {
 			r.release()
 			results[i].skipped = true
 			continue
@@ -202,35 +206,49 @@ func cloneEvent(ev event.Event) event.Event {
 // logs each failure.
 func (r *Relay) outcome(ctx context.Context, d Delivery, results []result) Outcome {
 	now := r.now()
-	o := Outcome{EventID: d.Event.ID, Acked: slices.Clone(d.Acked)}
+	o := Outcome{EventID: d.Event.ID, Acked: slices.Clone(d.Acked), Attempts: d.Attempts}
+	attempt := d.Attempts + 1
 	var errs []error
-	permanent, skipped := false, false
+	// permanent: every subscriber that failed did so for good.
+	permanent, skipped, tried := true, false, false
 	for _, res := range results {
 		switch {
 		case res.skipped:
 			skipped = true
+			continue
 		case res.err == nil:
 			o.Acked = append(o.Acked, res.sub.Name)
 		default:
-			permanent = permanent || IsPermanent(res.err)
+			permanent = permanent && IsPermanent(res.err)
 			errs = append(errs, fmt.Errorf("%s: %w", res.sub.Name, res.err))
 			r.cfg.Logger.WarnContext(ctx, "outbox: delivery failed", "event_id", d.Event.ID,
-				"event_type", d.Event.Type, "subscriber", res.sub.Name, "attempt", d.Attempts, "error", res.err)
+				"event_type", d.Event.Type, "subscriber", res.sub.Name, "attempt", attempt, "error", res.err)
 		}
+		tried = true
+	}
+	if tried {
+		// Only an attempt that called a subscriber counts: an event put
+		// back untried (at shutdown, near the lease's end) keeps its
+		// count.
+		o.Attempts = attempt
 	}
 	failed := len(errs) > 0
 	if failed {
 		o.Error = truncate(errors.Join(errs...).Error(), maxErrorLen)
 	}
+	// A permanent refusal ends the event only when no other subscriber
+	// still waits for it: one receiver that is gone must not cost the
+	// others their delivery.
+	permanent = failed && permanent && !skipped
 	switch {
 	case !failed && !skipped:
 		o.State = StateDelivered
-	case permanent || (failed && d.Attempts >= r.cfg.MaxAttempts):
+	case permanent || (failed && attempt >= r.cfg.MaxAttempts):
 		o.State = StateDead
 		r.cfg.Logger.ErrorContext(ctx, "outbox: event is dead", "event_id", d.Event.ID,
-			"event_type", d.Event.Type, "attempt", d.Attempts, "permanent", permanent, "error", o.Error)
+			"event_type", d.Event.Type, "attempt", attempt, "permanent", permanent, "error", o.Error)
 	case failed:
-		o.State, o.NextAttemptAt = StatePending, now.Add(r.backoff(d.Attempts))
+		o.State, o.NextAttemptAt = StatePending, now.Add(r.backoff(attempt))
 	default: // only skipped: nothing failed, so no backoff
 		o.State, o.NextAttemptAt = StatePending, now
 	}

@@ -3,6 +3,8 @@ package outbox_test
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -386,4 +388,64 @@ func TestDeliveryNotStartedWhenLeaseWouldEnd(t *testing.T) {
 	require.Equal(t, 1, runOnce(t, r), "due again at once")
 	assert.Equal(t, 2, s.ackedCount())
 	assert.NotContains(t, f.logs.String(), "delivery failed")
+}
+
+// A delivery the relay never started (the lease would have ended first)
+// does not count as an attempt: one real failure of MaxAttempts 2 leaves
+// the event pending.
+func TestUntriedDeliveryIsNotAnAttempt(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var mu sync.Mutex
+	first := true
+	s := newSink(func(ev event.Event, call int) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if first { // slow: the other event's delivery is not started
+			first = false
+			f.clock.Advance(1500 * time.Millisecond)
+			return nil
+		}
+		return errors.New("receiver down")
+	})
+	cfg := f.config(s.subscriber("s"))
+	cfg.Lease, cfg.Timeout, cfg.Workers, cfg.MaxAttempts = 2*time.Second, time.Second, 1, 2
+	r := f.relay(cfg)
+	f.record(uuid.New(), 1)
+	f.record(uuid.New(), 1)
+	require.Equal(t, 2, runOnce(t, r), "one delivered, one put back untried")
+	require.Equal(t, 1, runOnce(t, r), "the first real attempt fails")
+	dead, _, err := r.Dead(t.Context(), "", 10)
+	require.NoError(t, err)
+	assert.Empty(t, dead, "one failed attempt of MaxAttempts 2 does not make the event dead")
+}
+
+// A subscriber that refuses an event for good ends it only when no other
+// subscriber still waits for it.
+func TestPermanentRefusalSparesOtherSubscribers(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	gone := newSink(func(event.Event, int) error { return outbox.Permanent(errors.New("410 gone")) })
+	var down atomic.Bool
+	down.Store(true)
+	flaky := newSink(func(event.Event, int) error {
+		if down.Load() {
+			return errors.New("receiver down")
+		}
+		return nil
+	})
+	r := f.relay(f.config(gone.subscriber("gone"), flaky.subscriber("flaky")))
+	f.record(uuid.New(), 1)
+	require.Equal(t, 1, runOnce(t, r))
+	dead, _, err := r.Dead(t.Context(), "", 10)
+	require.NoError(t, err)
+	assert.Empty(t, dead, "flaky still waits for the event")
+
+	down.Store(false)
+	f.clock.Advance(time.Hour)
+	require.Equal(t, 1, runOnce(t, r))
+	dead, _, err = r.Dead(t.Context(), "", 10)
+	require.NoError(t, err)
+	require.Len(t, dead, 1, "now only the gone subscriber misses it")
+	assert.Equal(t, []string{"flaky"}, dead[0].Acked)
 }

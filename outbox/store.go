@@ -25,24 +25,29 @@ const (
 
 // ErrLeaseLost reports a settlement by a relay whose lease on the event
 // has expired and been taken by another: that relay settles it instead.
-var ErrLeaseLost = errors.New("invitekit: event lease lost")
+var ErrLeaseLost = errors.New("outbox: event lease lost")
 
 // Store is the storage the relay consumes. memstore, sqlitestore and
 // postgresstore implement it, and storetest checks that they do so the same
 // way.
 //
-// Store-author API: application code calls Relay, not these methods.
+// Store-author API: application code calls Relay, not these methods, and
+// the interface may gain methods as the relay does (as river's driver
+// interfaces do); stores outside this module should expect that.
 type Store interface {
 	// ClaimEvents leases to owner, until now+lease, up to limit events
-	// that are due at now, oldest first, and returns them with Attempts
-	// counting this attempt. An event is due when it is pending, its next
-	// attempt is at or before now, no live lease holds it, and no older
-	// pending event of the same invitation exists: so the events of one
-	// invitation are handed out one at a time, in order. A dead event no
-	// longer holds back its invitation's later events (one receiver that
-	// refuses an event must not stop an invitation's stream for good); a
-	// dead event retried later arrives after them. Concurrent claims never
-	// return the same event while its lease lasts.
+	// that are due at now, oldest first (in the order their changes
+	// committed). An event is due when it is pending, its next attempt is
+	// at or before now, no live lease holds it, and no older pending event
+	// of the same invitation exists: so the events of one invitation are
+	// handed out one at a time, in order. A dead event no longer holds back
+	// its invitation's later events (one receiver that refuses an event
+	// must not stop an invitation's stream for good); a dead event made
+	// pending again by RetryEvent keeps its place, so it holds back the
+	// invitation's events still pending, while those delivered meanwhile
+	// stay delivered. Concurrent claims never return the same event while
+	// its lease lasts. A claim does not count as an attempt: the
+	// settlement records the count.
 	ClaimEvents(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]Delivery, error)
 
 	// SettleEvent records the outcome of a delivery attempt and ends
@@ -79,8 +84,8 @@ type Listener interface {
 type Delivery struct {
 	Event event.Event
 	State State
-	// Attempts counts the delivery attempts so far, including a claimed
-	// one under way.
+	// Attempts counts the delivery attempts settled so far, not one
+	// under way.
 	Attempts int
 	// Acked names the subscribers that have acknowledged the event, so a
 	// retry skips them.
@@ -102,6 +107,10 @@ type Outcome struct {
 	Acked []string
 	// NextAttemptAt is when a pending event is due again.
 	NextAttemptAt time.Time
+	// Attempts is the event's attempt count after this settlement: one
+	// more than the claimed Delivery's when a subscriber was called, the
+	// same when the relay put the event back untried.
+	Attempts int
 	// Error says why the attempt failed; empty when it did not.
 	Error string
 }

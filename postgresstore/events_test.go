@@ -14,6 +14,7 @@ import (
 	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/postgresstore"
+	"github.com/invitekit/invitekit/storetest"
 )
 
 // The application's membership row and the accept commit together, or
@@ -105,4 +106,39 @@ func TestListenerHearsOtherInstancesAndSurvivesAKilledConnection(t *testing.T) {
 	await("no wake-up after the listening connection was killed and replaced")
 	create()
 	await("no wake-up for a commit after the reconnect")
+}
+
+// A write that commits while Close runs leaves no notification connection
+// behind.
+func TestCloseLeavesNoNotifyConnection(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	schema := newSchema(t)
+	app := randomName("invitekit_close_")
+	s, err := postgresstore.Open(ctx, withParams(testURL(t), "application_name="+app), postgresstore.WithSchema(schema))
+	require.NoError(t, err)
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	inv := invitation.Invitation{ID: uuid.New(), OrganizationID: uuid.New(), Email: "a@example.com", Role: "admin",
+		Status: invitation.StatusPending, CreatedAt: now, SentAt: now, ExpireAt: now.Add(time.Hour)}
+	lock, err := admin.Begin(ctx)
+	require.NoError(t, err)
+	_, err = lock.Exec(ctx, "LOCK TABLE "+pgx.Identifier{schema, "invitations"}.Sanitize()+" IN ACCESS EXCLUSIVE MODE")
+	require.NoError(t, err)
+	created := make(chan error, 1)
+	go func() {
+		created <- s.CreateInvitation(ctx, inv, now, storetest.NewEvent(event.InvitationCreated))
+	}()
+	require.Eventually(t, func() bool { return backends(t, app, "Lock") == 1 }, 10*time.Second, 10*time.Millisecond,
+		"the create waits for the table lock")
+	closed := make(chan struct{})
+	go func() { _ = s.Close(); close(closed) }()
+	time.Sleep(100 * time.Millisecond) // Close is under way, waiting for the create
+	require.NoError(t, lock.Commit(ctx))
+	require.NoError(t, <-created)
+	<-closed
+	assert.Eventually(t, func() bool {
+		var n int
+		require.NoError(t, admin.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE $1", app+"%").Scan(&n))
+		return n == 0
+	}, 5*time.Second, 20*time.Millisecond, "every connection of the closed store is gone")
 }

@@ -160,12 +160,17 @@ func TestDeadlockIsRetried(t *testing.T) {
 	other, err := admin.Begin(ctx)
 	require.NoError(t, err)
 	defer func() { _ = other.Rollback(ctx) }()
+	// The other session checks for deadlocks long after the store's
+	// session does, so PostgreSQL aborts the store's side, whichever
+	// session a loaded machine schedules first.
+	_, err = other.Exec(ctx, "SET LOCAL deadlock_timeout = '10s'")
+	require.NoError(t, err)
 	_, err = other.Exec(ctx, "SELECT 1 FROM "+table+" WHERE id = $1 FOR UPDATE", x.ID)
 	require.NoError(t, err)
 
 	// The other session waits for y, which the store has locked, once the
-	// store waits for x: the cycle. The store began waiting first, so its
-	// deadlock check runs first and aborts its own transaction.
+	// store waits for x: the cycle. The store's deadlock check runs first
+	// and aborts its own transaction.
 	otherDone := make(chan error, 1)
 	go func() {
 		if err := waitForLockWait(ctx, app); err != nil {

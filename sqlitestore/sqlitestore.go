@@ -292,6 +292,15 @@ func immediateTx(ctx context.Context, db *sql.DB, f func(*sql.Conn) error) error
 	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return err
 	}
+	defer func() {
+		// A panic in f (an application's accept hook runs in it) must not
+		// hand the connection back inside the transaction, holding the
+		// file's write lock.
+		if p := recover(); p != nil {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+			panic(p)
+		}
+	}()
 	err = f(conn)
 	if err == nil {
 		_, err = conn.ExecContext(ctx, "COMMIT")

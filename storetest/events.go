@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -206,6 +207,35 @@ var eventTests = []test{
 		assert.Equal(t, guest.StatusSent, got2.Status)
 		assert.Equal(t, []event.Type{event.GuestInvitationCreated}, eventTypes(h.eventsOf(host)))
 	}},
+	{"PanickingHookLeavesStoreUsable", func(t *testing.T, h *harness) {
+		org := newOrg()
+		inv, err := h.orgs.Create(h.ctx, invitation.CreateParams{OrganizationID: org, Email: "ada@example.com", Role: "admin"})
+		require.NoError(t, err)
+		assert.Panics(t, func() {
+			_, _ = h.orgs.Accept(h.ctx, h.orgs.Token(inv), "ada@example.com", func(context.Context, invitation.Invitation) error {
+				panic("the application's bug")
+			})
+		})
+		got, err := h.orgs.Revoke(h.ctx, org, inv.ID)
+		require.NoError(t, err, "the store writes after the panic")
+		assert.Equal(t, invitation.StatusRevoked, got.Status)
+		assert.Equal(t, []event.Type{event.InvitationRevoked, event.InvitationCreated}, eventTypes(h.eventsOf(org)),
+			"nothing of the panicked accept was recorded")
+	}},
+	{"NegativeLimitsReturnNothing", func(t *testing.T, h *harness) {
+		org := newOrg()
+		_, err := h.orgs.Create(h.ctx, invitation.CreateParams{OrganizationID: org, Email: "ada@example.com", Role: "admin"})
+		require.NoError(t, err)
+		evs, err := h.events.ListEvents(h.ctx, event.ListQuery{OrganizationID: org, Limit: -1})
+		require.NoError(t, err)
+		assert.Empty(t, evs)
+		dead, err := h.events.ListDeadEvents(h.ctx, nil, -1)
+		require.NoError(t, err)
+		assert.Empty(t, dead)
+		claimed, err := h.events.ClaimEvents(h.ctx, "r1", h.clock.Now(), time.Minute, -1)
+		require.NoError(t, err)
+		assert.Empty(t, claimed)
+	}},
 	{"ConcurrentAcceptsRecordOneEvent", func(t *testing.T, h *harness) {
 		org := newOrg()
 		inv, err := h.orgs.Create(h.ctx, invitation.CreateParams{OrganizationID: org, Email: "ada@example.com", Role: "admin"})
@@ -217,6 +247,45 @@ var eventTests = []test{
 		})
 		OneWinner(t, errs, store.ErrAlreadyAccepted)
 		assert.Len(t, h.eventsOf(org, event.InvitationAccepted), 1)
+	}},
+	{"EventInstantsFollowCommitOrder", func(t *testing.T, h *harness) {
+		// A clock that moves on at every reading: concurrent changes read
+		// it in one order and take the invitation's lock in another.
+		ticking := NewClock(start)
+		orgs, err := invitation.NewService(invitation.Config{Store: h.istore, Keys: [][]byte{key},
+			Clock: func() time.Time {
+				ticking.Advance(time.Microsecond)
+				now := ticking.Now()
+				runtime.Gosched() // let another change read the clock before this one locks
+				return now
+			}})
+		require.NoError(t, err)
+		org := newOrg()
+		inv, err := orgs.Create(h.ctx, invitation.CreateParams{OrganizationID: org, Email: "ada@example.com", Role: "admin"})
+		require.NoError(t, err)
+		for _, err := range Race(20, func(int) error {
+			_, err := orgs.Resend(h.ctx, org, inv.ID)
+			return err
+		}) {
+			require.NoError(t, err)
+		}
+		// Delivery order is commit order: drain it.
+		var delivered []event.Event
+		for {
+			ds, err := h.events.ClaimEvents(h.ctx, "r1", ticking.Now(), time.Minute, 10)
+			require.NoError(t, err)
+			if len(ds) == 0 {
+				break
+			}
+			require.Len(t, ds, 1, "one event of the invitation at a time")
+			delivered = append(delivered, ds[0].Event)
+			require.NoError(t, h.events.SettleEvent(h.ctx, "r1", outbox.Outcome{EventID: ds[0].Event.ID, State: outbox.StateDelivered}))
+		}
+		require.Len(t, delivered, 21)
+		for i := 1; i < len(delivered); i++ {
+			assert.True(t, delivered[i-1].OccurredAt.Before(delivered[i].OccurredAt),
+				"event %d of the commit order happened after event %d", i-1, i)
+		}
 	}},
 	{"ListEventsPagesFiltersAndIsolates", func(t *testing.T, h *harness) {
 		org, other := newOrg(), newOrg()
@@ -273,7 +342,7 @@ var outboxTests = []test{
 		assert.Equal(t, event.InvitationCreated, first[0].Event.Type)
 		assert.Equal(t, a.ID, first[0].Event.InvitationID)
 		assert.Equal(t, b.ID, first[1].Event.InvitationID)
-		assert.Equal(t, 1, first[0].Attempts)
+		assert.Zero(t, first[0].Attempts, "a claim is not an attempt")
 		assert.Empty(t, h.claimAll("r2"), "leased events are not claimed twice")
 
 		h.settle("r1", first[0], outbox.StateDelivered)
@@ -294,13 +363,13 @@ var outboxTests = []test{
 		d := h.claimAll("r1")
 		require.Len(t, d, 1)
 		require.NoError(t, h.events.SettleEvent(h.ctx, "r1", outbox.Outcome{EventID: d[0].Event.ID, State: outbox.StatePending,
-			Acked: []string{"mail"}, NextAttemptAt: start.Add(time.Minute), Error: "receiver down"}))
+			Acked: []string{"mail"}, NextAttemptAt: start.Add(time.Minute), Attempts: 1, Error: "receiver down"}))
 		assert.Empty(t, h.claimAll("r1"), "not due yet, and the revocation waits for it")
 		h.clock.Advance(time.Minute)
 		again := h.claimAll("r1")
 		require.Len(t, again, 1)
 		assert.Equal(t, d[0].Event, again[0].Event)
-		assert.Equal(t, 2, again[0].Attempts)
+		assert.Equal(t, 1, again[0].Attempts, "as settled")
 		assert.Equal(t, []string{"mail"}, again[0].Acked)
 		assert.Equal(t, "receiver down", again[0].LastError)
 
@@ -378,7 +447,7 @@ var outboxTests = []test{
 		again := h.claimAll("r1")
 		require.Len(t, again, 1)
 		assert.Equal(t, ds[1].Event, again[0].Event)
-		assert.Equal(t, 1, again[0].Attempts, "a retried event starts counting again")
+		assert.Zero(t, again[0].Attempts, "a retried event starts counting again")
 	}},
 	{"ListenerWakesOnCommit", func(t *testing.T, h *harness) {
 		l, ok := h.events.(outbox.Listener)

@@ -81,14 +81,16 @@ func (s Secret) String() string { return secretPrefix + "[redacted]" }
 // Sign returns the webhook-signature value for a message: "v1," and the
 // base64 HMAC-SHA256 of "id.timestamp.body", timestamp in Unix seconds.
 func Sign(secret Secret, id string, timestamp time.Time, body []byte) string {
-	return "v1," + base64.StdEncoding.EncodeToString(mac(secret, id, timestamp.Unix(), body))
+	return "v1," + base64.StdEncoding.EncodeToString(mac(secret, id, strconv.FormatInt(timestamp.Unix(), 10), body))
 }
 
-func mac(secret Secret, id string, unix int64, body []byte) []byte {
+// mac signs the timestamp as the header spells it: the signed content is
+// the header's text, whatever number it denotes.
+func mac(secret Secret, id, timestamp string, body []byte) []byte {
 	h := hmac.New(sha256.New, secret.key)
 	h.Write([]byte(id))
 	h.Write([]byte{'.'})
-	h.Write(strconv.AppendInt(nil, unix, 10))
+	h.Write([]byte(timestamp))
 	h.Write([]byte{'.'})
 	h.Write(body)
 	return h.Sum(nil)
@@ -133,7 +135,7 @@ func (v Verifier) Verify(h http.Header, body []byte, now time.Time) error {
 	if v.Secret.IsZero() {
 		return fmt.Errorf("%w: no secret to verify with", ErrSignature)
 	}
-	want := mac(v.Secret, id, unix, body)
+	want := mac(v.Secret, id, ts, body)
 	for _, sig := range strings.Fields(sigs) {
 		version, enc, ok := strings.Cut(sig, ",")
 		if !ok || version != "v1" {
@@ -147,8 +149,7 @@ func (v Verifier) Verify(h http.Header, body []byte, now time.Time) error {
 	return ErrSignature
 }
 
-// parseUnix reads a webhook-timestamp: decimal seconds, digits only, so
-// that no two spellings of one instant exist.
+// parseUnix reads a webhook-timestamp: decimal seconds, digits only.
 func parseUnix(s string) (int64, error) {
 	// 12 digits reach past the year 30000, and keep ParseInt in range.
 	if len(s) > 12 || strings.TrimLeft(s, "0123456789") != "" {

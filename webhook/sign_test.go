@@ -1,6 +1,8 @@
 package webhook_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
 	"strconv"
@@ -134,6 +136,11 @@ func TestVerify(t *testing.T) {
 		{"garbage timestamp", with(good, webhook.HeaderTimestamp, "soon"), body, webhook.ErrTimestamp},
 		{"huge timestamp", with(good, webhook.HeaderTimestamp, strings.Repeat("9", 40)), body, webhook.ErrTimestamp},
 		{"garbage signature", with(good, webhook.HeaderSignature, "v1,%%%"), body, webhook.ErrSignature},
+		// The signed content is the header's text: a sender that pads
+		// the number signs the padding.
+		{"padded timestamp, signed as sent", headers2("evt_1", "0"+strconv.FormatInt(now.Unix(), 10),
+			rawSign(t, vectorSecret, "evt_1", "0"+strconv.FormatInt(now.Unix(), 10), body)), body, nil},
+		{"padded timestamp, signed unpadded", with(good, webhook.HeaderTimestamp, "0"+strconv.FormatInt(now.Unix(), 10)), body, webhook.ErrSignature},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,4 +186,24 @@ func FuzzVerify(f *testing.F) {
 		require.NoError(t, err)
 		assert.Contains(t, strings.Fields(sig), webhook.Sign(secret, id, time.Unix(unix, 0), body))
 	})
+}
+
+// headers2 is headers with the timestamp as text.
+func headers2(id, ts, sig string) http.Header {
+	h := http.Header{}
+	h.Set(webhook.HeaderID, id)
+	h.Set(webhook.HeaderTimestamp, ts)
+	h.Set(webhook.HeaderSignature, sig)
+	return h
+}
+
+// rawSign signs "id.ts.body" with the key of secret, independently of the
+// package.
+func rawSign(t *testing.T, secret, id, ts string, body []byte) string {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	require.NoError(t, err)
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(id + "." + ts + "."))
+	m.Write(body)
+	return "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))
 }

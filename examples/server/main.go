@@ -103,14 +103,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if generated != "" {
 		printTryIt(stdout, ln.Addr(), generated, cfg.apiKeys[generated])
 	}
-	relayed, err := startRelay(ctx, st, cfg, logger)
+	// The relay stops with the server, also when serving fails.
+	relayCtx, stopRelay := context.WithCancel(ctx)
+	defer stopRelay()
+	relayed, err := startRelay(relayCtx, st, cfg, logger)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	fmt.Fprintf(stdout, "listening on %s\n", ln.Addr())
 	err = serve(ctx, ln, handler, logger)
-	// The relay stops with ctx; wait for it before the store closes.
+	// Wait for the relay before the store closes.
+	stopRelay()
 	return errors.Join(err, <-relayed)
 }
 

@@ -147,12 +147,13 @@ func acceptByToken[T any](ctx context.Context, c *Core, tok string, recs Records
 	if err != nil {
 		return zero, err
 	}
-	now := c.Now()
-	got, err := recs.Update(ctx, found, now, func(ctx context.Context, rec *T) (event.Event, error) {
+	got, err := recs.Update(ctx, found, c.Now(), func(ctx context.Context, rec *T) (event.Event, error) {
 		if !token.NonceEqual(presented, recs.Nonce(rec)) {
 			return event.Event{}, store.ErrInvalidToken
 		}
-		return accept(ctx, now, rec)
+		// The clock is read under the store's lock, so that one record's
+		// changes have instants in the order they commit.
+		return accept(ctx, c.Now(), rec)
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return zero, store.ErrInvalidToken

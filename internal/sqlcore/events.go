@@ -90,13 +90,13 @@ func newEventTable(c *Core, name string) eventTable {
 	t.insert = "INSERT INTO " + name + " (" + cols + ") VALUES (" + placeholders(len(eventColumns)) + ")"
 	// An event is due when no older event of its invitation is pending:
 	// each invitation's events go out one at a time, in order.
-	t.claim = "UPDATE " + name + " SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 WHERE seq IN (" +
+	t.claim = "UPDATE " + name + " SET lease_owner = $1, lease_until = $2 WHERE seq IN (" +
 		"SELECT e.seq FROM " + name + " e WHERE e.state = 'pending' AND e.next_attempt_at <= $3" +
 		" AND (e.lease_until IS NULL OR e.lease_until <= $3)" +
 		" AND NOT EXISTS (SELECT 1 FROM " + name + " p WHERE p.invitation_id = e.invitation_id AND p.state = 'pending' AND p.seq < e.seq)" +
 		" ORDER BY e.seq LIMIT $4" + c.d.SkipLocked + ") RETURNING seq, " + cols
 	t.settle = "UPDATE " + name + " SET state = $3, acked = $4, last_error = $5, next_attempt_at = COALESCE($6, next_attempt_at)," +
-		" lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2 AND state = 'pending'"
+		" attempts = $7, lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2 AND state = 'pending'"
 	t.exists = "SELECT count(*) FROM " + name + " WHERE id = $1"
 	t.retry = "UPDATE " + name + " SET state = 'pending', attempts = 0, next_attempt_at = $2, lease_owner = NULL, lease_until = NULL" +
 		" WHERE id = $1 AND state = 'dead'"
@@ -289,7 +289,7 @@ func (c *Core) SettleEvent(ctx context.Context, owner string, o outbox.Outcome) 
 	}
 	_, err := events(ctx, c, "settle event", func() (int, error) {
 		n, err := c.drv.Writer().Exec(ctx, c.events.settle,
-			c.d.ID(o.EventID), owner, string(o.State), strings.Join(o.Acked, ","), o.Error, next)
+			c.d.ID(o.EventID), owner, string(o.State), strings.Join(o.Acked, ","), o.Error, next, o.Attempts)
 		if err != nil || n > 0 {
 			return 0, err
 		}
