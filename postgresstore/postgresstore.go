@@ -57,6 +57,7 @@ import (
 	"github.com/invitekit/invitekit/outbox"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -180,12 +181,15 @@ func (s *Store) Close() error {
 // Go values as they are; pgx returns times in the local zone, which scans
 // turn into UTC, since callers compare times including their location.
 var dialect = sqlcore.Dialect{
-	ID:         func(id uuid.UUID) any { return id },
+	// pgtype.UUID, which pgx encodes as it is: uuid.UUID would go
+	// through its Value method, a string, and a parse.
+	ID:         func(id uuid.UUID) any { return pgtype.UUID{Bytes: id, Valid: true} },
 	Time:       func(t time.Time) any { return t },
 	Bool:       func(b bool) any { return b },
 	TimeDest:   func(p *time.Time) sql.Scanner { return utcTime{p} },
 	ForUpdate:  " FOR UPDATE",
 	SkipLocked: " FOR UPDATE SKIP LOCKED",
+	InsertWith: true,
 	Contains: func(column, arg string) string {
 		// strpos matches literally: no LIKE wildcards to escape.
 		return "strpos(" + column + ", " + arg + ") > 0"
@@ -221,17 +225,6 @@ func (d driver) Writer() sqlcore.Querier { return querier{d.pool} }
 
 func (d driver) WriteTx(ctx context.Context, f func(context.Context, sqlcore.Querier) error) error {
 	return pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error { return f(context.WithValue(ctx, txKey{}, tx), querier{tx}) })
-}
-
-// Batch sends stmts in one round trip; PostgreSQL runs a pipeline that
-// holds no transaction statements as one implicit transaction, so they
-// commit together or not at all.
-func (d driver) Batch(ctx context.Context, stmts ...sqlcore.Stmt) error {
-	var b pgx.Batch
-	for _, st := range stmts {
-		b.Queue(st.Query, st.Args...)
-	}
-	return d.pool.SendBatch(ctx, &b).Close()
 }
 
 type txKey struct{}

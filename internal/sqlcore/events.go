@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -101,6 +102,16 @@ func newEventTable(c *Core, name string) eventTable {
 	t.retry = "UPDATE " + name + " SET state = 'pending', attempts = 0, next_attempt_at = $2, lease_owner = NULL, lease_until = NULL" +
 		" WHERE id = $1 AND state = 'dead'"
 	return t
+}
+
+// insertAfter returns the event insert with its placeholders numbered
+// after the first n, to follow another statement's in one.
+func (t *eventTable) insertAfter(n int) string {
+	p := make([]string, len(eventColumns))
+	for i := range p {
+		p[i] = "$" + strconv.Itoa(n+i+1)
+	}
+	return "INSERT INTO " + t.name + " (" + t.cols + ") VALUES (" + strings.Join(p, ", ") + ")"
 }
 
 // insertStmt returns the statement that appends ev, pending and due at

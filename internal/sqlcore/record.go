@@ -98,6 +98,9 @@ type table[T any] struct {
 
 	name, cols, selectFrom                           string
 	insert, get, find, lock, update, delete, release string
+	// insertWithEvent inserts a record and its event in one statement,
+	// where the dialect allows (Dialect.InsertWith).
+	insertWithEvent string
 }
 
 func newTable[T any](c *Core, kind, name string, rec record[T]) table[T] {
@@ -113,6 +116,9 @@ func newTable[T any](c *Core, kind, name string, rec record[T]) table[T] {
 	cols := strings.Join(names, ", ")
 	t := table[T]{c: c, d: d, rec: rec, kind: kind, name: name, cols: cols, selectFrom: "SELECT " + cols + " FROM " + name}
 	t.insert = "INSERT INTO " + name + " (" + cols + ", open_claim) VALUES (" + placeholders(len(rec.columns)+1) + ")"
+	if d.InsertWith {
+		t.insertWithEvent = "WITH r AS (" + t.insert + ") " + c.events.insertAfter(len(rec.columns)+1)
+	}
 	t.get = t.selectFrom + " WHERE " + rec.tenant + " = $1 AND id = $2"
 	t.find = t.selectFrom + " WHERE id = $1"
 	t.lock = t.get + d.ForUpdate
@@ -254,7 +260,7 @@ func (t *table[T]) createRecord(ctx context.Context, r T, now time.Time, ev even
 	a := t.args(make([]any, 0, len(t.rec.columns)+1), &r, true, open)
 	insertEvent := t.c.events.insertStmt(ev)
 	_, err := do(ctx, t, "create", func() (int, error) {
-		err := t.c.batch(ctx, Stmt{t.insert, a}, insertEvent)
+		err := t.insertBoth(ctx, Stmt{t.insert, a}, insertEvent)
 		if err == nil || !open || !t.c.drv.Unique(err) {
 			return 0, err
 		}
@@ -266,6 +272,21 @@ func (t *table[T]) createRecord(ctx context.Context, r T, now time.Time, ev even
 			return ev, err
 		})
 	})
+	return err
+}
+
+// insertBoth runs the insert of a record and that of its event as one
+// statement where the dialect allows, else as a batch, and wakes the
+// listeners.
+func (t *table[T]) insertBoth(ctx context.Context, record, event Stmt) error {
+	if t.insertWithEvent == "" {
+		return t.c.batch(ctx, record, event)
+	}
+	args := make([]any, 0, len(record.Args)+len(event.Args))
+	_, err := t.c.drv.Writer().Exec(ctx, t.insertWithEvent, append(append(args, record.Args...), event.Args...)...)
+	if err == nil {
+		t.c.committed()
+	}
 	return err
 }
 

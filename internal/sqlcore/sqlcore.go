@@ -77,8 +77,8 @@ type Stmt struct {
 	Args  []any
 }
 
-// Batcher is a Driver that can run statements in one transaction in one
-// round trip (PostgreSQL's pipelined implicit transaction). Without it, the
+// Batcher is a Driver that runs statements in one transaction faster than
+// a WriteTx would (SQLite: through prepared statements). Without it, the
 // core runs a batch as a WriteTx.
 type Batcher interface {
 	Batch(ctx context.Context, stmts ...Stmt) error
@@ -103,6 +103,10 @@ type Dialect struct {
 	// pass over each other's rows; empty where write transactions run one
 	// at a time.
 	SkipLocked string
+	// InsertWith says the database runs an INSERT inside WITH
+	// (PostgreSQL), so that a record and its event are inserted by one
+	// statement; elsewhere they are a batch (see Batcher).
+	InsertWith bool
 }
 
 // Core implements invitation.Store and guest.Store on a Driver. Stores
@@ -128,9 +132,9 @@ type Core struct {
 // dot, or empty).
 func New(name string, drv Driver, d Dialect, prefix string) *Core {
 	c := &Core{name: name, drv: drv, d: &d, retries: 5, retryBase: 2 * time.Millisecond}
+	c.events = newEventTable(c, prefix+"events") // first: the tables' statements use it
 	c.invitations = newTable(c, "invitation", prefix+"invitations", invitationRecord)
 	c.guests = newTable(c, "guest invitation", prefix+"guest_invitations", guestRecord)
-	c.events = newEventTable(c, prefix+"events")
 	return c
 }
 
