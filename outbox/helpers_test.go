@@ -16,27 +16,8 @@ import (
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/memstore"
 	"github.com/invitekit/invitekit/outbox"
+	"github.com/invitekit/invitekit/storetest"
 )
-
-// clock is a fake clock that moves only when told to.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // fullJitter makes every backoff its nominal delay.
 func fullJitter(d time.Duration) time.Duration { return d }
@@ -63,7 +44,7 @@ func (l *logBuffer) String() string {
 type fixture struct {
 	t     testing.TB
 	store *memstore.Store
-	clock *clock
+	clock *storetest.Clock
 	org   uuid.UUID
 	seq   map[uuid.UUID]int // events recorded per invitation
 	logs  *logBuffer
@@ -72,7 +53,7 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	s := memstore.New()
 	t.Cleanup(func() { _ = s.Close() })
-	return &fixture{t: t, store: s, clock: newClock(), org: uuid.New(), seq: make(map[uuid.UUID]int), logs: &logBuffer{}}
+	return &fixture{t: t, store: s, clock: storetest.NewClock(time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)), org: uuid.New(), seq: make(map[uuid.UUID]int), logs: &logBuffer{}}
 }
 
 // config returns a Config on the fixture's store and clock, with exact

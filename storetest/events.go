@@ -155,7 +155,7 @@ var eventTests = []test{
 		before := h.eventsOf(org)
 		_, err := h.istore.UpdateInvitation(h.ctx, org, inv.ID, h.clock.Now(), func(_ context.Context, i *invitation.Invitation) (event.Event, error) {
 			i.Status = invitation.StatusRevoked
-			return rawEvent(event.InvitationRevoked, org, inv.ID, h.clock.Now()), errUpdater
+			return NewEvent(event.InvitationRevoked), errUpdater
 		})
 		require.ErrorIs(t, err, errUpdater)
 		assert.Equal(t, before, h.eventsOf(org))

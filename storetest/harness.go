@@ -79,50 +79,29 @@ func sameList[T any](t *testing.T, want, got []T, msgAndArgs ...any) {
 	assert.Equal(t, want, got, msgAndArgs...)
 }
 
-// rawEvent returns an event of typ about (org, id) at now, for the tests
-// that call a store directly rather than through a service.
-func rawEvent(typ event.Type, org, id uuid.UUID, now time.Time) event.Event {
-	return event.Event{ID: uuid.Must(uuid.NewV7()), Type: typ, OrganizationID: org, InvitationID: id,
-		OccurredAt: now, Data: []byte(`{"id":"` + id.String() + `"}`)}
-}
-
 // The store calls of tests that are about records, not events: each
-// appends a plain event, as the services do.
+// records a plain event (see NewEvent, Change, Deleted).
 
 func (h *harness) createInv(ctx context.Context, inv invitation.Invitation, now time.Time) error {
-	return h.istore.CreateInvitation(ctx, inv, now, rawEvent(event.InvitationCreated, inv.OrganizationID, inv.ID, now))
+	return h.istore.CreateInvitation(ctx, inv, now, NewEvent(event.InvitationCreated))
 }
 
 func (h *harness) updateInv(ctx context.Context, org, id uuid.UUID, now time.Time, f func(*invitation.Invitation) error) (invitation.Invitation, error) {
-	return h.istore.UpdateInvitation(ctx, org, id, now, func(_ context.Context, inv *invitation.Invitation) (event.Event, error) {
-		if err := f(inv); err != nil {
-			return event.Event{}, err
-		}
-		return rawEvent(event.InvitationResent, inv.OrganizationID, inv.ID, now), nil
-	})
+	return h.istore.UpdateInvitation(ctx, org, id, now, Change(f))
 }
 
 func (h *harness) deleteInv(ctx context.Context, org, id uuid.UUID) error {
-	return h.istore.DeleteInvitation(ctx, org, id, func(inv invitation.Invitation) (event.Event, error) {
-		return rawEvent(event.InvitationDeleted, inv.OrganizationID, inv.ID, h.clock.Now()), nil
-	})
+	return h.istore.DeleteInvitation(ctx, org, id, Deleted[invitation.Invitation])
 }
 
 func (h *harness) createGuestAt(ctx context.Context, inv guest.Invitation, now time.Time) error {
-	return h.gstore.CreateGuestInvitation(ctx, inv, now, rawEvent(event.GuestInvitationCreated, inv.HostOrganizationID, inv.ID, now))
+	return h.gstore.CreateGuestInvitation(ctx, inv, now, NewEvent(event.GuestInvitationCreated))
 }
 
 func (h *harness) updateGuest(ctx context.Context, host, id uuid.UUID, now time.Time, f func(*guest.Invitation) error) (guest.Invitation, error) {
-	return h.gstore.UpdateGuestInvitation(ctx, host, id, now, func(_ context.Context, inv *guest.Invitation) (event.Event, error) {
-		if err := f(inv); err != nil {
-			return event.Event{}, err
-		}
-		return rawEvent(event.GuestInvitationResent, inv.HostOrganizationID, inv.ID, now), nil
-	})
+	return h.gstore.UpdateGuestInvitation(ctx, host, id, now, Change(f))
 }
 
 func (h *harness) deleteGuest(ctx context.Context, host, id uuid.UUID) error {
-	return h.gstore.DeleteGuestInvitation(ctx, host, id, func(inv guest.Invitation) (event.Event, error) {
-		return rawEvent(event.GuestInvitationDeleted, inv.HostOrganizationID, inv.ID, h.clock.Now()), nil
-	})
+	return h.gstore.DeleteGuestInvitation(ctx, host, id, Deleted[guest.Invitation])
 }

@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/invitekit/invitekit/webhook"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -86,4 +88,29 @@ func TestTokenKey(t *testing.T) {
 	mem, _, err := tokenKey("", "")
 	require.NoError(t, err)
 	assert.Len(t, mem, 32)
+}
+
+func TestParseConfigWebhooks(t *testing.T) {
+	t.Parallel()
+	secret := webhook.GenerateSecret()
+	c, err := parseConfig([]string{"-webhook", "http://a.example/h", "-webhook", "http://b.example/h", "-webhook-timeout", "2s"},
+		env(map[string]string{"INVITEKIT_WEBHOOK_SECRET": secret}), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"http://a.example/h", "http://b.example/h"}, c.webhooks)
+	assert.Equal(t, 2*time.Second, c.webhookTimeout)
+	assert.False(t, c.webhookSecret.IsZero())
+
+	for name, tc := range map[string]struct {
+		args   []string
+		secret string
+		want   string
+	}{
+		"webhook without secret": {[]string{"-webhook", "http://a.example/h"}, "", "INVITEKIT_WEBHOOK_SECRET"},
+		"secret without prefix":  {[]string{"-webhook", "http://a.example/h"}, "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0", "INVITEKIT_WEBHOOK_SECRET"},
+		"short secret":           {[]string{"-webhook", "http://a.example/h"}, "whsec_c2hvcnQ=", "INVITEKIT_WEBHOOK_SECRET"},
+		"timeout too short":      {[]string{"-webhook-timeout", "1ms"}, secret, "-webhook-timeout"},
+	} {
+		_, err := parseConfig(tc.args, env(map[string]string{"INVITEKIT_WEBHOOK_SECRET": tc.secret}), io.Discard)
+		assert.ErrorContains(t, err, tc.want, name)
+	}
 }

@@ -254,14 +254,7 @@ func (c *Core) ListEvents(ctx context.Context, q event.ListQuery) ([]event.Event
 	t := &c.events
 	b.WriteString(t.selectFrom + " WHERE organization_id = " + a.add(c.d.ID(q.OrganizationID)))
 	if len(q.Types) > 0 {
-		b.WriteString(" AND type IN (")
-		for i, typ := range q.Types {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(a.add(string(typ)))
-		}
-		b.WriteString(")")
+		b.WriteString(" AND " + in(&a, "type", q.Types))
 	}
 	if q.After != nil {
 		b.WriteString(" AND (occurred_at, id) < (" + a.add(c.d.Time(q.After.CreatedAt)) + ", " + a.add(c.d.ID(q.After.ID)) + ")")

@@ -203,14 +203,7 @@ func (c *Core) guestList(q guest.ListQuery) (count, page string, _ []any) {
 	var w strings.Builder
 	w.WriteString(" WHERE host_organization_id = " + a.add(c.d.ID(q.HostOrganizationID)))
 	if len(q.Statuses) > 0 {
-		w.WriteString(" AND status IN (")
-		for i, st := range q.Statuses {
-			if i > 0 {
-				w.WriteString(", ")
-			}
-			w.WriteString(a.add(string(st)))
-		}
-		w.WriteString(")")
+		w.WriteString(" AND " + in(&a, "status", q.Statuses))
 	}
 	if q.EmailContains != "" {
 		w.WriteString(" AND " + c.d.Contains("email", a.add(q.EmailContains)))

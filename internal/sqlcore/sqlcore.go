@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -226,6 +227,16 @@ type args []any
 func (a *args) add(v any) string {
 	*a = append(*a, v)
 	return "$" + strconv.Itoa(len(*a))
+}
+
+// in returns the condition "column is one of vals" (vals not empty), its
+// values added to a.
+func in[S ~string](a *args, column string, vals []S) string {
+	p := make([]string, len(vals))
+	for i, v := range vals {
+		p[i] = a.add(string(v))
+	}
+	return column + " IN (" + strings.Join(p, ", ") + ")"
 }
 
 // Migrate applies, in order, each migration of ms the database lacks, one
