@@ -499,6 +499,17 @@ func (s *Service) accept(ctx context.Context, now time.Time, inv *Invitation, by
 	return s.event(ctx, event.GuestInvitationAccepted, *inv, now)
 }
 
+// Inspect returns the invitation tok was issued for, whatever its status,
+// and changes nothing, so a page behind the link can say what the
+// invitation is before the guest accepts it (link scanners and chat
+// previews fetch links). Its Status, Archived and Expired at Now tell
+// whether it can still be accepted. It fails with store.ErrInvalidToken for
+// any token that is not the invitation's current one, including a token
+// replaced by Resend and the token of a deleted invitation.
+func (s *Service) Inspect(ctx context.Context, tok string) (Invitation, error) {
+	return service.Inspect(ctx, s.core, tok, s.records)
+}
+
 // AcceptByGuest accepts the invitation tok was issued for, as
 // accepted_by_guest: the token is the guest's credential. It fails with
 // store.ErrInvalidToken for any token that is not the invitation's current one,

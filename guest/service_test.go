@@ -441,3 +441,35 @@ func TestValidateCreate(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, res.TotalItems, "validating stores nothing")
 }
+
+func TestInspect(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	inv := f.create(t, "a@example.com")
+	tok := f.svc.Token(inv)
+
+	got, err := f.svc.Inspect(ctx, tok)
+	require.NoError(t, err)
+	assert.Equal(t, inv, got)
+	archived, err := f.svc.SetArchived(ctx, host, inv.ID, true)
+	require.NoError(t, err)
+	got, err = f.svc.Inspect(ctx, tok)
+	require.NoError(t, err, "an archived invitation is still shown")
+	assert.Equal(t, archived, got)
+
+	other := f.create(t, "b@example.com")
+	oldTok := f.svc.Token(other)
+	f.now = t0.Add(time.Hour)
+	other, err = f.svc.Resend(ctx, host, other.ID, nil)
+	require.NoError(t, err)
+	_, err = f.svc.Inspect(ctx, oldTok)
+	assert.ErrorIs(t, err, store.ErrInvalidToken, "a token replaced by a resend")
+	_, err = f.svc.AcceptByGuest(ctx, f.svc.Token(other))
+	require.NoError(t, err)
+	got, err = f.svc.Inspect(ctx, f.svc.Token(other))
+	require.NoError(t, err, "an accepted invitation is still shown")
+	assert.Equal(t, guest.StatusAcceptedByGuest, got.Status)
+
+	_, err = f.svc.Inspect(ctx, tok[:len(tok)-1])
+	assert.ErrorIs(t, err, store.ErrInvalidToken, "a truncated token")
+}

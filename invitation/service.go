@@ -382,6 +382,17 @@ func (s *Service) Resend(ctx context.Context, orgID, id uuid.UUID) (Invitation, 
 	})
 }
 
+// Inspect returns the invitation tok was issued for, whatever its status,
+// and changes nothing, so a page behind the link can say what the
+// invitation is before anyone accepts it (link scanners and chat previews
+// fetch links). Its EffectiveStatus at Now tells whether it can still be
+// accepted. It fails with store.ErrInvalidToken for any token that is not
+// the invitation's current one, including a token replaced by Resend and
+// the token of a deleted invitation.
+func (s *Service) Inspect(ctx context.Context, tok string) (Invitation, error) {
+	return service.Inspect(ctx, s.core, tok, s.records)
+}
+
 // AcceptHook is an application's part of an accept: it runs inside the
 // store's transaction, after the invitation has moved to accepted and
 // before anything commits, and gets that accepted invitation. A store with

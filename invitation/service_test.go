@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/memstore"
@@ -425,5 +426,52 @@ func TestDefaultValidateRole(t *testing.T) {
 	}
 	for _, bad := range []string{"", "Admin", "1admin", "_a", "a b", "a/b", "a\x00", "é", "a" + strings.Repeat("b", 64), "adminé"} {
 		assert.Error(t, invitation.DefaultValidateRole(bad), "%q", bad)
+	}
+}
+
+func TestInspect(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	inv := f.create(t, "ada@example.com")
+	tok := f.svc.Token(inv)
+
+	got, err := f.svc.Inspect(ctx, tok)
+	require.NoError(t, err)
+	assert.Equal(t, inv, got)
+	got, err = f.svc.Inspect(ctx, tok)
+	require.NoError(t, err)
+	assert.Equal(t, inv, got, "inspecting twice changes nothing")
+	evs, err := f.store.ListEvents(ctx, event.ListQuery{OrganizationID: org, Limit: 10})
+	require.NoError(t, err)
+	assert.Len(t, evs, 1, "only the create recorded an event")
+
+	f.now = inv.ExpireAt
+	got, err = f.svc.Inspect(ctx, tok)
+	require.NoError(t, err, "an expired invitation is still shown")
+	assert.Equal(t, invitation.StatusExpired, got.EffectiveStatus(f.now))
+
+	f.now = t0.Add(time.Hour)
+	_, err = f.svc.Accept(ctx, tok, "ada@example.com")
+	require.NoError(t, err)
+	got, err = f.svc.Inspect(ctx, tok)
+	require.NoError(t, err, "an accepted invitation is still shown")
+	assert.Equal(t, invitation.StatusAccepted, got.Status)
+
+	resent := f.create(t, "bob@example.com")
+	oldTok := f.svc.Token(resent)
+	resent, err = f.svc.Resend(ctx, org, resent.ID)
+	require.NoError(t, err)
+	_, err = f.svc.Inspect(ctx, oldTok)
+	assert.ErrorIs(t, err, store.ErrInvalidToken, "a token replaced by a resend")
+	_, err = f.svc.Inspect(ctx, f.svc.Token(resent))
+	assert.NoError(t, err)
+
+	gone := f.create(t, "cy@example.com")
+	require.NoError(t, f.svc.Delete(ctx, org, gone.ID))
+	_, err = f.svc.Inspect(ctx, f.svc.Token(gone))
+	assert.ErrorIs(t, err, store.ErrInvalidToken, "a deleted invitation's token")
+	for _, bad := range []string{"", "x", tok[:len(tok)-2], tok + "A"} {
+		_, err = f.svc.Inspect(ctx, bad)
+		assert.ErrorIs(t, err, store.ErrInvalidToken, "token %q", bad)
 	}
 }

@@ -161,6 +161,41 @@ func acceptByToken[T any](ctx context.Context, c *Core, tok string, recs Records
 	return got, err
 }
 
+// Inspect returns the record tok was issued for, whatever its status, and
+// changes nothing: it is the read behind an accept page, which link
+// scanners and chat previews fetch. It fails with store.ErrInvalidToken for
+// every token that is not the record's current one (forged, of another
+// kind, replaced by a resend, or of a deleted record), so, as with accept,
+// a token never tells whether its invitation existed. Errors are prefixed
+// with the domain's name.
+func Inspect[T any](ctx context.Context, c *Core, tok string, recs Records[T]) (T, error) {
+	got, err := inspect(ctx, c, tok, recs)
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("%s: inspect: %w", c.name, err)
+	}
+	return got, nil
+}
+
+func inspect[T any](ctx context.Context, c *Core, tok string, recs Records[T]) (T, error) {
+	var zero T
+	id, presented, err := c.signer.Verify(c.kind, tok)
+	if err != nil {
+		return zero, err
+	}
+	found, err := recs.Find(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return zero, store.ErrInvalidToken
+	}
+	if err != nil {
+		return zero, err
+	}
+	if !token.NonceEqual(presented, recs.Nonce(&found)) {
+		return zero, store.ErrInvalidToken
+	}
+	return found, nil
+}
+
 // Limit returns the page size a list asks for with n: def when n is zero
 // (not given), n when it is 1 to max. Any other n adds a field error for
 // field to verr.
