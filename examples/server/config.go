@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"time"
 
@@ -29,6 +30,13 @@ type config struct {
 	webhookTimeout time.Duration
 	// webhookSecret signs the webhooks, from INVITEKIT_WEBHOOK_SECRET.
 	webhookSecret webhook.Secret
+	// smtp is the mail server invitations are sent through; "" sends
+	// none.
+	smtp     string
+	mailFrom string
+	// acceptURL is the page the emails link to; "" is the server's own
+	// /accept, whose address is known once it listens.
+	acceptURL string
 }
 
 // listFlag collects a repeatable flag.
@@ -53,6 +61,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Var(&hooks, "webhook", "URL to POST every event to, signed with INVITEKIT_WEBHOOK_SECRET (repeatable)")
 	fs.DurationVar(&c.webhookTimeout, "webhook-timeout", 10*time.Second, "how long one webhook request may take; "+
 		"events a killed server was delivering are sent again after three times this")
+	fs.StringVar(&c.smtp, "smtp", "", "send invitation emails through this SMTP server: smtp://[user:pass@]host:port "+
+		"(STARTTLS when the server offers it) or smtps://... (TLS from the start)")
+	fs.StringVar(&c.mailFrom, "mail-from", "", `sender of the invitation emails, e.g. "Acme <invites@acme.example>"; required with -smtp`)
+	fs.StringVar(&c.acceptURL, "accept-url", "", "the accept page the emails link to (default: this server's own /accept)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -82,7 +94,28 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 			return config{}, fmt.Errorf("INVITEKIT_WEBHOOK_SECRET: %w", err)
 		}
 	}
+	if err := checkMail(c); err != nil {
+		return config{}, err
+	}
 	return c, nil
+}
+
+// checkMail checks the mail flags together; the mail package checks each
+// value again when the relay starts.
+func checkMail(c config) error {
+	if c.smtp == "" && c.mailFrom != "" {
+		return errors.New("-mail-from needs -smtp, the server to send through")
+	}
+	if c.smtp != "" && c.mailFrom == "" {
+		return errors.New("-smtp needs -mail-from, the address invitations come from")
+	}
+	if c.acceptURL != "" {
+		u, err := url.Parse(c.acceptURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("-accept-url %q: want an absolute http or https URL", c.acceptURL)
+		}
+	}
+	return nil
 }
 
 func parseAPIKeys(list []string) (map[string]string, error) {

@@ -114,3 +114,31 @@ func TestParseConfigWebhooks(t *testing.T) {
 		assert.ErrorContains(t, err, tc.want, name)
 	}
 }
+
+func TestParseConfigMail(t *testing.T) {
+	t.Parallel()
+	c, err := parseConfig([]string{"-smtp", "smtp://u:p@127.0.0.1:2525", "-mail-from", "Acme <invites@acme.example>",
+		"-accept-url", "https://app.example/join"}, env(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "smtp://u:p@127.0.0.1:2525", c.smtp)
+	assert.Equal(t, "Acme <invites@acme.example>", c.mailFrom)
+	assert.Equal(t, "https://app.example/join", c.acceptURL)
+
+	c, err = parseConfig(nil, env(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Empty(t, c.smtp+c.mailFrom+c.acceptURL, "no mail unless asked for")
+
+	for name, tc := range map[string]struct {
+		args []string
+		want string
+	}{
+		"smtp without from":     {[]string{"-smtp", "smtp://127.0.0.1:2525"}, "-smtp needs -mail-from"},
+		"from without smtp":     {[]string{"-mail-from", "a@b.example"}, "-mail-from needs -smtp"},
+		"relative accept URL":   {[]string{"-accept-url", "/accept"}, "-accept-url"},
+		"accept URL not http":   {[]string{"-accept-url", "ftp://a.example/accept"}, "-accept-url"},
+		"unparsable accept URL": {[]string{"-accept-url", "http://a b/%zz"}, "-accept-url"},
+	} {
+		_, err := parseConfig(tc.args, env(nil), io.Discard)
+		assert.ErrorContains(t, err, tc.want, name)
+	}
+}

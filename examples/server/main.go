@@ -15,7 +15,9 @@
 // at /v1/organizations/{id}/events; with -webhook URL (repeatable) and
 // INVITEKIT_WEBHOOK_SECRET the server also runs the outbox relay, which
 // POSTs each event to every URL, signed as Standard Webhooks specify, and
-// stops with the server.
+// stops with the server. With -smtp and -mail-from it also emails every
+// created or resent invitation, linking to -accept-url (by default its own
+// /accept page, which shows the invitation and accepts it).
 package main
 
 import (
@@ -35,10 +37,12 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/invitekit/invitekit/acceptpage"
 	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/httpadapter"
 	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/mail"
 	"github.com/invitekit/invitekit/memstore"
 	"github.com/invitekit/invitekit/outbox"
 	"github.com/invitekit/invitekit/postgresstore"
@@ -92,7 +96,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		logger.Info("created token signing key file; back it up with the database", "file", keyFile)
 	}
 
-	handler, err := newHandler(st, key, cfg, logger)
+	svc, err := newServices(st, key)
+	if err != nil {
+		return err
+	}
+	handler, err := newHandler(st, svc, cfg, logger)
 	if err != nil {
 		return err
 	}
@@ -103,10 +111,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if generated != "" {
 		printTryIt(stdout, ln.Addr(), generated, cfg.apiKeys[generated])
 	}
+	if cfg.acceptURL == "" {
+		cfg.acceptURL = "http://" + hostPort(ln.Addr()) + "/accept"
+	}
 	// The relay stops with the server, also when serving fails.
 	relayCtx, stopRelay := context.WithCancel(ctx)
 	defer stopRelay()
-	relayed, err := startRelay(relayCtx, st, cfg, logger)
+	relayed, err := startRelay(relayCtx, st, svc, cfg, logger)
 	if err != nil {
 		ln.Close()
 		return err
@@ -118,22 +129,31 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return errors.Join(err, <-relayed)
 }
 
-// startRelay runs the outbox relay with a webhook subscriber per URL of
-// cfg until ctx is done. The channel receives Run's result; with no URL it
-// receives nil at once.
-func startRelay(ctx context.Context, st backend, cfg config, logger *slog.Logger) (<-chan error, error) {
+// startRelay runs the outbox relay until ctx is done, with a webhook
+// subscriber per URL of cfg and, with -smtp, the email subscriber. The
+// channel receives Run's result; with no subscriber it receives nil at once.
+func startRelay(ctx context.Context, st backend, svc services, cfg config, logger *slog.Logger) (<-chan error, error) {
 	done := make(chan error, 1)
-	if len(cfg.webhooks) == 0 {
-		done <- nil
-		return done, nil
-	}
-	subs := make([]outbox.Subscriber, len(cfg.webhooks))
-	for i, url := range cfg.webhooks {
+	var subs []outbox.Subscriber
+	for _, url := range cfg.webhooks {
 		s, err := webhook.New(webhook.Config{URL: url, Secret: cfg.webhookSecret, Timeout: cfg.webhookTimeout})
 		if err != nil {
 			return nil, fmt.Errorf("-webhook %q: %w", url, err)
 		}
-		subs[i] = s.Subscriber()
+		subs = append(subs, s.Subscriber())
+	}
+	if cfg.smtp != "" {
+		m, err := mail.New(mail.Config{SMTP: cfg.smtp, From: cfg.mailFrom, AcceptURL: cfg.acceptURL,
+			Invitations: svc.invitations, Guests: svc.guests, Timeout: cfg.webhookTimeout})
+		if err != nil {
+			return nil, fmt.Errorf("-smtp: %w", err)
+		}
+		subs = append(subs, m.Subscriber())
+		logger.Info("sending invitation emails", "accept_url", cfg.acceptURL)
+	}
+	if len(subs) == 0 {
+		done <- nil
+		return done, nil
 	}
 	relay, err := outbox.New(outbox.Config{Store: st, Subscribers: subs, Logger: logger,
 		Timeout: cfg.webhookTimeout, Lease: 3 * cfg.webhookTimeout})
@@ -162,18 +182,31 @@ func openStore(ctx context.Context, cfg config) (backend, string, error) {
 	}
 }
 
-func newHandler(st backend, key []byte, cfg config, logger *slog.Logger) (http.Handler, error) {
+// services are the two invitation services every part of the server
+// shares.
+type services struct {
+	invitations *invitation.Service
+	guests      *guest.Service
+}
+
+func newServices(st backend, key []byte) (services, error) {
 	orgs, err := invitation.NewService(invitation.Config{Store: st, Keys: [][]byte{key}})
 	if err != nil {
-		return nil, err
+		return services{}, err
 	}
 	guests, err := guest.NewService(guest.Config{Store: st, Keys: [][]byte{key}})
 	if err != nil {
-		return nil, err
+		return services{}, err
 	}
-	h, err := httpadapter.New(httpadapter.Config{
-		Invitations:  orgs,
-		Guests:       guests,
+	return services{orgs, guests}, nil
+}
+
+// newHandler serves the API at the root and the accept page the emails
+// link to at /accept.
+func newHandler(st backend, svc services, cfg config, logger *slog.Logger) (http.Handler, error) {
+	api, err := httpadapter.New(httpadapter.Config{
+		Invitations:  svc.invitations,
+		Guests:       svc.guests,
 		Events:       st,
 		Authenticate: httpadapter.APIKeys(cfg.apiKeys),
 		AuthorizeConnection: func(_ context.Context, _ httpadapter.Principal, requester, target uuid.UUID) error {
@@ -187,7 +220,16 @@ func newHandler(st backend, key []byte, cfg config, logger *slog.Logger) (http.H
 	if err != nil {
 		return nil, err
 	}
-	return httpadapter.LogRequests(logger, h), nil
+	// The example has no user accounts, so the page asks for the
+	// accepting email (Config.Email is nil).
+	page, err := acceptpage.New(acceptpage.Config{Invitations: svc.invitations, Guests: svc.guests, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/accept", page)
+	mux.Handle("/", api)
+	return httpadapter.LogRequests(logger, mux), nil
 }
 
 // serve runs an http.Server on ln until ctx is done, then gives requests in
@@ -227,11 +269,17 @@ func generateAPIKey() (id, secret string) {
 	return "key-" + hex.EncodeToString(b[:4]), hex.EncodeToString(b[4:])
 }
 
-func printTryIt(w io.Writer, addr net.Addr, id, secret string) {
-	host := addr.String()
+// hostPort is addr as a client on this machine reaches it: localhost for
+// a server listening on every address.
+func hostPort(addr net.Addr) string {
 	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
-		host = fmt.Sprintf("localhost:%d", tcp.Port)
+		return fmt.Sprintf("localhost:%d", tcp.Port)
 	}
+	return addr.String()
+}
+
+func printTryIt(w io.Writer, addr net.Addr, id, secret string) {
+	host := hostPort(addr)
 	fmt.Fprintf(w, "No API key configured; generated one for this run:\n  INVITEKIT_API_KEYS=%s:%s\n", id, secret)
 	fmt.Fprintf(w, "Try it:\n  curl -s -u %s:%s -H 'Content-Type: application/json' \\\n"+
 		"    -d '{\"email\":\"ada@example.com\",\"role\":\"admin\"}' \\\n"+

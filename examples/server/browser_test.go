@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitekit/internal/smtptest"
+)
+
+// chromium returns the path of a Chromium to drive. Without one the test
+// is skipped, except in CI (CI set), where .ci/run installs Debian's
+// chromium and a missing browser is a failure.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if path, err := exec.LookPath(name); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("no chromium on PATH; .ci/run installs Debian's chromium package")
+	}
+	t.Skip("no chromium on PATH (apt-get install chromium)")
+	return ""
+}
+
+// browser is a headless Chromium tab.
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+	// shots is where screenshots of each state go: INVITEKIT_SCREENSHOTS
+	// when set (to look at them), else the test's temporary directory.
+	shots string
+}
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.NoSandbox, // the CI machine runs as root
+		chromedp.WindowSize(900, 700),
+	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(alloc)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	shots := os.Getenv("INVITEKIT_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	require.NoError(t, os.MkdirAll(shots, 0o755))
+	return &browser{t: t, ctx: ctx, shots: shots}
+}
+
+// open loads url and returns the page's heading and main text, after
+// saving a screenshot named shot.
+func (b *browser) open(url, shot string) (heading, text string) {
+	b.t.Helper()
+	require.NoError(b.t, chromedp.Run(b.ctx, chromedp.Navigate(url)))
+	return b.read(shot)
+}
+
+func (b *browser) read(shot string) (heading, text string) {
+	b.t.Helper()
+	var png []byte
+	require.NoError(b.t, chromedp.Run(b.ctx,
+		chromedp.Text("h1", &heading, chromedp.ByQuery),
+		chromedp.Text("main", &text, chromedp.ByQuery),
+		chromedp.CaptureScreenshot(&png),
+	))
+	require.NoError(b.t, os.WriteFile(filepath.Join(b.shots, shot+".png"), png, 0o644))
+	return heading, text
+}
+
+// TestAcceptInBrowser is the path a person takes: an invitation created
+// over the API arrives by email; its link opens the accept page in a
+// browser, which shows the invitation without changing it; Accept accepts;
+// the link then says so; a tampered link and a link replaced by a resend
+// are invalid.
+func TestAcceptInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the server binary and a browser")
+	}
+	t.Parallel()
+	b := newBrowser(t)
+	mails := smtptest.NewServer(t)
+	p := start(t, build(t), []string{"INVITEKIT_API_KEYS=k:s"}, "-db", filepath.Join(t.TempDir(), "invitekit.db"),
+		"-smtp", mails.URL(), "-mail-from", "Acme Invitations <invites@acme.example>")
+	p.apiKey = [2]string{"k", "s"}
+	org := uuid.NewString()
+	invitations := "/v1/organizations/" + org + "/invitations"
+
+	status, created := p.do(t, "POST", invitations, `{"email":"ada@example.com","role":"developer"}`)
+	require.Equal(t, http.StatusOK, status, "%v", created)
+	id := created["result"].(map[string]any)["id"].(string)
+
+	msg := mails.Wait(t, 1, 30*time.Second)[0]
+	assert.Equal(t, []string{"ada@example.com"}, msg.To)
+	assert.Contains(t, msg.Header.Get("From"), "invites@acme.example")
+	link := msg.Link()
+	require.True(t, strings.HasPrefix(link, "http://"+p.addr+"/accept?token="), "the link goes to the server's own accept page: %q", link)
+	assert.Contains(t, msg.HTML, "href=", "the HTML part links too")
+
+	heading, text := b.open(link, "1-open")
+	assert.Equal(t, "You are invited", heading)
+	assert.Contains(t, text, "ada@example.com")
+	assert.Contains(t, text, "developer")
+	assert.Contains(t, text, "Only the address this invitation was sent to can accept it.")
+	b.open(link, "1-open-again")
+	status, got := p.do(t, "GET", invitations+"/"+id, "")
+	require.Equal(t, http.StatusOK, status)
+	assert.Equal(t, "pending", got["result"].(map[string]any)["status"], "opening the link twice changed nothing")
+
+	require.NoError(t, chromedp.Run(b.ctx,
+		chromedp.SendKeys("#email", "eve@example.com", chromedp.ByQuery),
+		chromedp.Click(`button[type="submit"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[role="alert"]`, chromedp.ByQuery),
+	))
+	_, text = b.read("2-wrong-email")
+	assert.Contains(t, text, "This invitation was sent to a different email address.")
+
+	require.NoError(t, chromedp.Run(b.ctx,
+		chromedp.SetValue("#email", "", chromedp.ByQuery),
+		chromedp.SendKeys("#email", "ada@example.com", chromedp.ByQuery),
+		chromedp.Click(`button[type="submit"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[role="status"]`, chromedp.ByQuery),
+	))
+	heading, text = b.read("3-accepted")
+	assert.Equal(t, "Invitation accepted", heading)
+	assert.Contains(t, text, "as developer")
+	status, got = p.do(t, "GET", invitations+"/"+id, "")
+	require.Equal(t, http.StatusOK, status)
+	assert.Equal(t, "accepted", got["result"].(map[string]any)["status"])
+
+	heading, text = b.open(link, "4-already-accepted")
+	assert.Equal(t, "Invitation already accepted", heading)
+	assert.Contains(t, text, "There is nothing more to do.")
+
+	tampered := link[:len(link)-4] + strings.Map(func(r rune) rune {
+		if r == 'A' {
+			return 'B'
+		}
+		return 'A'
+	}, link[len(link)-4:])
+	heading, _ = b.open(tampered, "5-invalid")
+	assert.Equal(t, "Invalid invitation link", heading)
+
+	// A resend mails a new link; the first one stops working.
+	status, created = p.do(t, "POST", invitations, `{"email":"bob@example.com","role":"admin"}`)
+	require.Equal(t, http.StatusOK, status, "%v", created)
+	bob := created["result"].(map[string]any)["id"].(string)
+	first := mails.Wait(t, 2, 30*time.Second)[1].Link()
+	status, _ = p.do(t, "POST", invitations+"/"+bob+"/resend", "")
+	require.Equal(t, http.StatusOK, status)
+	second := mails.Wait(t, 3, 30*time.Second)[2].Link()
+	require.NotEqual(t, first, second)
+	heading, _ = b.open(first, "6-replaced")
+	assert.Equal(t, "Invalid invitation link", heading)
+	heading, _ = b.open(second, "7-resent-open")
+	assert.Equal(t, "You are invited", heading)
+	p.stop(t)
+	t.Logf("screenshots in %s", b.shots)
+}
