@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -53,8 +54,10 @@ func newBrowser(t *testing.T) *browser {
 	)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(alloc)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	// The first run starts the browser, which lives as long as the
+	// context of that run: it gets no timeout; later steps do (step).
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate("about:blank")))
 	shots := os.Getenv("INVITEKIT_SCREENSHOTS")
 	if shots == "" {
 		shots = t.TempDir()
@@ -63,22 +66,39 @@ func newBrowser(t *testing.T) *browser {
 	return &browser{t: t, ctx: ctx, shots: shots}
 }
 
-// open loads url and returns the page's heading and main text, after
-// saving a screenshot named shot.
-func (b *browser) open(url, shot string) (heading, text string) {
+// step runs steps, failing the test if they take more than 30 s (a
+// selector that never appears).
+func (b *browser) step(steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	require.NoError(b.t, chromedp.Run(b.ctx, chromedp.Navigate(url)))
-	return b.read(shot)
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	require.NoError(b.t, chromedp.Do(ctx, steps...))
 }
 
+// open loads url and returns the response's status, the page's heading and
+// its main text, after saving a screenshot named shot.
+func (b *browser) open(url, shot string) (status int, heading, text string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(url))
+	require.NoError(b.t, err)
+	heading, text = b.read(shot)
+	return int(resp.Status), heading, text
+}
+
+// read returns the shown page's heading and main text, after saving a
+// screenshot named shot.
 func (b *browser) read(shot string) (heading, text string) {
 	b.t.Helper()
-	var png []byte
-	require.NoError(b.t, chromedp.Run(b.ctx,
-		chromedp.Text("h1", &heading, chromedp.ByQuery),
-		chromedp.Text("main", &text, chromedp.ByQuery),
-		chromedp.CaptureScreenshot(&png),
-	))
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	heading, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1")))
+	require.NoError(b.t, err)
+	text, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+	require.NoError(b.t, err)
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	require.NoError(b.t, err)
 	require.NoError(b.t, os.WriteFile(filepath.Join(b.shots, shot+".png"), png, 0o644))
 	return heading, text
 }
@@ -112,30 +132,32 @@ func TestAcceptInBrowser(t *testing.T) {
 	require.True(t, strings.HasPrefix(link, "http://"+p.addr+"/accept?token="), "the link goes to the server's own accept page: %q", link)
 	assert.Contains(t, msg.HTML, "href=", "the HTML part links too")
 
-	heading, text := b.open(link, "1-open")
+	status, heading, text := b.open(link, "1-open")
+	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, "You are invited", heading)
 	assert.Contains(t, text, "ada@example.com")
 	assert.Contains(t, text, "developer")
 	assert.Contains(t, text, "Only the address this invitation was sent to can accept it.")
-	b.open(link, "1-open-again")
+	status, _, _ = b.open(link, "1-open-again")
+	assert.Equal(t, http.StatusOK, status)
 	status, got := p.do(t, "GET", invitations+"/"+id, "")
 	require.Equal(t, http.StatusOK, status)
 	assert.Equal(t, "pending", got["result"].(map[string]any)["status"], "opening the link twice changed nothing")
 
-	require.NoError(t, chromedp.Run(b.ctx,
-		chromedp.SendKeys("#email", "eve@example.com", chromedp.ByQuery),
-		chromedp.Click(`button[type="submit"]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`[role="alert"]`, chromedp.ByQuery),
-	))
+	b.step(
+		chromedp.SendKeys(chromedp.CSS("#email"), "eve@example.com"),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[role="alert"]`)),
+	)
 	_, text = b.read("2-wrong-email")
 	assert.Contains(t, text, "This invitation was sent to a different email address.")
 
-	require.NoError(t, chromedp.Run(b.ctx,
-		chromedp.SetValue("#email", "", chromedp.ByQuery),
-		chromedp.SendKeys("#email", "ada@example.com", chromedp.ByQuery),
-		chromedp.Click(`button[type="submit"]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`[role="status"]`, chromedp.ByQuery),
-	))
+	b.step(
+		chromedp.Clear(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), "ada@example.com"),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[role="status"]`)),
+	)
 	heading, text = b.read("3-accepted")
 	assert.Equal(t, "Invitation accepted", heading)
 	assert.Contains(t, text, "as developer")
@@ -143,7 +165,8 @@ func TestAcceptInBrowser(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	assert.Equal(t, "accepted", got["result"].(map[string]any)["status"])
 
-	heading, text = b.open(link, "4-already-accepted")
+	status, heading, text = b.open(link, "4-already-accepted")
+	assert.Equal(t, http.StatusConflict, status)
 	assert.Equal(t, "Invitation already accepted", heading)
 	assert.Contains(t, text, "There is nothing more to do.")
 
@@ -153,7 +176,8 @@ func TestAcceptInBrowser(t *testing.T) {
 		}
 		return 'A'
 	}, link[len(link)-4:])
-	heading, _ = b.open(tampered, "5-invalid")
+	status, heading, _ = b.open(tampered, "5-invalid")
+	assert.Equal(t, http.StatusNotFound, status)
 	assert.Equal(t, "Invalid invitation link", heading)
 
 	// A resend mails a new link; the first one stops working.
@@ -165,10 +189,41 @@ func TestAcceptInBrowser(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	second := mails.Wait(t, 3, 30*time.Second)[2].Link()
 	require.NotEqual(t, first, second)
-	heading, _ = b.open(first, "6-replaced")
+	_, heading, _ = b.open(first, "6-replaced")
 	assert.Equal(t, "Invalid invitation link", heading)
-	heading, _ = b.open(second, "7-resent-open")
+	status, heading, _ = b.open(second, "7-resent-open")
+	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, "You are invited", heading)
+
+	// A revoked invitation says so.
+	status, created = p.do(t, "POST", invitations, `{"email":"cy@example.com","role":"admin"}`)
+	require.Equal(t, http.StatusOK, status, "%v", created)
+	cy := created["result"].(map[string]any)["id"].(string)
+	revokedLink := mails.Wait(t, 4, 30*time.Second)[3].Link()
+	status, _ = p.do(t, "POST", invitations+"/"+cy+"/revoke", "")
+	require.Equal(t, http.StatusOK, status)
+	status, heading, _ = b.open(revokedLink, "8-revoked")
+	assert.Equal(t, http.StatusConflict, status)
+	assert.Equal(t, "Invitation revoked", heading)
+
+	// A guest invitation needs no email: its token is the credential.
+	status, created = p.do(t, "POST", "/guest-invitations",
+		fmt.Sprintf(`{"email":"guest@example.com","expired_at":%q}`, time.Now().Add(48*time.Hour).UTC().Format(time.RFC3339)), org)
+	require.Equal(t, http.StatusCreated, status, "%v", created)
+	guestLink := mails.Wait(t, 5, 30*time.Second)[4].Link()
+	status, heading, text = b.open(guestLink, "9-guest-open")
+	assert.Equal(t, http.StatusOK, status)
+	assert.Equal(t, "You are invited", heading)
+	assert.Contains(t, text, "as a guest of")
+	b.step(
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[role="status"]`)),
+	)
+	heading, _ = b.read("10-guest-accepted")
+	assert.Equal(t, "Invitation accepted", heading)
+	status, got = p.do(t, "GET", "/guest-invitations/"+created["id"].(string), "", org)
+	require.Equal(t, http.StatusOK, status)
+	assert.Equal(t, "accepted_by_guest", got["status"])
 	p.stop(t)
 	t.Logf("screenshots in %s", b.shots)
 }
