@@ -59,7 +59,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Var(&keys, "api-key", "API key as ID:SECRET (repeatable; also INVITEKIT_API_KEYS=id:secret,...)")
 	fs.Var(&conns, "connection", "REQUESTER:TARGET organization IDs allowed to act across organizations (repeatable)")
 	fs.Var(&hooks, "webhook", "URL to POST every event to, signed with INVITEKIT_WEBHOOK_SECRET (repeatable)")
-	fs.DurationVar(&c.webhookTimeout, "webhook-timeout", 10*time.Second, "how long one webhook request may take; "+
+	fs.DurationVar(&c.webhookTimeout, "webhook-timeout", 10*time.Second, "how long one delivery (a webhook request or an email) may take; "+
 		"events a killed server was delivering are sent again after three times this")
 	fs.StringVar(&c.smtp, "smtp", "", "send invitation emails through this SMTP server: smtp://[user:pass@]host:port "+
 		"(STARTTLS when the server offers it) or smtps://... (TLS from the start)")
