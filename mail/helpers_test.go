@@ -130,6 +130,14 @@ func (f *fixture) events(typ event.Type) []event.Event {
 	return evs
 }
 
+// onlyEvent returns the fixture organization's one event of typ.
+func (f *fixture) onlyEvent(typ event.Type) event.Event {
+	f.t.Helper()
+	evs := f.events(typ)
+	require.Len(f.t, evs, 1)
+	return evs[0]
+}
+
 // tokenOf returns the token of m's link, which must point at acceptURL.
 func tokenOf(t testing.TB, m smtptest.Message) string {
 	t.Helper()
@@ -152,27 +160,24 @@ type names struct {
 }
 
 func (n *names) OrganizationName(_ context.Context, id uuid.UUID) (string, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.err != nil {
-		return "", n.err
-	}
-	name, ok := n.orgs[id]
-	if !ok {
-		return "", fmt.Errorf("organization %s: %w", id, store.ErrNotFound)
-	}
-	return name, nil
+	return lookup(n, func() map[uuid.UUID]string { return n.orgs }, id)
 }
 
 func (n *names) InviterName(_ context.Context, _ uuid.UUID, id string) (string, error) {
+	return lookup(n, func() map[string]string { return n.inviters }, id)
+}
+
+// lookup answers from the map m returns (read under n's lock): n.err, the
+// name, or not found.
+func lookup[K comparable](n *names, m func() map[K]string, k K) (string, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.err != nil {
 		return "", n.err
 	}
-	name, ok := n.inviters[id]
+	name, ok := m()[k]
 	if !ok {
-		return "", fmt.Errorf("inviter %s: %w", id, store.ErrNotFound)
+		return "", fmt.Errorf("%v: %w", k, store.ErrNotFound)
 	}
 	return name, nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -27,78 +28,56 @@ var testNow = time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
 func TestSendSkips(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	tests := []struct {
-		name string
-		// prepare changes the fixture and returns the event to send.
-		prepare func(f *fixture, clock *storetest.Clock) event.Event
-		change  func(*mail.Config)
-	}{
-		{"organization accepted", func(f *fixture, _ *storetest.Clock) event.Event {
-			inv := f.createOrg("dev@example.com")
-			_, err := f.orgs.Accept(ctx, f.orgs.Token(inv), inv.Email)
+	type fixtureChange func(f *fixture, clock *storetest.Clock, id uuid.UUID)
+	expire := func(_ *fixture, clock *storetest.Clock, _ uuid.UUID) { clock.Advance(8 * 24 * time.Hour) }
+	type test struct {
+		name  string
+		guest bool // the invitation created is a guest invitation
+		// after changes the invitation once its created event is recorded.
+		after fixtureChange
+		// typ, when set, replaces the type of the created event sent.
+		typ    event.Type
+		change func(*mail.Config)
+	}
+	tests := []test{
+		{name: "organization accepted", after: func(f *fixture, _ *storetest.Clock, id uuid.UUID) {
+			inv, err := f.orgs.Get(ctx, f.org, id)
 			require.NoError(t, err)
-			return f.events(event.InvitationCreated)[0]
-		}, nil},
-		{"organization revoked", func(f *fixture, _ *storetest.Clock) event.Event {
-			inv := f.createOrg("dev@example.com")
-			_, err := f.orgs.Revoke(ctx, f.org, inv.ID)
+			_, err = f.orgs.Accept(ctx, f.orgs.Token(inv), inv.Email)
 			require.NoError(t, err)
-			return f.events(event.InvitationCreated)[0]
-		}, nil},
-		{"organization deleted", func(f *fixture, _ *storetest.Clock) event.Event {
-			inv := f.createOrg("dev@example.com")
-			require.NoError(t, f.orgs.Delete(ctx, f.org, inv.ID))
-			return f.events(event.InvitationCreated)[0]
-		}, nil},
-		{"organization expired", func(f *fixture, clock *storetest.Clock) event.Event {
-			f.createOrg("dev@example.com")
-			clock.Advance(8 * 24 * time.Hour)
-			return f.events(event.InvitationCreated)[0]
-		}, nil},
-		{"organization superseded by a resend", func(f *fixture, clock *storetest.Clock) event.Event {
-			inv := f.createOrg("dev@example.com")
+		}},
+		{name: "organization revoked", after: func(f *fixture, _ *storetest.Clock, id uuid.UUID) {
+			_, err := f.orgs.Revoke(ctx, f.org, id)
+			require.NoError(t, err)
+		}},
+		{name: "organization deleted", after: func(f *fixture, _ *storetest.Clock, id uuid.UUID) {
+			require.NoError(t, f.orgs.Delete(ctx, f.org, id))
+		}},
+		{name: "organization expired", after: expire},
+		{name: "organization superseded by a resend", after: func(f *fixture, clock *storetest.Clock, id uuid.UUID) {
 			clock.Advance(time.Minute)
-			_, err := f.orgs.Resend(ctx, f.org, inv.ID)
+			_, err := f.orgs.Resend(ctx, f.org, id)
 			require.NoError(t, err)
-			return f.events(event.InvitationCreated)[0]
-		}, nil},
-		{"organization event without Invitations", func(f *fixture, _ *storetest.Clock) event.Event {
-			f.createOrg("dev@example.com")
-			return f.events(event.InvitationCreated)[0]
-		}, func(c *mail.Config) { c.Invitations = nil }},
-		{"guest accepted", func(f *fixture, _ *storetest.Clock) event.Event {
-			inv := f.createGuest("guest@example.com")
-			_, err := f.guests.AcceptByGuest(ctx, f.guests.Token(inv))
+		}},
+		{name: "organization event without Invitations", change: func(c *mail.Config) { c.Invitations = nil }},
+		{name: "guest accepted", guest: true, after: func(f *fixture, _ *storetest.Clock, id uuid.UUID) {
+			_, err := f.guests.AcceptBySystem(ctx, f.org, id)
 			require.NoError(t, err)
-			return f.events(event.GuestInvitationCreated)[0]
-		}, nil},
-		{"guest archived", func(f *fixture, _ *storetest.Clock) event.Event {
-			inv := f.createGuest("guest@example.com")
-			_, err := f.guests.SetArchived(ctx, f.org, inv.ID, true)
+		}},
+		{name: "guest archived", guest: true, after: func(f *fixture, _ *storetest.Clock, id uuid.UUID) {
+			_, err := f.guests.SetArchived(ctx, f.org, id, true)
 			require.NoError(t, err)
-			return f.events(event.GuestInvitationCreated)[0]
-		}, nil},
-		{"guest deleted", func(f *fixture, _ *storetest.Clock) event.Event {
-			inv := f.createGuest("guest@example.com")
-			require.NoError(t, f.guests.Delete(ctx, f.org, inv.ID))
-			return f.events(event.GuestInvitationCreated)[0]
-		}, nil},
-		{"guest expired", func(f *fixture, clock *storetest.Clock) event.Event {
-			f.createGuest("guest@example.com")
-			clock.Advance(8 * 24 * time.Hour)
-			return f.events(event.GuestInvitationCreated)[0]
-		}, nil},
-		{"guest superseded by a resend", func(f *fixture, clock *storetest.Clock) event.Event {
-			inv := f.createGuest("guest@example.com")
+		}},
+		{name: "guest deleted", guest: true, after: func(f *fixture, _ *storetest.Clock, id uuid.UUID) {
+			require.NoError(t, f.guests.Delete(ctx, f.org, id))
+		}},
+		{name: "guest expired", guest: true, after: expire},
+		{name: "guest superseded by a resend", guest: true, after: func(f *fixture, clock *storetest.Clock, id uuid.UUID) {
 			clock.Advance(time.Minute)
-			_, err := f.guests.Resend(ctx, f.org, inv.ID, nil)
+			_, err := f.guests.Resend(ctx, f.org, id, nil)
 			require.NoError(t, err)
-			return f.events(event.GuestInvitationCreated)[0]
-		}, nil},
-		{"guest event without Guests", func(f *fixture, _ *storetest.Clock) event.Event {
-			f.createGuest("guest@example.com")
-			return f.events(event.GuestInvitationCreated)[0]
-		}, func(c *mail.Config) { c.Guests = nil }},
+		}},
+		{name: "guest event without Guests", guest: true, change: func(c *mail.Config) { c.Guests = nil }},
 	}
 	// Every type but the four that send, about an open invitation.
 	for _, typ := range event.Types {
@@ -106,16 +85,7 @@ func TestSendSkips(t *testing.T) {
 		case event.InvitationCreated, event.InvitationResent, event.GuestInvitationCreated, event.GuestInvitationResent:
 			continue
 		}
-		tests = append(tests, struct {
-			name    string
-			prepare func(f *fixture, clock *storetest.Clock) event.Event
-			change  func(*mail.Config)
-		}{"type " + string(typ), func(f *fixture, _ *storetest.Clock) event.Event {
-			f.createOrg("dev@example.com")
-			ev := f.events(event.InvitationCreated)[0]
-			ev.Type = typ
-			return ev
-		}, nil})
+		tests = append(tests, test{name: "type " + string(typ), typ: typ})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,7 +93,17 @@ func TestSendSkips(t *testing.T) {
 			clock := storetest.NewClock(testNow)
 			f := newFixture(t, clock.Now, nil)
 			m := f.mailer(tt.change)
-			ev := tt.prepare(f, clock)
+			id, created := f.createOrg("dev@example.com").ID, event.InvitationCreated
+			if tt.guest {
+				id, created = f.createGuest("guest@example.com").ID, event.GuestInvitationCreated
+			}
+			ev := f.onlyEvent(created)
+			if tt.after != nil {
+				tt.after(f, clock, id)
+			}
+			if tt.typ != "" {
+				ev.Type = tt.typ
+			}
 			assert.NoError(t, m.Send(ctx, ev))
 			assert.Empty(t, f.srv.Messages())
 		})
