@@ -299,12 +299,13 @@ func (m *Mailer) organizationName(ctx context.Context, id uuid.UUID) (string, er
 	return name, nil
 }
 
-// known maps a name lookup's not found to no name.
+// known maps a name lookup's not found to no name, and makes a name one
+// line: a line break in a display name can only be a mistake or an attack.
 func known(name string, err error) (string, error) {
 	if errors.Is(err, store.ErrNotFound) {
 		return "", nil
 	}
-	return name, err
+	return oneLine(name), err
 }
 
 // link returns the accept URL carrying tok.

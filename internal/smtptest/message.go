@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"html"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -49,7 +50,7 @@ func (m Message) Link() string {
 	if l := linkRE.FindString(m.Text); l != "" {
 		return l
 	}
-	return strings.ReplaceAll(linkRE.FindString(m.HTML), "&amp;", "&")
+	return linkRE.FindString(html.UnescapeString(m.HTML))
 }
 
 // parse reads raw as a mail client would; a failure is kept in Err.

@@ -172,6 +172,9 @@ func (s *Server) TLSConfig() *tls.Config {
 // than once.
 func (s *Server) Close() {
 	_ = s.srv.Close()
+	// go-smtp closes only the listeners Serve has registered; one that
+	// Serve has not reached yet would keep it accepting.
+	_ = s.ln.Close()
 	<-s.served
 }
 
