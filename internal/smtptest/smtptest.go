@@ -39,12 +39,19 @@ type config struct {
 	implicitTLS bool
 	user, pass  string
 	replies     map[string]*smtp.SMTPError
+	onMessage   func(Message)
 }
 
 // WithAddr listens on addr (host:port) instead of a free port on
 // 127.0.0.1, so a test can start a server where clients already point,
 // after they found nothing there.
 func WithAddr(addr string) Option { return func(c *config) { c.addr = addr } }
+
+// WithOnMessage hands every message to f, from the connection's
+// goroutine, instead of keeping it: for a long-running sink
+// (examples/mailsink), whose memory must not grow with what it receives.
+// Messages and Wait then see nothing.
+func WithOnMessage(f func(Message)) Option { return func(c *config) { c.onMessage = f } }
 
 // WithStartTLS offers STARTTLS with a certificate made at start for
 // 127.0.0.1, ::1 and localhost; clients trust it through TLSConfig.
@@ -84,6 +91,8 @@ type Server struct {
 	replies  map[string]*smtp.SMTPError
 	userPass [2]string
 	served   chan struct{}
+	// onMessage, when set, takes every message instead of messages.
+	onMessage func(Message)
 
 	mu       sync.Mutex
 	messages []Message
@@ -114,7 +123,7 @@ func Start(opts ...Option) (*Server, error) {
 	}
 	s := &Server{
 		scheme: "smtp", replies: cfg.replies, userPass: [2]string{cfg.user, cfg.pass},
-		served: make(chan struct{}), changed: make(chan struct{}),
+		served: make(chan struct{}), changed: make(chan struct{}), onMessage: cfg.onMessage,
 	}
 	if cfg.user != "" {
 		s.user = url.UserPassword(cfg.user, cfg.pass)
@@ -215,6 +224,10 @@ func (s *Server) Wait(t testing.TB, n int, timeout time.Duration) []Message {
 }
 
 func (s *Server) add(m Message) {
+	if s.onMessage != nil {
+		s.onMessage(m)
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.messages = append(s.messages, m)
