@@ -181,13 +181,22 @@ func TestAcceptInBrowser(t *testing.T) {
 	assert.Equal(t, "Invalid invitation link", heading)
 
 	// A resend mails a new link; the first one stops working.
-	status, created = p.do(t, "POST", invitations, `{"email":"bob@example.com","role":"admin"}`)
-	require.Equal(t, http.StatusOK, status, "%v", created)
-	bob := created["result"].(map[string]any)["id"].(string)
-	first := mails.Wait(t, 2, 30*time.Second)[1].Link()
-	status, _ = p.do(t, "POST", invitations+"/"+bob+"/resend", "")
-	require.Equal(t, http.StatusOK, status)
-	second := mails.Wait(t, 3, 30*time.Second)[2].Link()
+	// invite creates an invitation to email and applies change to it; it
+	// returns the link of the email that comes of the create and of the
+	// one that comes of the change, if any.
+	invite := func(email, change string, n int) (created, changed string) {
+		t.Helper()
+		status, body := p.do(t, "POST", invitations, fmt.Sprintf(`{"email":%q,"role":"admin"}`, email))
+		require.Equal(t, http.StatusOK, status, "%v", body)
+		created = mails.Wait(t, n, 30*time.Second)[n-1].Link()
+		status, body = p.do(t, "POST", invitations+"/"+body["result"].(map[string]any)["id"].(string)+"/"+change, "")
+		require.Equal(t, http.StatusOK, status, "%v", body)
+		if change == "resend" {
+			changed = mails.Wait(t, n+1, 30*time.Second)[n].Link()
+		}
+		return created, changed
+	}
+	first, second := invite("bob@example.com", "resend", 2)
 	require.NotEqual(t, first, second)
 	_, heading, _ = b.open(first, "6-replaced")
 	assert.Equal(t, "Invalid invitation link", heading)
@@ -196,12 +205,7 @@ func TestAcceptInBrowser(t *testing.T) {
 	assert.Equal(t, "You are invited", heading)
 
 	// A revoked invitation says so.
-	status, created = p.do(t, "POST", invitations, `{"email":"cy@example.com","role":"admin"}`)
-	require.Equal(t, http.StatusOK, status, "%v", created)
-	cy := created["result"].(map[string]any)["id"].(string)
-	revokedLink := mails.Wait(t, 4, 30*time.Second)[3].Link()
-	status, _ = p.do(t, "POST", invitations+"/"+cy+"/revoke", "")
-	require.Equal(t, http.StatusOK, status)
+	revokedLink, _ := invite("cy@example.com", "revoke", 4)
 	status, heading, _ = b.open(revokedLink, "8-revoked")
 	assert.Equal(t, http.StatusConflict, status)
 	assert.Equal(t, "Invitation revoked", heading)

@@ -136,14 +136,7 @@ func AcceptByToken[T any](ctx context.Context, c *Core, tok string, recs Records
 
 func acceptByToken[T any](ctx context.Context, c *Core, tok string, recs Records[T], accept func(ctx context.Context, now time.Time, rec *T) (event.Event, error)) (T, error) {
 	var zero T
-	id, presented, err := c.signer.Verify(c.kind, tok)
-	if err != nil {
-		return zero, err
-	}
-	found, err := recs.Find(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return zero, store.ErrInvalidToken
-	}
+	found, presented, err := find(ctx, c, tok, recs)
 	if err != nil {
 		return zero, err
 	}
@@ -179,14 +172,7 @@ func Inspect[T any](ctx context.Context, c *Core, tok string, recs Records[T]) (
 
 func inspect[T any](ctx context.Context, c *Core, tok string, recs Records[T]) (T, error) {
 	var zero T
-	id, presented, err := c.signer.Verify(c.kind, tok)
-	if err != nil {
-		return zero, err
-	}
-	found, err := recs.Find(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return zero, store.ErrInvalidToken
-	}
+	found, presented, err := find(ctx, c, tok, recs)
 	if err != nil {
 		return zero, err
 	}
@@ -194,6 +180,25 @@ func inspect[T any](ctx context.Context, c *Core, tok string, recs Records[T]) (
 		return zero, store.ErrInvalidToken
 	}
 	return found, nil
+}
+
+// find verifies tok as a token of the core's kind and loads its record,
+// returning it with the nonce tok presents. A record that is gone fails
+// like a forged token, with store.ErrInvalidToken.
+func find[T any](ctx context.Context, c *Core, tok string, recs Records[T]) (T, []byte, error) {
+	var zero T
+	id, presented, err := c.signer.Verify(c.kind, tok)
+	if err != nil {
+		return zero, nil, err
+	}
+	found, err := recs.Find(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return zero, nil, store.ErrInvalidToken
+	}
+	if err != nil {
+		return zero, nil, err
+	}
+	return found, presented, nil
 }
 
 // Limit returns the page size a list asks for with n: def when n is zero
