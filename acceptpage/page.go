@@ -20,16 +20,22 @@ import (
 	"github.com/invitekit/invitekit/store"
 )
 
-// Bounds on what a request may carry. A token is about 60 characters; the
-// bound only stops a page from verifying megabytes.
+// Bounds on what a request may carry. A token is 87 characters; anything
+// much longer is not one and is refused before it is decoded.
 const (
-	maxTokenLen = 4096
+	maxTokenLen = 128
 	maxFormSize = 64 << 10
 )
 
-// ErrInvalidConfig reports a Config that New refuses; the message names the
-// field.
-var ErrInvalidConfig = errors.New("acceptpage: invalid config")
+var (
+	// ErrInvalidConfig reports a Config that New refuses; the message
+	// names the field.
+	ErrInvalidConfig = errors.New("acceptpage: invalid config")
+	// ErrNotSignedIn is what Config.Email returns (wrapped or not) when
+	// nobody is signed in: the page then asks the visitor to sign in
+	// (401) instead of reporting a failure.
+	ErrNotSignedIn = errors.New("acceptpage: not signed in")
+)
 
 // Names resolves the display names the page shows. Its OrganizationName is
 // guest.Directory's method, so one application type can serve both (and
@@ -57,15 +63,19 @@ type Config struct {
 	Names Names
 	// Email returns the verified email of the user who is signed in,
 	// for organization invitations: only that address can accept. When
-	// nil the page asks for the address in its form and says why. An
-	// error is answered 401 with the form and a request to sign in; an
+	// nil the page asks for the address in its form and says why, and
+	// does not show the address the invitation was sent to, so that
+	// holding the link is not enough to accept it. ErrNotSignedIn (or
+	// an empty address) is answered 401 with a request to sign in; an
 	// application that sends people to a sign-in page does so before
-	// the request reaches the Handler.
+	// the request reaches the Handler. Any other error is logged and
+	// answered as a failure.
 	Email func(r *http.Request) (string, error)
 	// AcceptInvitation, when set, is the application's part of an
 	// organization accept: it runs inside the store's transaction, after
 	// the invitation has moved to accepted and before anything commits,
-	// with the request (for the application's session) and the accepted
+	// with the request (for the application's session, where
+	// httpadapter's hook gets the API principal instead) and the accepted
 	// invitation; ctx carries the store's transaction (sqlitestore.Tx,
 	// postgresstore.Tx) for the membership row. An error refuses the
 	// accept and nothing commits; a *httpadapter.Refusal is shown with its
@@ -76,8 +86,11 @@ type Config struct {
 	// AcceptGuestInvitation is AcceptInvitation for guest invitations.
 	AcceptGuestInvitation func(ctx context.Context, r *http.Request, inv guest.Invitation) error
 	// Template renders every answer: it must define "page", which gets a
-	// Page. ParseTemplate adds the functions the default uses. Default:
-	// templates/page.html.
+	// Page. ParseTemplate adds the functions the default uses;
+	// DefaultTemplate returns a copy of the default, in which an
+	// application may redefine one part ("title", "open"). New renders
+	// it once for every State, so a template that fails does so at
+	// start. Default: templates/page.html.
 	Template *template.Template
 	// TrustedOrigins are other origins ("https://app.example.com") whose
 	// pages may post the accept form, for a form served elsewhere. The
@@ -112,8 +125,8 @@ func New(cfg Config) (*Handler, error) {
 	if h.tmpl == nil {
 		h.tmpl = defaultTemplate
 	}
-	if h.tmpl.Lookup("page") == nil {
-		return nil, fmt.Errorf("%w: Config.Template defines no \"page\" template", ErrInvalidConfig)
+	if err := check(h.tmpl); err != nil {
+		return nil, fmt.Errorf("%w: Config.Template: %w", ErrInvalidConfig, err)
 	}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -158,64 +171,66 @@ func (h *Handler) accept(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormSize)
 	if err := r.ParseForm(); err != nil {
-		h.render(w, r, Page{State: StateError, Problem: "The form could not be read. Open the link from your email again."}, http.StatusBadRequest)
+		status := http.StatusBadRequest
+		if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
+			status = http.StatusRequestEntityTooLarge
+		}
+		h.render(w, r, Page{State: StateError, Problem: "The form could not be read. Open the link from your email again."}, status)
 		return
 	}
 	tok := r.PostForm.Get("token")
 	p, err := h.inspect(r.Context(), tok)
-	if err != nil || p.State != StateOpen {
+	if err != nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	if p.State != StateOpen {
 		// Nothing to accept: say why, as a GET would.
-		if err != nil {
-			h.fail(w, r, p, err)
-			return
-		}
 		h.render(w, r, p, p.State.status())
 		return
 	}
-	switch p.Kind {
-	case KindOrganization:
-		h.acceptInvitation(w, r, p, tok)
-	default:
+	if p.Kind == KindGuest {
 		inv, err := h.cfg.Guests.AcceptByGuest(r.Context(), tok, hooks[guest.AcceptHook](h, r, "AcceptGuestInvitation", h.cfg.AcceptGuestInvitation)...)
-		h.done(w, r, p, tok, err, func(ctx context.Context) (Page, error) { return h.guestPage(ctx, inv) })
+		h.done(w, r, p, tok, err, func() Page { return h.guestPage(inv) })
+		return
 	}
-}
-
-func (h *Handler) acceptInvitation(w http.ResponseWriter, r *http.Request, p Page, tok string) {
 	p.AskEmail = h.cfg.Email == nil
 	addr := r.PostForm.Get("email")
 	if !p.AskEmail {
-		var err error
-		if addr, err = h.cfg.Email(r); err != nil {
+		addr, err = h.cfg.Email(r)
+		if errors.Is(err, ErrNotSignedIn) || (err == nil && addr == "") {
 			p.Problem = "Sign in with the account this invitation was sent to, then open the link again."
 			h.render(w, r, p, http.StatusUnauthorized)
+			return
+		}
+		if err != nil {
+			h.fail(w, r, p, fmt.Errorf("acceptpage: Config.Email: %w", err))
 			return
 		}
 	}
 	p.EnteredEmail = addr
 	inv, err := h.cfg.Invitations.Accept(r.Context(), tok, addr, hooks[invitation.AcceptHook](h, r, "AcceptInvitation", h.cfg.AcceptInvitation)...)
-	h.done(w, r, p, tok, err, func(ctx context.Context) (Page, error) { return h.invitationPage(ctx, inv) })
+	h.done(w, r, p, tok, err, func() Page { return h.invitationPage(inv) })
 }
 
-// done answers an accept: on success the accepted invitation's page; on
-// failure p with the reason, or the invitation's new state when another
-// request changed it first.
-func (h *Handler) done(w http.ResponseWriter, r *http.Request, p Page, tok string, err error, accepted func(context.Context) (Page, error)) {
+// done answers an accept of the invitation p shows: on success the
+// accepted invitation, named as p names it (the accept has committed, so
+// nothing may fail it now); on failure p with the reason, or the
+// invitation's new state when another request changed it first.
+func (h *Handler) done(w http.ResponseWriter, r *http.Request, p Page, tok string, err error, accepted func() Page) {
 	if err == nil {
-		got, err := accepted(r.Context())
-		if err != nil {
-			h.fail(w, r, got, err)
-			return
-		}
-		got.State = StateAccepted
+		got := accepted()
+		got.State, got.OrganizationName, got.InviterName = StateAccepted, p.OrganizationName, p.InviterName
 		h.render(w, r, got, http.StatusOK)
 		return
 	}
 	var (
-		verr    *store.ValidationError
-		refusal *httpadapter.Refusal
+		herr *hookError
+		verr *store.ValidationError
 	)
 	switch {
+	case errors.As(err, &herr):
+		h.refused(w, r, p, herr)
 	case errors.Is(err, invitation.ErrEmailMismatch):
 		p.Problem = "This invitation was sent to a different email address. Enter the address it was sent to."
 		if !p.AskEmail {
@@ -225,28 +240,35 @@ func (h *Handler) done(w http.ResponseWriter, r *http.Request, p Page, tok strin
 	case errors.As(err, &verr):
 		p.Problem = "Enter a valid email address."
 		h.render(w, r, p, http.StatusUnprocessableEntity)
-	case errors.As(err, &refusal) && refusal != nil:
-		p.Problem = refusal.Detail
-		status := refusal.Status
-		if status < 400 || status > 499 {
-			status = http.StatusForbidden
-		}
-		if p.Problem == "" {
-			p.Problem = "The invitation could not be accepted."
-		}
-		h.render(w, r, p, status)
 	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrExpired), errors.Is(err, store.ErrInvalidToken):
 		// Another request accepted, revoked, archived, resent or deleted
 		// the invitation after this one read it: show where it is now.
-		now, err := h.inspect(r.Context(), tok)
-		if err != nil {
-			h.fail(w, r, now, err)
+		now, nowErr := h.inspect(r.Context(), tok)
+		if nowErr != nil || now.State == StateOpen {
+			h.fail(w, r, p, errors.Join(err, nowErr))
 			return
 		}
 		h.render(w, r, now, now.State.status())
 	default:
 		h.fail(w, r, p, err)
 	}
+}
+
+// refused answers an accept an application's hook failed: a
+// *httpadapter.Refusal with its status and detail, anything else as a
+// failure the visitor cannot fix.
+func (h *Handler) refused(w http.ResponseWriter, r *http.Request, p Page, herr *hookError) {
+	var refusal *httpadapter.Refusal
+	if !errors.As(herr, &refusal) || refusal == nil {
+		h.fail(w, r, p, herr)
+		return
+	}
+	status, detail := refusal.Response()
+	if refusal.Detail == "" {
+		detail = "The invitation could not be accepted."
+	}
+	p.Problem = detail
+	h.render(w, r, p, status)
 }
 
 // fail answers an error the page cannot explain to the visitor: a store
@@ -288,6 +310,17 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, p Page, status 
 	}
 }
 
+// hookError is the error of an application's accept hook, kept apart
+// from the services' errors: a hook's store.ErrConflict is its own
+// refusal, not another request winning the race.
+type hookError struct {
+	name string
+	err  error
+}
+
+func (e *hookError) Error() string { return "acceptpage: Config." + e.name + ": " + e.err.Error() }
+func (e *hookError) Unwrap() error { return e.err }
+
 // hooks turns the Config hook named name into a service's accept hooks,
 // recovering a panic inside the store's transaction so the store rolls back
 // as for any failing hook.
@@ -300,11 +333,11 @@ func hooks[H ~func(context.Context, T) error, T any](h *Handler, r *http.Request
 			if p := recover(); p != nil {
 				h.log.ErrorContext(ctx, "acceptpage: panic in accept hook", slog.String("hook", name),
 					slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
-				err = fmt.Errorf("acceptpage: Config.%s panicked: %v", name, p)
+				err = &hookError{name: name, err: fmt.Errorf("panicked: %v", p)}
 			}
 		}()
 		if err := hook(ctx, r, v); err != nil {
-			return fmt.Errorf("acceptpage: Config.%s: %w", name, err)
+			return &hookError{name: name, err: err}
 		}
 		return nil
 	}}

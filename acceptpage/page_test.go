@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -146,7 +147,7 @@ func TestGetShowsAnOpenInvitationAndChangesNothing(t *testing.T) {
 		assert.Contains(t, body, "<title>Join Acme &lt;Labs&gt;</title>")
 		assert.Contains(t, body, "<strong>Grace Hopper</strong> invited you to join <strong>Acme &lt;Labs&gt;</strong>.")
 		assert.NotContains(t, body, "Acme <Labs>", "the organization's name is escaped")
-		assert.Contains(t, body, "<dd>ada@example.com</dd>")
+		assert.NotContains(t, body, "ada@example.com", "the page asks for the address, so holding the link must not tell it")
 		assert.Contains(t, body, "<dd>developer</dd>")
 		assert.Contains(t, body, `<time datetime="2026-05-08T12:00:00Z">8 May 2026 at 12:00 UTC</time>`)
 		assert.Contains(t, body, `<input type="hidden" name="token" value="`+tok+`">`)
@@ -315,18 +316,23 @@ func TestPostFromAnotherSiteIsRefused(t *testing.T) {
 func TestEmailHookReplacesTheField(t *testing.T) {
 	t.Parallel()
 	signedIn := "ada@example.com"
+	var sessions error
 	s := newSite(t, func(c *acceptpage.Config) {
 		c.Email = func(r *http.Request) (string, error) {
+			if sessions != nil {
+				return "", sessions
+			}
 			if r.Header.Get("Cookie") == "" {
-				return "", errors.New("no session")
+				return "", fmt.Errorf("session: %w", acceptpage.ErrNotSignedIn)
 			}
 			return signedIn, nil
 		}
 	})
-	_, tok := s.invite(t, "ada@example.com")
+	inv, tok := s.invite(t, "ada@example.com")
 	status, body := s.get(t, tok)
 	assert.Equal(t, http.StatusOK, status)
 	assert.NotContains(t, body, `name="email"`, "the signed-in user's email is not asked for")
+	assert.Contains(t, body, "<dd>ada@example.com</dd>", "the page says whom the invitation is for")
 
 	h := func() http.Header {
 		return http.Header{"Sec-Fetch-Site": {"same-origin"}}
@@ -342,7 +348,21 @@ func TestEmailHookReplacesTheField(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, status, "a typed email does not override the hook")
 	assert.Contains(t, body, "than the one you are signed in with")
 
-	signedIn = "ada@example.com"
+	signedIn = ""
+	status, _ = s.post(t, url.Values{"token": {tok}}, withCookie)
+	assert.Equal(t, http.StatusUnauthorized, status, "no address is no one signed in")
+
+	sessions = errors.New("session store: connection refused")
+	status, body = s.post(t, url.Values{"token": {tok}}, withCookie)
+	assert.Equal(t, http.StatusInternalServerError, status, "a failing session store is not a signed-out user")
+	assert.NotContains(t, body, "connection refused")
+	assert.Contains(t, s.logs.String(), "session store: connection refused")
+
+	got, err := s.orgs.Get(context.Background(), org, inv.ID)
+	require.NoError(t, err)
+	assert.Equal(t, invitation.StatusPending, got.Status)
+
+	sessions, signedIn = nil, "ada@example.com"
 	status, _ = s.post(t, url.Values{"token": {tok}}, withCookie)
 	assert.Equal(t, http.StatusOK, status)
 }
@@ -377,12 +397,55 @@ func TestHookRefusalsAndPanicsCommitNothing(t *testing.T) {
 	assert.Equal(t, http.StatusInternalServerError, status)
 	assert.Contains(t, s.logs.String(), "membership table missing")
 
+	// A hook's own conflict or not-found is its refusal, not another
+	// request changing the invitation.
+	for _, cause := range []error{store.ErrConflict, store.ErrNotFound} {
+		next = fmt.Errorf("membership: %w", cause)
+		status, body = s.post(t, form, nil)
+		assert.Equal(t, http.StatusInternalServerError, status, "hook error %v", cause)
+		assert.Contains(t, body, "Something went wrong and nothing was changed.")
+	}
+
 	got, err := s.orgs.Get(context.Background(), org, inv.ID)
 	require.NoError(t, err)
 	assert.Equal(t, invitation.StatusPending, got.Status)
 	assert.Equal(t, 1, s.events(t), "no refused accept recorded an event")
+	assert.NotContains(t, s.logs.String(), tok, "no token in the log")
 	status, _ = s.get(t, tok)
 	assert.Equal(t, http.StatusOK, status, "the token still works")
+}
+
+// An accept that committed is reported as accepted, whatever fails after.
+func TestAcceptedEvenIfNamesFailAfterwards(t *testing.T) {
+	t.Parallel()
+	n := &flakyNames{}
+	s := newSite(t, func(c *acceptpage.Config) { c.Names = n })
+	inv, tok := s.invite(t, "ada@example.com")
+	n.failAfter = 1 // the POST's first look-up succeeds, any other fails
+	status, body := s.post(t, url.Values{"token": {tok}, "email": {"ada@example.com"}}, nil)
+	assert.Equal(t, http.StatusOK, status)
+	assert.Contains(t, body, "You have accepted the invitation to join <strong>Acme &lt;Labs&gt;</strong>")
+	got, err := s.orgs.Get(context.Background(), org, inv.ID)
+	require.NoError(t, err)
+	assert.Equal(t, invitation.StatusAccepted, got.Status)
+}
+
+// flakyNames answers failAfter organization look-ups (0: all), then fails.
+type flakyNames struct {
+	names
+	mu        sync.Mutex
+	calls     int
+	failAfter int
+}
+
+func (f *flakyNames) OrganizationName(ctx context.Context, id uuid.UUID) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.failAfter > 0 && f.calls > f.failAfter {
+		return "", errors.New("directory down")
+	}
+	return f.names.OrganizationName(ctx, id)
 }
 
 func TestGuestInvitation(t *testing.T) {
@@ -469,7 +532,7 @@ func TestOtherMethodsAndBadForms(t *testing.T) {
 	status, _ := s.do(t, http.MethodPost, "", strings.NewReader("token=%zz"), http.Header{"Content-Type": {"application/x-www-form-urlencoded"}})
 	assert.Equal(t, http.StatusBadRequest, status, "a malformed form")
 	status, _ = s.do(t, http.MethodPost, "", strings.NewReader("token="+strings.Repeat("A", 70<<10)), http.Header{"Content-Type": {"application/x-www-form-urlencoded"}})
-	assert.Equal(t, http.StatusBadRequest, status, "a form beyond the size bound")
+	assert.Equal(t, http.StatusRequestEntityTooLarge, status, "a form beyond the size bound")
 	status, body := s.post(t, url.Values{"email": {"ada@example.com"}}, nil)
 	assert.Equal(t, http.StatusNotFound, status, "a form without a token")
 	assert.Contains(t, body, "This invitation link is not valid.")
@@ -486,11 +549,29 @@ func TestTemplateOverride(t *testing.T) {
 	assert.Equal(t, "open|Acme &lt;Labs&gt;|8 May 2026 at 12:00 UTC", body)
 }
 
+func TestDefaultTemplatePartOverride(t *testing.T) {
+	t.Parallel()
+	tmpl := acceptpage.DefaultTemplate()
+	_, err := tmpl.New("title").Parse(`{{if eq .State "open"}}Welcome aboard{{else}}Invitation{{end}}`)
+	require.NoError(t, err)
+	s := newSite(t, func(c *acceptpage.Config) { c.Template = tmpl })
+	_, tok := s.invite(t, "ada@example.com")
+	status, body := s.get(t, tok)
+	assert.Equal(t, http.StatusOK, status)
+	assert.Contains(t, body, "<title>Welcome aboard</title>")
+	assert.Contains(t, body, `<button type="submit">Accept invitation</button>`, "the rest is the default")
+
+	_, body = newSite(t).get(t, tok)
+	assert.Contains(t, body, "<title>Invalid invitation link</title>", "the default itself is unchanged")
+}
+
 func TestNewRejectsBadConfig(t *testing.T) {
 	t.Parallel()
 	svc, err := invitation.NewService(invitation.Config{Store: memstore.New(), Keys: [][]byte{key}})
 	require.NoError(t, err)
 	noPage, err := acceptpage.ParseTemplate(`{{define "other"}}x{{end}}`)
+	require.NoError(t, err)
+	badField, err := acceptpage.ParseTemplate(`{{define "page"}}{{if eq .State "open"}}{{.Inviter}}{{end}}{{end}}`)
 	require.NoError(t, err)
 	for name, tc := range map[string]struct {
 		cfg  acceptpage.Config
@@ -498,6 +579,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}{
 		"no service":     {acceptpage.Config{}, "Config.Invitations or Config.Guests"},
 		"no page":        {acceptpage.Config{Invitations: svc, Template: noPage}, `"page"`},
+		"bad field":      {acceptpage.Config{Invitations: svc, Template: badField}, "Config.Template: rendering state open"},
 		"bad origin":     {acceptpage.Config{Invitations: svc, TrustedOrigins: []string{"not a url"}}, "Config.TrustedOrigins"},
 		"origin w/ path": {acceptpage.Config{Invitations: svc, TrustedOrigins: []string{"https://a.example/x"}}, "Config.TrustedOrigins"},
 	} {
@@ -513,10 +595,20 @@ func TestRacingAcceptsShowTheWinner(t *testing.T) {
 	_, tok := s.invite(t, "ada@example.com")
 	const n = 8
 	statuses := make(chan int, n)
+	form := url.Values{"token": {tok}, "email": {"ada@example.com"}}.Encode()
 	for range n {
 		go func() {
-			status, _ := s.post(t, url.Values{"token": {tok}, "email": {"ada@example.com"}}, nil)
-			statuses <- status
+			// No require here: a goroutine that stops early would leave the
+			// test waiting for its status.
+			req, _ := http.NewRequest(http.MethodPost, s.srv.URL, strings.NewReader(form))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := s.srv.Client().Do(req)
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
 		}()
 	}
 	count := map[int]int{}

@@ -102,7 +102,7 @@ type Page struct {
 }
 
 // inspect reads what tok stands for, changing nothing. An unknown token is
-// a page in StateInvalid, not an error; errors are the store's.
+// a page in StateInvalid, not an error; errors are the store's or Names'.
 func (h *Handler) inspect(ctx context.Context, tok string) (Page, error) {
 	if tok == "" || len(tok) > maxTokenLen {
 		return Page{State: StateInvalid}, nil
@@ -110,9 +110,9 @@ func (h *Handler) inspect(ctx context.Context, tok string) (Page, error) {
 	if h.cfg.Invitations != nil {
 		inv, err := h.cfg.Invitations.Inspect(ctx, tok)
 		if err == nil {
-			p, err := h.invitationPage(ctx, inv)
+			p := h.invitationPage(inv)
 			p.Token = tok
-			return p, err
+			return p, h.name(ctx, &p, inv.OrganizationID, inv.InviterID)
 		}
 		if !errors.Is(err, store.ErrInvalidToken) {
 			return Page{}, err
@@ -121,9 +121,9 @@ func (h *Handler) inspect(ctx context.Context, tok string) (Page, error) {
 	if h.cfg.Guests != nil {
 		inv, err := h.cfg.Guests.Inspect(ctx, tok)
 		if err == nil {
-			p, err := h.guestPage(ctx, inv)
+			p := h.guestPage(inv)
 			p.Token = tok
-			return p, err
+			return p, h.name(ctx, &p, inv.HostOrganizationID, "")
 		}
 		if !errors.Is(err, store.ErrInvalidToken) {
 			return Page{}, err
@@ -132,7 +132,8 @@ func (h *Handler) inspect(ctx context.Context, tok string) (Page, error) {
 	return Page{State: StateInvalid}, nil
 }
 
-func (h *Handler) invitationPage(ctx context.Context, inv invitation.Invitation) (Page, error) {
+// invitationPage is inv as the page shows it, without names.
+func (h *Handler) invitationPage(inv invitation.Invitation) Page {
 	p := Page{Kind: KindOrganization, Email: inv.Email, Role: inv.Role, ExpiresAt: inv.ExpireAt, AcceptedAt: inv.AcceptedAt}
 	switch inv.EffectiveStatus(h.cfg.Invitations.Now()) {
 	case invitation.StatusPending:
@@ -144,20 +145,11 @@ func (h *Handler) invitationPage(ctx context.Context, inv invitation.Invitation)
 	default:
 		p.State = StateExpired
 	}
-	var err error
-	if p.OrganizationName, err = h.organizationName(ctx, inv.OrganizationID); err != nil {
-		return p, err
-	}
-	if inv.InviterID != "" && h.cfg.Names != nil {
-		p.InviterName, err = known(h.cfg.Names.InviterName(ctx, inv.OrganizationID, inv.InviterID))
-		if err != nil {
-			return p, fmt.Errorf("acceptpage: Config.Names.InviterName: %w", err)
-		}
-	}
-	return p, nil
+	return p
 }
 
-func (h *Handler) guestPage(ctx context.Context, inv guest.Invitation) (Page, error) {
+// guestPage is inv as the page shows it, without names.
+func (h *Handler) guestPage(inv guest.Invitation) Page {
 	p := Page{Kind: KindGuest, Email: inv.Email, ExpiresAt: inv.ExpiredAt, AcceptedAt: inv.AcceptedAt}
 	switch now := h.cfg.Guests.Now(); {
 	case inv.Status != guest.StatusSent:
@@ -169,20 +161,26 @@ func (h *Handler) guestPage(ctx context.Context, inv guest.Invitation) (Page, er
 	default:
 		p.State = StateOpen
 	}
-	var err error
-	p.OrganizationName, err = h.organizationName(ctx, inv.HostOrganizationID)
-	return p, err
+	return p
 }
 
-func (h *Handler) organizationName(ctx context.Context, id uuid.UUID) (string, error) {
+// name fills in the names of the organization and, when inviterID is
+// set, of the inviter. Names that Config.Names does not know stay empty.
+func (h *Handler) name(ctx context.Context, p *Page, org uuid.UUID, inviterID string) error {
 	if h.cfg.Names == nil {
-		return "", nil
+		return nil
 	}
-	name, err := known(h.cfg.Names.OrganizationName(ctx, id))
-	if err != nil {
-		return "", fmt.Errorf("acceptpage: Config.Names.OrganizationName: %w", err)
+	var err error
+	if p.OrganizationName, err = known(h.cfg.Names.OrganizationName(ctx, org)); err != nil {
+		return fmt.Errorf("acceptpage: Config.Names.OrganizationName: %w", err)
 	}
-	return name, nil
+	if inviterID == "" {
+		return nil
+	}
+	if p.InviterName, err = known(h.cfg.Names.InviterName(ctx, org, inviterID)); err != nil {
+		return fmt.Errorf("acceptpage: Config.Names.InviterName: %w", err)
+	}
+	return nil
 }
 
 // known turns a not-found answer of Names into no name.

@@ -100,16 +100,24 @@ func (r *Refusal) Error() string {
 	return fmt.Sprintf("httpadapter: accept refused (%d): %s", r.Status, r.Detail)
 }
 
-// failure is the response to r, its status kept to the client errors.
-func (r *Refusal) failure() failure {
-	status := r.Status
+// Response returns the status and detail a refusal is answered with:
+// Status when it is a client error (400 to 499), else 403, and Detail, or
+// a generic reason when it is empty. The accept page (package acceptpage)
+// answers a refusal the same way.
+func (r *Refusal) Response() (status int, detail string) {
+	status, detail = r.Status, r.Detail
 	if status < 400 || status > 499 {
 		status = http.StatusForbidden
 	}
-	detail := r.Detail
 	if detail == "" {
 		detail = "the application refused to accept the invitation"
 	}
+	return status, detail
+}
+
+// failure is the response to r.
+func (r *Refusal) failure() failure {
+	status, detail := r.Response()
 	return failure{kind: problem{status, "accept-refused", "Accept refused"}, detail: detail}
 }
 

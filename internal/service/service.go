@@ -140,15 +140,20 @@ func acceptByToken[T any](ctx context.Context, c *Core, tok string, recs Records
 	if err != nil {
 		return zero, err
 	}
+	var acceptErr error
 	got, err := recs.Update(ctx, found, c.Now(), func(ctx context.Context, rec *T) (event.Event, error) {
 		if !token.NonceEqual(presented, recs.Nonce(rec)) {
 			return event.Event{}, store.ErrInvalidToken
 		}
 		// The clock is read under the store's lock, so that one record's
 		// changes have instants in the order they commit.
-		return accept(ctx, c.Now(), rec)
+		ev, err := accept(ctx, c.Now(), rec)
+		acceptErr = err
+		return ev, err
 	})
-	if errors.Is(err, store.ErrNotFound) {
+	// The record vanished under the update; a not-found of accept's own
+	// (an application hook's) is its error, kept as it is.
+	if errors.Is(err, store.ErrNotFound) && acceptErr == nil {
 		return zero, store.ErrInvalidToken
 	}
 	return got, err

@@ -114,4 +114,12 @@ func TestAcceptByToken(t *testing.T) {
 		return event.Event{}, refused
 	})
 	assert.ErrorIs(t, err, refused, "the transition's own error passes through")
+
+	// An application hook's not-found is its own error, not a bad token.
+	missing := fmt.Errorf("no such team: %w", store.ErrNotFound)
+	_, err = service.AcceptByToken(ctx, c, tok, records(rec, false), func(context.Context, time.Time, *record) (event.Event, error) {
+		return event.Event{}, missing
+	})
+	assert.ErrorIs(t, err, missing)
+	assert.NotErrorIs(t, err, store.ErrInvalidToken)
 }
