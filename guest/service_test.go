@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/memstore"
@@ -472,4 +473,18 @@ func TestInspect(t *testing.T) {
 
 	_, err = f.svc.Inspect(ctx, tok[:len(tok)-1])
 	assert.ErrorIs(t, err, store.ErrInvalidToken, "a truncated token")
+
+	before, err := f.store.ListEvents(ctx, event.ListQuery{OrganizationID: host, Limit: 100})
+	require.NoError(t, err)
+	for range 3 {
+		_, err = f.svc.Inspect(ctx, tok)
+		require.NoError(t, err)
+	}
+	after, err := f.store.ListEvents(ctx, event.ListQuery{OrganizationID: host, Limit: 100})
+	require.NoError(t, err)
+	assert.Equal(t, before, after, "inspecting records nothing")
+
+	require.NoError(t, f.svc.Delete(ctx, host, inv.ID))
+	_, err = f.svc.Inspect(ctx, tok)
+	assert.ErrorIs(t, err, store.ErrInvalidToken, "a deleted invitation's token")
 }

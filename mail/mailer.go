@@ -36,9 +36,9 @@ type Config struct {
 	// (port 25 by default; STARTTLS whenever the server offers it) or
 	// smtps://[user:pass@]host[:port] (TLS from the first byte; port 465
 	// by default). With credentials the Mailer authenticates, and only
-	// over TLS does it use a mechanism that sends the password (PLAIN,
-	// LOGIN). Userinfo is percent-decoded, so a password may hold any
-	// character.
+	// over TLS: an smtp:// server that offers no STARTTLS gets no
+	// credentials and no email (see RequireTLS). Userinfo is
+	// percent-decoded, so a password may hold any character.
 	SMTP string
 	// From is the sender, with or without a display name:
 	// "Acme <invites@acme.test>". Its domain also names the Message-ID.
@@ -61,6 +61,11 @@ type Config struct {
 	// DefaultTimeout when zero. The relay's own per-delivery timeout
 	// applies as well; the shorter wins.
 	Timeout time.Duration
+	// RequireTLS refuses to send over an smtp:// connection whose server
+	// does not offer STARTTLS (an error the relay retries), so a network
+	// attacker who strips the offer cannot read the links. It is implied
+	// when SMTP carries credentials.
+	RequireTLS bool
 	// TLSConfig is used for STARTTLS and smtps, e.g. to trust a private
 	// CA. Its ServerName defaults to the SMTP host. Default: the system
 	// roots, TLS 1.2 or later.
@@ -105,7 +110,7 @@ type Mailer struct {
 // New checks cfg and returns a Mailer. Errors wrap ErrInvalidConfig and
 // name the field at fault; none shows the SMTP password.
 func New(cfg Config) (*Mailer, error) {
-	server, err := parseSMTP(cfg.SMTP, cfg.TLSConfig)
+	server, err := parseSMTP(cfg.SMTP, cfg.TLSConfig, cfg.RequireTLS)
 	if err != nil {
 		return nil, err
 	}

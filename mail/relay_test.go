@@ -47,7 +47,7 @@ func TestRelayEmailsOrganizationInvitation(t *testing.T) {
 		assert.Positive(t, strings.Count(part, link))
 		assert.Equal(t, strings.Count(part, link), strings.Count(part, f.orgs.Token(inv)), "the token appears only in the link")
 	}
-	assert.Contains(t, m.HTML, `<a href="`+link+`">`)
+	assert.Contains(t, m.HTML, `<a href="`+link+`" `, "the button links to the accept page")
 	assert.NotContains(t, m.Text, "<", "the text part is plain")
 
 	accepted, err := f.orgs.Accept(context.Background(), tokenOf(t, m), "dev@example.com")

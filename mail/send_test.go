@@ -1,8 +1,10 @@
 package mail_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -238,6 +240,71 @@ func TestSendAuthenticates(t *testing.T) {
 		assert.False(t, outbox.IsPermanent(err), "credentials can be fixed; the relay retries")
 		assert.Empty(t, srv.Messages())
 	})
+}
+
+// Credentials, and any email with RequireTLS, go only over TLS: a server
+// that offers no STARTTLS (or a network attacker who strips the offer)
+// gets neither.
+func TestSendRefusesCleartext(t *testing.T) {
+	t.Parallel()
+	for name, change := range map[string]func(*mail.Config){
+		"credentials": func(c *mail.Config) {
+			c.SMTP = strings.Replace(c.SMTP, "smtp://", "smtp://mailer:hunter2@", 1)
+		},
+		"RequireTLS": func(c *mail.Config) { c.RequireTLS = true },
+	} {
+		srv := smtptest.NewServer(t) // no STARTTLS
+		_, err := sendOne(t, srv, "dev@example.com", change)
+		require.Error(t, err, name)
+		assert.NotContains(t, err.Error(), "hunter2", name)
+		assert.False(t, outbox.IsPermanent(err), "%s: a server can be fixed; the relay retries", name)
+		assert.Empty(t, srv.Messages(), name)
+	}
+}
+
+// A server that takes the message and then fails QUIT has the message:
+// Send reports success, so the relay does not send it again.
+func TestSendSucceedsWhenOnlyQuitFails(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	delivered := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		say := func(line string) { _, _ = fmt.Fprintf(c, "%s\r\n", line) }
+		say("220 localhost ESMTP")
+		var data strings.Builder
+		for inData := false; ; {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			switch cmd := strings.ToUpper(strings.TrimSpace(line)); {
+			case inData && cmd == ".":
+				say("250 queued")
+				delivered <- data.String()
+				return // hang up instead of answering QUIT
+			case inData:
+				data.WriteString(line)
+			case strings.HasPrefix(cmd, "EHLO"):
+				say("250 localhost")
+			case cmd == "DATA":
+				say("354 go ahead")
+				inData = true
+			default:
+				say("250 ok")
+			}
+		}
+	}()
+	_, err = sendOne(t, nil, "dev@example.com", func(c *mail.Config) { c.SMTP = "smtp://" + ln.Addr().String() })
+	assert.NoError(t, err)
+	assert.Contains(t, <-delivered, "To: <dev@example.com>")
 }
 
 // A recipient refused for good ends the event; a temporary refusal is

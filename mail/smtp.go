@@ -24,13 +24,16 @@ type smtpServer struct {
 	user, pass  string
 	hasUser     bool
 	tls         *tls.Config
-	logAddr     string // host:port, for messages: never the credentials
+	// tlsPolicy is STARTTLS when offered, or mandatory when the URL has
+	// credentials or Config.RequireTLS is set.
+	tlsPolicy gomail.TLSPolicy
+	logAddr   string // host:port, for messages: never the credentials
 }
 
 // parseSMTP checks Config.SMTP. Its errors never repeat the URL, which may
 // hold a password.
-func parseSMTP(s string, tlsConfig *tls.Config) (smtpServer, error) {
-	var srv smtpServer
+func parseSMTP(s string, tlsConfig *tls.Config, requireTLS bool) (smtpServer, error) {
+	srv := smtpServer{tlsPolicy: gomail.TLSOpportunistic}
 	if s == "" {
 		return srv, invalid("SMTP is required")
 	}
@@ -67,6 +70,12 @@ func parseSMTP(s string, tlsConfig *tls.Config) (smtpServer, error) {
 	if u.User != nil {
 		srv.user, srv.hasUser = u.User.Username(), true
 		srv.pass, _ = u.User.Password()
+	}
+	if (srv.hasUser || requireTLS) && !srv.implicitTLS {
+		// A server that authenticates must encrypt: without TLS the
+		// credentials, or a hash of them, and the links would cross the
+		// network in clear, to anyone who strips the STARTTLS offer.
+		srv.tlsPolicy = gomail.TLSMandatory
 	}
 	srv.logAddr = net.JoinHostPort(srv.host, strconv.Itoa(srv.port))
 	srv.tls = &tls.Config{MinVersion: tls.VersionTLS12}
@@ -126,15 +135,18 @@ func (m *Mailer) dialAndSend(ctx context.Context, msg *gomail.Msg) error {
 		// own per-command deadline stays beyond it as a backstop, so that
 		// the error a timeout gives names ctx's deadline.
 		gomail.WithTimeout(2 * m.timeout),
-		gomail.WithTLSPolicy(gomail.TLSOpportunistic),
+		gomail.WithTLSPolicy(m.server.tlsPolicy),
 		gomail.WithTLSConfig(m.server.tls),
 		gomail.WithDialContextFunc(m.dialer(ctx)),
 		gomail.WithoutNoop(),
+		// One message per connection: a RSET after it only gives a server
+		// that hangs up a way to fail a delivery it has made.
+		gomail.WithoutRset(),
 	}
 	if m.server.hasUser {
-		// Auto-discovery picks the strongest mechanism the server offers
-		// and never one that sends the password on a connection without
-		// TLS.
+		// Auto-discovery picks the strongest mechanism the server offers;
+		// the mandatory TLS policy (parseSMTP) has encrypted the
+		// connection before any of them runs.
 		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
 			gomail.WithUsername(m.server.user), gomail.WithPassword(m.server.pass))
 	}
@@ -142,7 +154,18 @@ func (m *Mailer) dialAndSend(ctx context.Context, msg *gomail.Msg) error {
 	if err != nil {
 		return err
 	}
-	return client.DialAndSendWithContext(ctx, msg)
+	conn, err := client.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = conn.Close() }()
+	if err := client.SendWithSMTPClient(conn, msg); err != nil {
+		return err
+	}
+	// The server has taken the message: a QUIT that fails must not make
+	// the relay send it again.
+	_ = client.CloseWithSMTPClient(conn)
+	return nil
 }
 
 // dialer connects for one send. go-mail's own dialer would honour ctx only

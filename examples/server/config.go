@@ -109,6 +109,9 @@ func checkMail(c config) error {
 	if c.smtp != "" && c.mailFrom == "" {
 		return errors.New("-smtp needs -mail-from, the address invitations come from")
 	}
+	if c.acceptURL != "" && c.smtp == "" {
+		return errors.New("-accept-url is where emails link to: it needs -smtp")
+	}
 	if c.acceptURL != "" {
 		u, err := url.Parse(c.acceptURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

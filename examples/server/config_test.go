@@ -128,15 +128,17 @@ func TestParseConfigMail(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, c.smtp+c.mailFrom+c.acceptURL, "no mail unless asked for")
 
+	mailFlags := []string{"-smtp", "smtp://127.0.0.1:2525", "-mail-from", "a@b.example"}
 	for name, tc := range map[string]struct {
 		args []string
 		want string
 	}{
 		"smtp without from":     {[]string{"-smtp", "smtp://127.0.0.1:2525"}, "-smtp needs -mail-from"},
 		"from without smtp":     {[]string{"-mail-from", "a@b.example"}, "-mail-from needs -smtp"},
-		"relative accept URL":   {[]string{"-accept-url", "/accept"}, "-accept-url"},
-		"accept URL not http":   {[]string{"-accept-url", "ftp://a.example/accept"}, "-accept-url"},
-		"unparsable accept URL": {[]string{"-accept-url", "http://a b/%zz"}, "-accept-url"},
+		"accept URL alone":      {[]string{"-accept-url", "https://app.example/join"}, "-accept-url is where emails link to: it needs -smtp"},
+		"relative accept URL":   {append(mailFlags, "-accept-url", "/accept"), "-accept-url"},
+		"accept URL not http":   {append(mailFlags, "-accept-url", "ftp://a.example/accept"), "-accept-url"},
+		"unparsable accept URL": {append(mailFlags, "-accept-url", "http://a b/%zz"), "-accept-url"},
 	} {
 		_, err := parseConfig(tc.args, env(nil), io.Discard)
 		assert.ErrorContains(t, err, tc.want, name)

@@ -156,7 +156,11 @@ func startRelay(ctx context.Context, st backend, svc services, cfg config, logge
 		return done, nil
 	}
 	relay, err := outbox.New(outbox.Config{Store: st, Subscribers: subs, Logger: logger,
-		Timeout: cfg.webhookTimeout, Lease: 3 * cfg.webhookTimeout})
+		Timeout: cfg.webhookTimeout, Lease: 3 * cfg.webhookTimeout,
+		// Backoff reaches its hour-long cap after 12 attempts; 24 more
+		// ride out a receiver or mail server down for about a day before
+		// an event is dead.
+		MaxAttempts: 36})
 	if err != nil {
 		return nil, err
 	}

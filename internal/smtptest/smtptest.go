@@ -130,6 +130,11 @@ func Start(opts ...Option) (*Server, error) {
 	}
 	s.srv = smtp.NewServer(backend{s})
 	s.srv.Domain = "localhost"
+	// Bounds for examples/mailsink, which may be left running: no client
+	// can hold a connection or the memory of a huge message for long.
+	s.srv.MaxMessageBytes = 10 << 20
+	s.srv.ReadTimeout = time.Minute
+	s.srv.WriteTimeout = time.Minute
 	s.srv.ErrorLog = log.New(io.Discard, "", 0) // a client hanging up is no news in a test
 	var serverTLS *tls.Config
 	if cfg.startTLS || cfg.implicitTLS {
