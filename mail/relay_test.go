@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -109,12 +110,23 @@ func TestRelayResendReplacesLink(t *testing.T) {
 func TestRelayLosesNothingWhileSMTPIsDown(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	// A port that was free a moment ago: nothing listens there until the
-	// server starts below.
+	// The mail server is down: its port hangs up on every connection
+	// until the server starts below, on the same listener, so no other
+	// process can take the port in between.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
+	down := make(chan struct{})
+	go func() {
+		defer close(down)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.Close()
+		}
+	}()
 
 	f := newFixture(t, nil, nil)
 	m := f.mailer(func(c *mail.Config) { c.SMTP = "smtp://" + addr })
@@ -137,9 +149,13 @@ func TestRelayLosesNothingWhileSMTPIsDown(t *testing.T) {
 		want[org], want[gst] = true, true
 	}
 	require.Eventually(t, func() bool { return failures.Load() >= 2*n }, wait, pollEvery,
-		"every invitation's first send fails while nothing listens")
+		"every invitation's first send fails while the server is down")
 
-	srv := smtptest.NewServer(t, smtptest.WithAddr(addr))
+	tcp := ln.(*net.TCPListener)
+	require.NoError(t, tcp.SetDeadline(time.Now())) // ends the hanging-up loop
+	<-down
+	require.NoError(t, tcp.SetDeadline(time.Time{}))
+	srv := smtptest.NewServer(t, smtptest.WithListener(ln))
 	srv.Wait(t, 2*n, wait)
 	// At least once: a repeat may stand in for another's email among the
 	// first 2n, so wait for every recipient.

@@ -40,12 +40,18 @@ type config struct {
 	user, pass  string
 	replies     map[string]*smtp.SMTPError
 	onMessage   func(Message)
+	ln          net.Listener
 }
 
 // WithAddr listens on addr (host:port) instead of a free port on
 // 127.0.0.1, so a test can start a server where clients already point,
 // after they found nothing there.
 func WithAddr(addr string) Option { return func(c *config) { c.addr = addr } }
+
+// WithListener serves on ln (plain TCP) instead of listening itself: a
+// test that kept the port busy while the server was "down" hands it over
+// without a moment in which another process could take the port.
+func WithListener(ln net.Listener) Option { return func(c *config) { c.ln = ln } }
 
 // WithOnMessage hands every message to f, from the connection's
 // goroutine, instead of keeping it: for a long-running sink
@@ -144,9 +150,12 @@ func Start(opts ...Option) (*Server, error) {
 			return nil, err
 		}
 	}
-	ln, err := net.Listen("tcp", cfg.addr)
-	if err != nil {
-		return nil, fmt.Errorf("smtptest: listen: %w", err)
+	ln := cfg.ln
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.addr); err != nil {
+			return nil, fmt.Errorf("smtptest: listen: %w", err)
+		}
 	}
 	switch {
 	case cfg.implicitTLS:
