@@ -84,3 +84,56 @@ func ExampleValidationError() {
 	// Email: must be a valid email address such as name@example.com
 	// Role: must be 1 to 64 characters of a-z, 0-9, '_', '.', ':' or '-', starting with a letter
 }
+
+// An application plugs in its own roles with a RoleCatalog: here a map of
+// each organization's custom roles. The system roles admin and developer
+// need no entry: every organization has them.
+func ExampleRoleCatalogFunc() {
+	ctx := context.Background()
+	org := uuid.New()
+	billing := invitation.Role{ID: uuid.MustParse("0190f5a2-0000-7000-8000-0000000000b1"), Name: "Billing", Type: invitation.RoleTypeCustom}
+	custom := map[uuid.UUID][]invitation.Role{org: {billing}}
+
+	catalog := invitation.RoleCatalogFunc(func(_ context.Context, orgID uuid.UUID, ids []uuid.UUID) (map[uuid.UUID]invitation.Role, error) {
+		// A real catalog would query the application's database here.
+		known := make(map[uuid.UUID]invitation.Role)
+		for _, r := range custom[orgID] {
+			known[r.ID] = r
+		}
+		return known, nil
+	})
+	svc, err := invitation.NewService(invitation.Config{Store: memstore.New(), Keys: [][]byte{signingKey()}, Roles: catalog})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// What ClickHouse's CLI sends: role IDs, no role.
+	inv, err := svc.Create(ctx, invitation.CreateParams{
+		OrganizationID:  org,
+		Email:           "ada@example.com",
+		AssignedRoleIDs: []uuid.UUID{billing.ID, invitation.DeveloperRoleID},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, r := range inv.AssignedRoles {
+		fmt.Println(r.Name, r.Type)
+	}
+	fmt.Printf("role: %q\n", inv.Role)
+
+	// An ID the organization has no role with names its position.
+	_, err = svc.Create(ctx, invitation.CreateParams{
+		OrganizationID:  org,
+		Email:           "bob@example.com",
+		AssignedRoleIDs: []uuid.UUID{invitation.AdminRoleID, uuid.MustParse("0190f5a2-0000-7000-8000-0000000000ff")},
+	})
+	var verr *store.ValidationError
+	if errors.As(err, &verr) {
+		fmt.Println(verr.Fields[0].Field, verr.Fields[0].Message)
+	}
+	// Output:
+	// Billing custom
+	// developer system
+	// role: "developer"
+	// AssignedRoleIDs[1] is not a role of the organization
+}

@@ -1,5 +1,5 @@
 // Package invitation implements organization invitations: an organization
-// invites an email address to join it with a role, and only a user with that
+// invites an email address to join it with roles, and only a user with that
 // email can accept.
 //
 // The package holds the rules (validation, expiry, status transitions,
@@ -49,7 +49,13 @@ type Invitation struct {
 	OrganizationID uuid.UUID
 	// Email is trimmed and lowercase.
 	Email string
-	Role  string
+	// Role is ClickHouse's deprecated single role, frozen at create (see
+	// CreateParams); empty when the invitation assigns custom roles only.
+	Role string
+	// AssignedRoles are the roles the invitee gets on accept, as the
+	// catalog described them at create: a snapshot, in the order the
+	// create gave them, nil when none.
+	AssignedRoles []Role
 	// InviterID optionally names who sent the invitation, in the caller's
 	// own terms (a user ID, an API key ID).
 	InviterID string

@@ -33,9 +33,12 @@ const (
 	FieldOrganizationID = "OrganizationID"
 	FieldEmail          = "Email"
 	FieldRole           = "Role"
-	FieldStatus         = "Status"
-	FieldCursor         = "Cursor"
-	FieldLimit          = "Limit"
+	// FieldAssignedRoleIDs names CreateParams.AssignedRoleIDs; an entry
+	// is named by its index, as in "AssignedRoleIDs[2]".
+	FieldAssignedRoleIDs = "AssignedRoleIDs"
+	FieldStatus          = "Status"
+	FieldCursor          = "Cursor"
+	FieldLimit           = "Limit"
 )
 
 // Email length bounds, in characters.
@@ -58,6 +61,10 @@ type Config struct {
 	// ValidateRole checks a role and says what is wrong with it. The default
 	// accepts 1 to 64 characters of [a-z0-9_.:-] starting with a letter.
 	ValidateRole func(role string) error
+	// Roles resolves the role IDs a create assigns (see RoleCatalog).
+	// When nil, the organizations have only the two system roles, admin
+	// (AdminRoleID) and developer (DeveloperRoleID).
+	Roles RoleCatalog
 	// Clock returns the current time; time.Now when nil.
 	Clock func() time.Time
 	// NewID returns a new invitation ID; uuid.NewV7 when nil.
@@ -73,6 +80,7 @@ type Service struct {
 	store        Store
 	ttl          time.Duration
 	validateRole func(string) error
+	roles        RoleCatalog
 	records      service.Records[Invitation]
 }
 
@@ -87,7 +95,7 @@ func NewService(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{core: core, store: cfg.Store, ttl: cfg.TTL, validateRole: cfg.ValidateRole}
+	s := &Service{core: core, store: cfg.Store, ttl: cfg.TTL, validateRole: cfg.ValidateRole, roles: cfg.Roles}
 	s.records = service.Records[Invitation]{Find: s.store.FindInvitation, Update: s.updateFound, Nonce: nonceOf}
 	if s.ttl == 0 {
 		s.ttl = DefaultTTL
@@ -138,18 +146,37 @@ func (s *Service) Token(inv Invitation) string {
 	return s.core.Token(inv.ID, inv.Nonce)
 }
 
-// CreateParams are the inputs of Create.
+// CreateParams are the inputs of Create. A create assigns roles: give
+// AssignedRoleIDs, Role, or both.
+//
+//   - AssignedRoleIDs only: the invitation assigns those roles, and its
+//     deprecated Role is derived from them: admin or developer when they
+//     hold that system role (admin when both), empty otherwise.
+//   - Role only: the invitation assigns the system role of that name
+//     (LegacyAssignedRoles); a role other than admin or developer, which
+//     Config.ValidateRole may allow, assigns none and is kept as it is.
+//   - Both: AssignedRoleIDs decide what is assigned, and Role is kept as
+//     given, unchecked against them: ClickHouse documents role as frozen
+//     at its old value, not as a description of the assignment.
+//   - Neither: a *store.ValidationError naming Role.
 type CreateParams struct {
 	OrganizationID uuid.UUID
 	Email          string
-	Role           string
+	// Role is the deprecated single role (see CreateParams).
+	Role string
+	// AssignedRoleIDs are the IDs of the roles to assign: system role IDs
+	// or IDs the Config.Roles catalog knows for the organization. At most
+	// MaxAssignedRoles; duplicates count once; empty is the same as nil.
+	AssignedRoleIDs []uuid.UUID
 	// InviterID is optional.
 	InviterID string
 }
 
 // ValidateCreate checks p as Create does before it touches anything, and
 // returns the same *store.ValidationError naming each invalid field (see
-// the Field constants), or nil. It has no side effects, so a caller can
+// the Field constants), or nil. It does not ask the role catalog, so an
+// assigned role ID the organization does not have passes it (Create
+// refuses it). It has no side effects, so a caller can
 // check a request it will not make, or merge the verdict with invalid
 // values it found itself (store.ValidationError.Merge).
 func (s *Service) ValidateCreate(p CreateParams) error {
@@ -167,19 +194,32 @@ func (s *Service) checkCreate(p CreateParams) (string, error) {
 	if err != nil {
 		verr.Add(FieldEmail, err.Error())
 	}
-	if err := s.validateRole(p.Role); err != nil {
-		verr.Add(FieldRole, err.Error())
+	checkRoleIDs(&verr, p.AssignedRoleIDs)
+	switch {
+	case p.Role != "":
+		if err := s.validateRole(p.Role); err != nil {
+			verr.Add(FieldRole, err.Error())
+		}
+	case len(p.AssignedRoleIDs) == 0:
+		verr.Add(FieldRole, "is required when no assigned role IDs are given")
 	}
 	return addr, verr.Err()
 }
 
-// Create validates p (see ValidateCreate) and stores a new pending
-// invitation that expires after the configured TTL. It fails with a
-// *store.ValidationError naming each invalid field, or with
-// store.ErrAlreadyExists when the organization already has an open
-// invitation for the email. Send Token(inv) to the invitee.
+// Create validates p (see ValidateCreate), resolves the roles it assigns
+// (see CreateParams and RoleCatalog) and stores a new pending invitation
+// that expires after the configured TTL. It fails with a
+// *store.ValidationError naming each invalid field, including each
+// assigned role ID the organization has no role with; with the role
+// catalog's error, wrapped; or with store.ErrAlreadyExists when the
+// organization already has an open invitation for the email. Send
+// Token(inv) to the invitee.
 func (s *Service) Create(ctx context.Context, p CreateParams) (Invitation, error) {
 	addr, err := s.checkCreate(p)
+	if err != nil {
+		return Invitation{}, err
+	}
+	role, roles, err := s.assign(ctx, p)
 	if err != nil {
 		return Invitation{}, err
 	}
@@ -192,7 +232,8 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (Invitation, error
 		ID:             id,
 		OrganizationID: p.OrganizationID,
 		Email:          addr,
-		Role:           p.Role,
+		Role:           role,
+		AssignedRoles:  roles,
 		InviterID:      p.InviterID,
 		Status:         StatusPending,
 		Nonce:          nonce,
@@ -208,6 +249,24 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (Invitation, error
 		return Invitation{}, fmt.Errorf("invitation: create: %w", err)
 	}
 	return inv, nil
+}
+
+// assign returns the deprecated role and the roles a valid p assigns, by
+// the rules of CreateParams. The roles are a snapshot: later changes to
+// the catalog do not change what an invitation shows or assigns, as
+// ClickHouse keeps its role frozen, and reads cost no catalog lookup.
+func (s *Service) assign(ctx context.Context, p CreateParams) (string, []Role, error) {
+	if len(p.AssignedRoleIDs) == 0 {
+		return p.Role, LegacyAssignedRoles(p.Role), nil
+	}
+	roles, err := s.resolveRoles(ctx, p.OrganizationID, p.AssignedRoleIDs)
+	if err != nil {
+		return "", nil, err
+	}
+	if p.Role != "" {
+		return p.Role, roles, nil
+	}
+	return legacyRole(roles), roles, nil
 }
 
 // event returns the event of type typ about inv, changed at now by ctx's

@@ -107,13 +107,14 @@ func TestCreate(t *testing.T) {
 		OrganizationID: org,
 		Email:          "ada.lovelace@example.com",
 		Role:           "admin",
+		AssignedRoles:  []invitation.Role{{ID: invitation.AdminRoleID, Name: "admin", Type: invitation.RoleTypeSystem}},
 		InviterID:      "u1",
 		Status:         invitation.StatusPending,
 		Nonce:          []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
 		CreatedAt:      created,
 		SentAt:         created,
 		ExpireAt:       created.Add(invitation.DefaultTTL),
-	}, inv, "UTC, truncated to microseconds, email lowercased, 7 days to live")
+	}, inv, "UTC, truncated to microseconds, email lowercased, 7 days to live, role admin assigns the system role")
 
 	got, err := f.svc.Get(ctx, org, inv.ID)
 	require.NoError(t, err)

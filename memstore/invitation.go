@@ -14,6 +14,7 @@ import (
 
 func cloneInvitation(inv invitation.Invitation) invitation.Invitation {
 	inv.Nonce = slices.Clone(inv.Nonce)
+	inv.AssignedRoles = slices.Clone(inv.AssignedRoles)
 	inv.AcceptedAt = cloneTime(inv.AcceptedAt)
 	inv.RevokedAt = cloneTime(inv.RevokedAt)
 	return inv

@@ -111,6 +111,8 @@ var eventTests = []test{
 		require.NoError(t, json.Unmarshal(accepted.Data, &data))
 		assert.Equal(t, invitation.StatusAccepted, data.Status, "data is the invitation after the change")
 		assert.Equal(t, inv.ID.String(), data.ID)
+		assert.Equal(t, []invitation.AssignedRole{{RoleID: invitation.AdminRoleID.String(), RoleName: "admin", RoleType: invitation.RoleTypeSystem}},
+			data.AssignedRoles, "data carries the assigned roles")
 		var deleted invitation.View
 		require.NoError(t, json.Unmarshal(evs[2].Data, &deleted))
 		assert.Equal(t, invitation.StatusAccepted, deleted.Status, "a deletion carries the deleted invitation")

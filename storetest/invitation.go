@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -23,12 +24,16 @@ func (h *harness) newInvitation(org uuid.UUID, email string) invitation.Invitati
 		OrganizationID: org,
 		Email:          email,
 		Role:           "developer",
-		InviterID:      "user-42",
-		Status:         invitation.StatusPending,
-		Nonce:          []byte("0123456789abcdef"),
-		CreatedAt:      now,
-		SentAt:         now,
-		ExpireAt:       now.Add(7 * 24 * time.Hour),
+		AssignedRoles: []invitation.Role{
+			{ID: uuid.MustParse("0190f5a2-0000-7000-8000-0000000000c1"), Name: "Billing viewer", Type: invitation.RoleTypeCustom},
+			{ID: invitation.DeveloperRoleID, Name: "developer", Type: invitation.RoleTypeSystem},
+		},
+		InviterID: "user-42",
+		Status:    invitation.StatusPending,
+		Nonce:     []byte("0123456789abcdef"),
+		CreatedAt: now,
+		SentAt:    now,
+		ExpireAt:  now.Add(7 * 24 * time.Hour),
 	}
 }
 
@@ -67,6 +72,38 @@ var invitationTests = []test{
 		assert.Equal(t, inv, got)
 		assert.Nil(t, got.AcceptedAt)
 		assert.Nil(t, got.RevokedAt)
+	}},
+	{"InvitationAssignedRolesRoundTrip", func(t *testing.T, h *harness) {
+		// Order is kept, names are kept byte for byte, and an invitation
+		// that assigns none reads back with none, whatever its role: only
+		// rows of earlier releases derive roles from the role.
+		many := h.newInvitation(newOrg(), "roles@example.com")
+		many.AssignedRoles = nil
+		for i := range invitation.MaxAssignedRoles {
+			many.AssignedRoles = append(many.AssignedRoles, invitation.Role{
+				ID: uuid.New(), Name: fmt.Sprintf("Rôle \"%d\" <ü>", i), Type: invitation.RoleTypeCustom})
+		}
+		none := h.newInvitation(newOrg(), "none@example.com")
+		none.Role, none.AssignedRoles = "admin", nil
+		custom := h.newInvitation(newOrg(), "custom@example.com")
+		custom.Role = ""
+		custom.AssignedRoles = custom.AssignedRoles[:1]
+		for _, inv := range []invitation.Invitation{many, none, custom} {
+			h.createInvitation(inv)
+			got, err := h.istore.GetInvitation(h.ctx, inv.OrganizationID, inv.ID)
+			require.NoError(t, err)
+			assert.Equal(t, inv, got, inv.Email)
+			list, err := h.istore.ListInvitations(h.ctx, invitation.ListQuery{OrganizationID: inv.OrganizationID, Now: h.clock.Now(), Limit: 10})
+			require.NoError(t, err)
+			assert.Equal(t, []invitation.Invitation{inv}, list, inv.Email)
+		}
+		updated, err := h.updateInv(h.ctx, many.OrganizationID, many.ID, h.clock.Now(), func(i *invitation.Invitation) error {
+			assert.Equal(t, many.AssignedRoles, i.AssignedRoles, "the updater sees the stored roles")
+			i.Status, i.RevokedAt = invitation.StatusRevoked, ptr(h.clock.Now())
+			return nil
+		})
+		require.NoError(t, err)
+		assert.Equal(t, many.AssignedRoles, updated.AssignedRoles, "an update keeps the roles")
 	}},
 	{"InvitationNotFound", func(t *testing.T, h *harness) {
 		org, id := newOrg(), uuid.New()

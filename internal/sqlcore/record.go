@@ -86,6 +86,9 @@ type record[T any] struct {
 	open func(r *T, now time.Time) bool
 	// openSQL is open in SQL, with now as $4 (see table.release).
 	openSQL string
+	// loaded, when set, completes a record after its row is scanned, from
+	// more than one column (see invitationRecord).
+	loaded func(*T)
 }
 
 // table is a record type's table and its statements, generated once from
@@ -149,6 +152,9 @@ func (t *table[T]) scan(rows Rows, extra ...any) (T, error) {
 		dest = append(dest, c.dest(t.d, &r))
 	}
 	err := rows.Scan(append(dest, extra...)...)
+	if err == nil && t.rec.loaded != nil {
+		t.rec.loaded(&r)
+	}
 	return r, err
 }
 

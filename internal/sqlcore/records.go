@@ -33,10 +33,25 @@ var invitationRecord = record[inv]{
 		col("expire_at", func(r *inv) *time.Time { return &r.ExpireAt }, encTime, destTime),
 		nullCol("accepted_at", func(r *inv) **time.Time { return &r.AcceptedAt }, encTime, destTime),
 		nullCol("revoked_at", func(r *inv) **time.Time { return &r.RevokedAt }, encTime, destTime),
+		col("assigned_roles", func(r *inv) *[]invitation.Role { return &r.AssignedRoles }, encRoles, destRoles),
 	},
 	key:     func(r *inv) (uuid.UUID, uuid.UUID, string) { return r.OrganizationID, r.ID, r.Email },
 	open:    func(r *inv, now time.Time) bool { return r.Open(now) },
 	openSQL: "status = 'pending' AND expire_at > $4",
+	loaded:  legacyRoles,
+}
+
+// legacyRoles gives an invitation stored by a release that kept only its
+// role (assigned_roles NULL, scanned as nil) the roles a create with that
+// role assigns today. Any other row scanned a non-nil slice, which is
+// made nil when empty, as the domain spells "none".
+func legacyRoles(r *inv) {
+	switch {
+	case r.AssignedRoles == nil:
+		r.AssignedRoles = invitation.LegacyAssignedRoles(r.Role)
+	case len(r.AssignedRoles) == 0:
+		r.AssignedRoles = nil
+	}
 }
 
 // CreateInvitation implements invitation.Store.

@@ -10,6 +10,7 @@ package upgradetest
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -73,13 +74,16 @@ func nonce(b byte) []byte {
 // stored status and one pending but expired, every field set that the
 // status allows, and one NULL nonce, which release 1's schema allowed. The
 // first is the only one open at Now; the second, expired, still holds its
-// stale claim.
+// stale claim. Release 1 kept only a role: AssignedRoles is not written but
+// is what the upgraded store must read, the system role of that name for
+// admin and developer, none for the roles an application defined.
 func Invitations() []Row[invitation.Invitation] {
 	id := func(n byte) uuid.UUID { return uuid.UUID{0x01, 0x90, 0xf5, 0xa2, 6: 0x70, 8: 0x80, 15: n} }
 	return []Row[invitation.Invitation]{
 		{OpenClaim: true, Record: invitation.Invitation{
 			ID: id(1), OrganizationID: OrgID, Email: "open@example.com", Role: "admin", InviterID: "user-17",
-			Status: invitation.StatusPending, Nonce: nonce(0x10),
+			AssignedRoles: []invitation.Role{{ID: invitation.AdminRoleID, Name: "admin", Type: invitation.RoleTypeSystem}},
+			Status:        invitation.StatusPending, Nonce: nonce(0x10),
 			CreatedAt: at(-time.Hour, 111111), SentAt: at(0, 222222), ExpireAt: at(14*24*time.Hour, 333333),
 		}},
 		{OpenClaim: true, Record: invitation.Invitation{
@@ -88,8 +92,9 @@ func Invitations() []Row[invitation.Invitation] {
 			CreatedAt: at(-2*time.Hour, 1), SentAt: at(-2*time.Hour, 1), ExpireAt: at(24*time.Hour, 999999),
 		}},
 		{Record: invitation.Invitation{
-			ID: id(3), OrganizationID: OrgID, Email: "accepted@example.com", Role: "viewer", InviterID: "user-18",
-			Status: invitation.StatusAccepted, Nonce: nonce(0x30),
+			ID: id(3), OrganizationID: OrgID, Email: "accepted@example.com", Role: "developer", InviterID: "user-18",
+			AssignedRoles: []invitation.Role{{ID: invitation.DeveloperRoleID, Name: "developer", Type: invitation.RoleTypeSystem}},
+			Status:        invitation.StatusAccepted, Nonce: nonce(0x30),
 			CreatedAt: at(-3*time.Hour, 444444), SentAt: at(-3*time.Hour, 444444), ExpireAt: at(4*24*time.Hour, 555555),
 			AcceptedAt: ptr(at(-30*time.Minute, 666666)),
 		}},
@@ -278,6 +283,10 @@ func Check(t *testing.T, s Store) {
 	require.NoError(t, err)
 	if assert.Len(t, evs, 1, "the accept of an upgraded invitation is recorded") {
 		assert.Equal(t, invs[0].ID, evs[0].InvitationID)
+		var data invitation.View
+		require.NoError(t, json.Unmarshal(evs[0].Data, &data))
+		assert.Equal(t, []invitation.AssignedRole{{RoleID: invitation.AdminRoleID.String(), RoleName: "admin", RoleType: "system"}},
+			data.AssignedRoles, "the event carries the roles derived from the v1 role")
 	}
 	evs, err = s.ListEvents(ctx, event.ListQuery{OrganizationID: HostID, Types: []event.Type{event.GuestInvitationAccepted}, Limit: 10})
 	require.NoError(t, err)
