@@ -62,6 +62,8 @@ type options struct {
 	// store opens the fixture's store; memstore when nil.
 	store  func(*testing.T) backend
 	config func(*Config)
+	// roles is the invitation service's role catalog.
+	roles invitation.RoleCatalog
 }
 
 func newFixture(t *testing.T, opts ...options) *fixture {
@@ -80,7 +82,7 @@ func newFixture(t *testing.T, opts ...options) *fixture {
 	keys := [][]byte{bytes.Repeat([]byte("k"), 32)}
 	var err error
 	if !o.noOrg {
-		f.inv, err = invitation.NewService(invitation.Config{Store: f.store, Keys: keys, Clock: f.clock.Now})
+		f.inv, err = invitation.NewService(invitation.Config{Store: f.store, Keys: keys, Clock: f.clock.Now, Roles: o.roles})
 		require.NoError(t, err)
 	}
 	if !o.noGuest {

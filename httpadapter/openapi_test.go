@@ -167,13 +167,11 @@ func TestClickHouseClientCompatibility(t *testing.T) {
 	require.Equal(t, http.StatusOK, created.status)
 	check(http.MethodPost, orgPath(org), created)
 	// The extract marks nothing required, so ask for its members by name:
-	// all but assignedRoles, which invitekit does not model.
+	// all of them, assignedRoles included.
 	schema, err := clickhouse.resolve("#/components/schemas/Invitation")
 	require.NoError(t, err)
 	for name := range obj(schema["properties"]) {
-		if name != "assignedRoles" {
-			assert.Contains(t, created.result(), name)
-		}
+		assert.Contains(t, created.result(), name)
 	}
 	for _, name := range []string{"status", "requestId", "result"} {
 		assert.Contains(t, created.json, name)

@@ -261,6 +261,14 @@ func domainFieldNames(t *testing.T, dir string) map[string]string {
 	}
 	require.NotEmpty(t, consts, "no Field constants in %s", dir)
 	isFieldConst := func(e ast.Expr) bool {
+		// An array entry's name, store.Indexed(FieldX, i), is FieldX's.
+		if call, ok := e.(*ast.CallExpr); ok {
+			if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Indexed" && len(call.Args) == 2 {
+				if pkg, ok := sel.X.(*ast.Ident); ok && pkg.Name == "store" {
+					e = call.Args[0]
+				}
+			}
+		}
 		id, ok := e.(*ast.Ident)
 		if !ok {
 			return false

@@ -2,6 +2,7 @@ package httpadapter
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
@@ -21,9 +22,12 @@ var wireNames = map[api]map[string]string{
 		invitation.FieldOrganizationID: "organizationId",
 		invitation.FieldEmail:          "email",
 		invitation.FieldRole:           "role",
-		invitation.FieldStatus:         "status",
-		invitation.FieldCursor:         "cursor",
-		invitation.FieldLimit:          "limit",
+		// An entry is named by its index: "AssignedRoleIDs[2]" is
+		// "assignedRoleIds[2]" (see wireName).
+		invitation.FieldAssignedRoleIDs: "assignedRoleIds",
+		invitation.FieldStatus:          "status",
+		invitation.FieldCursor:          "cursor",
+		invitation.FieldLimit:           "limit",
 		// The events route's other fields, event.FieldCursor and
 		// event.FieldLimit, are spelt as the invitation list's, which
 		// already maps them: "Cursor" and "Limit".
@@ -53,12 +57,23 @@ func inWireTerms(a api, err error) error {
 	}
 	out := &store.ValidationError{Fields: make([]store.FieldError, len(verr.Fields))}
 	for i, f := range verr.Fields {
-		if name, ok := wireNames[a][f.Field]; ok {
-			f.Field = name
-		}
+		f.Field = wireName(a, f.Field)
 		out.Fields[i] = f
 	}
 	return out
+}
+
+// wireName returns the domain field name as api a spells it. The name of
+// an array entry, "Field[3]", keeps its index.
+func wireName(a api, name string) string {
+	base, index := name, ""
+	if i := strings.IndexByte(name, '['); i > 0 {
+		base, index = name[:i], name[i:]
+	}
+	if wire, ok := wireNames[a][base]; ok {
+		return wire + index
+	}
+	return name
 }
 
 // invalidRequest answers a request in which the adapter found invalid

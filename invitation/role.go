@@ -129,9 +129,6 @@ func (f RoleCatalogFunc) Roles(ctx context.Context, orgID uuid.UUID, ids []uuid.
 // its contract. It is the application's fault, not the client's.
 var ErrInvalidCatalogRole = errors.New("invitekit: role catalog returned an invalid role")
 
-// roleIDField names the i-th entry of CreateParams.AssignedRoleIDs.
-func roleIDField(i int) string { return FieldAssignedRoleIDs + "[" + strconv.Itoa(i) + "]" }
-
 // checkRoleIDs adds to verr what is wrong with ids regardless of any
 // catalog.
 func checkRoleIDs(verr *store.ValidationError, ids []uuid.UUID) {
@@ -141,7 +138,7 @@ func checkRoleIDs(verr *store.ValidationError, ids []uuid.UUID) {
 	}
 	for i, id := range ids {
 		if id == uuid.Nil {
-			verr.Add(roleIDField(i), "must be a role ID, not the nil UUID")
+			verr.Add(store.Indexed(FieldAssignedRoleIDs, i), "must be a role ID, not the nil UUID")
 		}
 	}
 }
@@ -178,7 +175,7 @@ func (s *Service) resolveRoles(ctx context.Context, orgID uuid.UUID, ids []uuid.
 			r, ok = known[id]
 		}
 		if !ok {
-			verr.Add(roleIDField(i), "is not a role of the organization")
+			verr.Add(store.Indexed(FieldAssignedRoleIDs, i), "is not a role of the organization")
 			continue
 		}
 		roles = append(roles, r)

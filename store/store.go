@@ -12,6 +12,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -78,6 +79,10 @@ type FieldError struct {
 	// Message says what is wrong, in words a caller can show to a person.
 	Message string
 }
+
+// Indexed names the entry at index i of the array field: "field[i]". An
+// adapter that renames field keeps the index.
+func Indexed(field string, i int) string { return field + "[" + strconv.Itoa(i) + "]" }
 
 // ValidationError reports every invalid field of one request. The HTTP
 // adapter turns it into a 422 response that lists the fields.
