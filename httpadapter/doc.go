@@ -20,7 +20,7 @@
 // at fault, as application/problem+json.
 //
 //	GET    /v1/organizations/{organizationId}/invitations                       list: ?status= &email= &limit= &cursor=, Link rel="next"
-//	POST   /v1/organizations/{organizationId}/invitations                       create {email, role}; the result has the token
+//	POST   /v1/organizations/{organizationId}/invitations                       create {email, assignedRoleIds and/or role}; the result has the token
 //	GET    /v1/organizations/{organizationId}/invitations/{invitationId}        get
 //	DELETE /v1/organizations/{organizationId}/invitations/{invitationId}        delete
 //	POST   /v1/organizations/{organizationId}/invitations/{invitationId}/revoke revoke
@@ -33,11 +33,19 @@
 // one page as the whole list; beyond that, each page's Link rel="next"
 // header gives the next one. An explicit limit is 1 to 100.
 //
-// An invitation has the documented role, id, email, createdAt and expireAt,
-// and the additive organizationId, status (the effective status: pending,
+// An invitation has the documented id, email, createdAt, expireAt,
+// assignedRoles ([{roleId, roleName, roleType: system|custom}]) and role
+// (deprecated upstream, still returned: left out only when the invitation
+// assigns custom roles only), and the additive organizationId, status (the effective status: pending,
 // accepted, revoked or expired), inviterId (the Principal ID that created
 // it), sentAt, acceptedAt and revokedAt (null until then), and token in the
 // results of create and resend only.
+//
+// A create assigns roles with assignedRoleIds, as ClickHouse's CLI sends
+// them, with the deprecated role, or both (see invitation.CreateParams for
+// the rules); an entry that is not a UUID, or not a role of the
+// organization in the invitation service's role catalog
+// (invitation.RoleCatalog), is a 422 naming it: assignedRoleIds[i].
 //
 // # Events
 //
