@@ -46,6 +46,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -89,7 +93,35 @@ var (
 type Option func(*config)
 
 type config struct {
-	schema string
+	schema           string
+	lockTimeout      time.Duration
+	statementTimeout time.Duration
+}
+
+// DefaultLockTimeout is how long a write waits for a row lock another
+// transaction holds unless WithLockTimeout says otherwise.
+const DefaultLockTimeout = 5 * time.Second
+
+// WithLockTimeout bounds how long a write transaction waits for a lock
+// (a row another transaction has locked, for example a session that ran
+// SELECT ... FOR UPDATE and went idle): past it the call fails with
+// store.ErrUnavailable and its connection returns to the pool, instead of
+// waiting as long as the holder likes and keeping the connection meanwhile.
+// The bound is DefaultLockTimeout when not given; 0 leaves lock waits
+// bounded by the context's deadline only. Either way a context deadline
+// that comes sooner bounds the wait, enforced by the server too
+// (PostgreSQL's lock_timeout, set for each transaction).
+func WithLockTimeout(d time.Duration) Option {
+	return func(c *config) { c.lockTimeout = d }
+}
+
+// WithStatementTimeout bounds how long each statement of a write
+// transaction may run, past which the call fails with
+// store.ErrUnavailable. It is off (0) when not given: a context deadline
+// bounds the statements anyway, enforced by the server too (PostgreSQL's
+// statement_timeout, set for each transaction).
+func WithStatementTimeout(d time.Duration) Option {
+	return func(c *config) { c.statementTimeout = d }
 }
 
 // WithSchema puts the tables in schema name instead of DefaultSchema. The
@@ -104,7 +136,7 @@ func WithSchema(name string) Option {
 const maxIdentifierLen = 63
 
 func newConfig(opts []Option) (config, error) {
-	c := config{schema: DefaultSchema}
+	c := config{schema: DefaultSchema, lockTimeout: DefaultLockTimeout}
 	for _, o := range opts {
 		// Skipped, as sqlitestore does, so that callers may build option
 		// lists conditionally.
@@ -114,6 +146,9 @@ func newConfig(opts []Option) (config, error) {
 	}
 	if c.schema == "" || len(c.schema) > maxIdentifierLen {
 		return c, fmt.Errorf("postgresstore: schema name %q must be 1 to %d bytes", c.schema, maxIdentifierLen)
+	}
+	if c.lockTimeout < 0 || c.statementTimeout < 0 {
+		return c, fmt.Errorf("postgresstore: lock timeout %v and statement timeout %v must not be negative", c.lockTimeout, c.statementTimeout)
 	}
 	return c, nil
 }
@@ -158,7 +193,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 
 func newStore(ctx context.Context, pool *pgxpool.Pool, cfg config) (*Store, error) {
 	s := &Store{pool: pool, schema: cfg.schema, notifier: &notifier{pool: pool, payload: cfg.schema}}
-	s.Core = sqlcore.New("postgresstore", driver{pool, s.notifier}, dialect, pgx.Identifier{cfg.schema}.Sanitize()+".")
+	s.Core = sqlcore.New("postgresstore", driver{pool: pool, notifier: s.notifier, lockTimeout: cfg.lockTimeout, statementTimeout: cfg.statementTimeout}, dialect, pgx.Identifier{cfg.schema}.Sanitize()+".")
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -212,20 +247,98 @@ const (
 	codeUniqueViolation      = "23505"
 	codeSerializationFailure = "40001"
 	codeDeadlockDetected     = "40P01"
+	codeLockNotAvailable     = "55P03" // lock_timeout ran out
+	codeQueryCanceled        = "57014" // statement_timeout ran out, or a cancel request
+	codeAdminShutdown        = "57P01" // pg_terminate_backend, or a fast shutdown
+	codeCrashShutdown        = "57P02"
+	codeCannotConnectNow     = "57P03" // starting up or shutting down
+	codeTooManyConnections   = "53300"
+	classConnection          = "08" // connection exception
 )
 
 // driver runs the core's statements on a pgx pool.
 type driver struct {
 	pool *pgxpool.Pool
 	*notifier
+	// lockTimeout and statementTimeout bound the waits of a write
+	// transaction; 0 is no bound but the context's.
+	lockTimeout, statementTimeout time.Duration
 }
 
 func (d driver) Reader() sqlcore.Querier { return querier{d.pool} }
 func (d driver) Writer() sqlcore.Querier { return querier{d.pool} }
 
+// WriteTx runs f in a transaction whose lock and statement waits are
+// bounded (see WithLockTimeout), and commits it. It tells the core's retry
+// loop which failures are safe to run again: one that lost the connection
+// before COMMIT was sent (the transaction cannot have committed; the
+// server rolls it back) is wrapped in abortedError; one that lost it while
+// COMMIT was under way is wrapped in commitUnknownError, never retried. The
+// store does not look for the transaction's effects to settle the unknown
+// case: with a connection lost to the network rather than to the server,
+// its backend may still be committing while another connection looks, so
+// "not found" would be a guess; the caller gets store.ErrUnavailable and
+// the documented uncertainty instead.
 func (d driver) WriteTx(ctx context.Context, f func(context.Context, sqlcore.Querier) error) error {
-	return pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error { return f(context.WithValue(ctx, txKey{}, tx), querier{tx}) })
+	// The bounds go with BEGIN in one simple-protocol message: no extra
+	// round trip.
+	tx, err := d.pool.BeginTx(ctx, pgx.TxOptions{BeginQuery: "BEGIN" + d.bounds(ctx)})
+	if err != nil {
+		// Nothing was begun, let alone committed.
+		return &abortedError{err}
+	}
+	defer func() { _ = tx.Rollback(ctx) }() // a no-op after Commit
+	if err := f(context.WithValue(ctx, txKey{}, tx), querier{tx}); err != nil {
+		return &abortedError{err}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		var pgErr *pgconn.PgError
+		switch {
+		case pgconn.SafeToRetry(err), errors.Is(err, pgx.ErrTxCommitRollback),
+			errors.As(err, &pgErr) && !lost(pgErr):
+			// COMMIT was not sent, or the server answered it by rolling
+			// back (a deferred constraint, a serialization failure).
+			return err
+		}
+		return &commitUnknownError{err}
+	}
+	return nil
 }
+
+// bounds returns the SET LOCAL statements that bound the lock and statement
+// waits of a transaction begun now by the driver's timeouts and by ctx's
+// deadline, whichever is sooner, each prefixed by "; ".
+func (d driver) bounds(ctx context.Context) string {
+	bound := func(setting string, d time.Duration) string {
+		if deadline, ok := ctx.Deadline(); ok {
+			if left := time.Until(deadline); d == 0 || left < d {
+				d = left
+			}
+		}
+		if d <= 0 {
+			return "" // no bound, or ctx has ended and BEGIN fails anyway
+		}
+		// At least 1 ms: 0 would switch the bound off.
+		return "; SET LOCAL " + setting + " = " + strconv.FormatInt(max(d.Milliseconds(), 1), 10)
+	}
+	return bound("lock_timeout", d.lockTimeout) + bound("statement_timeout", d.statementTimeout)
+}
+
+// abortedError is a failure of a write transaction before its COMMIT was
+// sent: the transaction did not commit.
+type abortedError struct{ err error }
+
+func (e *abortedError) Error() string { return e.err.Error() }
+func (e *abortedError) Unwrap() error { return e.err }
+
+// commitUnknownError is a failure of a write transaction's COMMIT that
+// leaves its outcome unknown: the connection failed after COMMIT was sent.
+type commitUnknownError struct{ err error }
+
+func (e *commitUnknownError) Error() string {
+	return "commit outcome unknown: " + e.err.Error()
+}
+func (e *commitUnknownError) Unwrap() error { return e.err }
 
 type txKey struct{}
 
@@ -245,13 +358,63 @@ func (driver) Unique(err error) bool {
 }
 
 // Retryable: the server aborted the transaction because of a serialization
-// failure or deadlock, or nothing reached the server.
+// failure or deadlock, nothing reached the server, or the connection of a
+// write transaction failed before its COMMIT was sent. Never a commit whose
+// outcome is unknown, and never a statement that commits on its own (an
+// insert through the pool) that lost its connection after it was sent:
+// both may have been applied.
 func (driver) Retryable(err error) bool {
+	var unknown *commitUnknownError
+	if errors.As(err, &unknown) {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == codeSerializationFailure || pgErr.Code == codeDeadlockDetected) {
+		return true
+	}
+	var aborted *abortedError
+	return pgconn.SafeToRetry(err) || errors.As(err, &aborted) && lost(aborted.err)
+}
+
+func (driver) Lost(err error) bool { return lost(err) }
+
+// lost reports whether err says the connection failed: it could not be
+// made (*pgconn.ConnectError), the server terminated it (57P01 to 57P03,
+// class 08), or the network or pgx closed it.
+func lost(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		return pgErr.Code == codeSerializationFailure || pgErr.Code == codeDeadlockDetected
+		switch pgErr.Code {
+		case codeAdminShutdown, codeCrashShutdown, codeCannotConnectNow:
+			return true
+		}
+		return strings.HasPrefix(pgErr.Code, classConnection)
 	}
-	return pgconn.SafeToRetry(err)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		// The caller's context ended (context.DeadlineExceeded is a
+		// net.Error too): pgx closed the connection for it, and the core
+		// reports the context's end.
+		return false
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, pgconn.ErrConnClosed)
+}
+
+// Unavailable: the connection failed, a lock or statement wait ran out its
+// bound (lock_timeout, statement_timeout), the server has no connection to
+// spare, contention outlasted the retries, or pgx timed out.
+func (driver) Unavailable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case codeLockNotAvailable, codeQueryCanceled, codeTooManyConnections,
+			codeSerializationFailure, codeDeadlockDetected:
+			return true
+		}
+	}
+	return lost(err) || pgconn.Timeout(err)
 }
 
 // querier is a pool or a transaction.

@@ -237,10 +237,19 @@ func (c *Core) batch(ctx context.Context, stmts ...Stmt) error {
 	return err
 }
 
-// events runs f as the event operation op, with the core's retries and
-// error translation.
+// events runs f, which may write, as the event operation op, with the
+// core's retries and error translation.
 func events[R any](ctx context.Context, c *Core, op string, f func() (R, error)) (out R, err error) {
 	err = c.run(ctx, op, func() (err error) {
+		out, err = f()
+		return err
+	})
+	return out, err
+}
+
+// readEvents is events for f that only reads.
+func readEvents[R any](ctx context.Context, c *Core, op string, f func() (R, error)) (out R, err error) {
+	err = c.read(ctx, op, func() (err error) {
 		out, err = f()
 		return err
 	})
@@ -260,7 +269,7 @@ func (c *Core) ListEvents(ctx context.Context, q event.ListQuery) ([]event.Event
 		b.WriteString(" AND (occurred_at, id) < (" + a.add(c.d.Time(q.After.CreatedAt)) + ", " + a.add(c.d.ID(q.After.ID)) + ")")
 	}
 	b.WriteString(" ORDER BY occurred_at DESC, id DESC LIMIT " + a.add(max(q.Limit, 0)))
-	ds, err := events(ctx, c, "list events", func() ([]dv, error) {
+	ds, err := readEvents(ctx, c, "list events", func() ([]dv, error) {
 		return t.query(ctx, c.drv.Reader(), q.Limit, false, b.String(), a...)
 	})
 	if err != nil || ds == nil {
@@ -317,7 +326,7 @@ func (c *Core) ListDeadEvents(ctx context.Context, after *store.Cursor, limit in
 		query += " AND (occurred_at, id) > (" + a.add(c.d.Time(after.CreatedAt)) + ", " + a.add(c.d.ID(after.ID)) + ")"
 	}
 	query += " ORDER BY occurred_at, id LIMIT " + a.add(max(limit, 0))
-	return events(ctx, c, "list dead events", func() ([]dv, error) {
+	return readEvents(ctx, c, "list dead events", func() ([]dv, error) {
 		return c.events.query(ctx, c.drv.Reader(), limit, false, query, a...)
 	})
 }

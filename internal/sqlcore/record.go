@@ -205,8 +205,8 @@ func (t *table[T]) releaseArgs(r *T, now time.Time) []any {
 	return []any{t.d.ID(tenant), email, t.d.ID(id), t.d.Time(now)}
 }
 
-// do runs f as the operation op of the table's kind, with the core's
-// retries and error translation.
+// do runs f, which may write, as the operation op of the table's kind,
+// with the core's retries and error translation.
 func do[T, R any](ctx context.Context, t *table[T], op string, f func() (R, error)) (out R, err error) {
 	err = t.c.run(ctx, op+" "+t.kind, func() (err error) {
 		out, err = f()
@@ -215,17 +215,26 @@ func do[T, R any](ctx context.Context, t *table[T], op string, f func() (R, erro
 	return out, err
 }
 
+// doRead is do for f that only reads.
+func doRead[T, R any](ctx context.Context, t *table[T], op string, f func() (R, error)) (out R, err error) {
+	err = t.c.read(ctx, op+" "+t.kind, func() (err error) {
+		out, err = f()
+		return err
+	})
+	return out, err
+}
+
 func (t *table[T]) getRecord(ctx context.Context, tenant, id uuid.UUID) (T, error) {
-	return do(ctx, t, "get", func() (T, error) { return t.one(ctx, t.c.drv.Reader(), t.get, t.ids(tenant, id)...) })
+	return doRead(ctx, t, "get", func() (T, error) { return t.one(ctx, t.c.drv.Reader(), t.get, t.ids(tenant, id)...) })
 }
 
 func (t *table[T]) findRecord(ctx context.Context, id uuid.UUID) (T, error) {
-	return do(ctx, t, "find", func() (T, error) { return t.one(ctx, t.c.drv.Reader(), t.find, t.d.ID(id)) })
+	return doRead(ctx, t, "find", func() (T, error) { return t.one(ctx, t.c.drv.Reader(), t.find, t.d.ID(id)) })
 }
 
 // list returns the rows of query, nil for none; each row scans extra too.
 func (t *table[T]) list(ctx context.Context, op string, limit int, query string, a []any, extra ...any) ([]T, error) {
-	return do(ctx, t, op, func() ([]T, error) { return t.all(ctx, t.c.drv.Reader(), limit, query, a, extra...) })
+	return doRead(ctx, t, op, func() ([]T, error) { return t.all(ctx, t.c.drv.Reader(), limit, query, a, extra...) })
 }
 
 // deleteRecord removes the record of tenant with id and appends the event
