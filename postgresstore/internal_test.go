@@ -63,7 +63,7 @@ func TestDriverClassifiesFailures(t *testing.T) {
 		{"crash shutdown", pgError(codeCrashShutdown), true, true, false, true, false},
 		{"cannot connect now", pgError(codeCannotConnectNow), true, true, false, true, false},
 		{"connection failure", pgError("08006"), true, true, false, true, false},
-		{"refused", err, true, true, false, true, false},
+		{"refused", err, true, true, true, true, false},
 		{"reset", reset, true, true, false, true, false},
 		{"unexpected EOF", fmt.Errorf("receive message: %w", io.ErrUnexpectedEOF), true, true, false, true, false},
 		{"lock timeout", pgError(codeLockNotAvailable), false, true, false, false, false},

@@ -358,8 +358,9 @@ func (driver) Unique(err error) bool {
 }
 
 // Retryable: the server aborted the transaction because of a serialization
-// failure or deadlock, nothing reached the server, or the connection of a
-// write transaction failed before its COMMIT was sent. Never a commit whose
+// failure or deadlock, nothing reached the server (a connection could not
+// even be made), or the connection of a write transaction failed before its
+// COMMIT was sent. Never a commit whose
 // outcome is unknown, and never a statement that commits on its own (an
 // insert through the pool) that lost its connection after it was sent:
 // both may have been applied.
@@ -373,7 +374,9 @@ func (driver) Retryable(err error) bool {
 		return true
 	}
 	var aborted *abortedError
-	return pgconn.SafeToRetry(err) || errors.As(err, &aborted) && lost(aborted.err)
+	var connectErr *pgconn.ConnectError
+	return pgconn.SafeToRetry(err) || errors.As(err, &aborted) && lost(aborted.err) ||
+		errors.As(err, &connectErr) // no connection, so nothing was sent
 }
 
 func (driver) Lost(err error) bool { return lost(err) }

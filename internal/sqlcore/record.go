@@ -3,6 +3,7 @@ package sqlcore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -264,12 +265,33 @@ func (t *table[T]) deleteRecord(ctx context.Context, tenant, id uuid.UUID, delet
 // transaction. A claim still held then belongs to a record open at now: the
 // violation is the answer, as memstore gives it. Without a stale claim in
 // the way, a create is one INSERT, the statement a bare driver call sends.
+//
+// A create whose statement lost its connection after it was sent may have
+// committed. It runs again: the unique indexes make the second insert wait
+// for the first to end, so when that insert conflicts, the record's ID
+// (new for this call) tells whether the first committed, and the create
+// succeeds if it did.
 func (t *table[T]) createRecord(ctx context.Context, r T, now time.Time, ev event.Event) error {
 	open := t.rec.open(&r, now)
 	a := t.args(make([]any, 0, len(t.rec.columns)+1), &r, true, open)
 	insertEvent := t.c.events.insertStmt(ev)
+	_, id, _ := t.rec.key(&r)
+	lost := false // an earlier attempt may have committed
 	_, err := do(ctx, t, "create", func() (int, error) {
 		err := t.insertBoth(ctx, Stmt{t.insert, a}, insertEvent)
+		if lost && t.c.drv.Unique(err) {
+			switch _, ferr := t.one(ctx, t.c.drv.Reader(), t.find, t.d.ID(id)); {
+			case ferr == nil:
+				t.c.committed()
+				return 0, nil // the earlier attempt's
+			case !errors.Is(ferr, store.ErrNotFound):
+				return 0, ferr
+			}
+		}
+		if err != nil && t.c.drv.Lost(err) && !t.c.drv.Retryable(err) {
+			lost = true
+			return 0, &again{err}
+		}
 		if err == nil || !open || !t.c.drv.Unique(err) {
 			return 0, err
 		}

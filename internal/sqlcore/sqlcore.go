@@ -185,7 +185,8 @@ func (c *Core) retry(ctx context.Context, op string, retryable func(error) bool,
 	}
 	for attempt := 1; ; attempt++ {
 		err := f()
-		if err == nil || attempt >= c.retries || !retryable(err) {
+		var a *again
+		if err == nil || attempt >= c.retries || !retryable(err) && !errors.As(err, &a) {
 			return c.translate(ctx, op, err)
 		}
 		// Jittered exponential backoff, so transactions that deadlocked
@@ -199,6 +200,14 @@ func (c *Core) retry(ctx context.Context, op string, retryable func(error) bool,
 		}
 	}
 }
+
+// again marks an error after which the operation runs again although the
+// driver would not retry it, because the operation checks on its next
+// attempt whether the failed one took effect.
+type again struct{ err error }
+
+func (e *again) Error() string { return e.err.Error() }
+func (e *again) Unwrap() error { return e.err }
 
 // callerError carries an error of an updater through the transaction, which
 // neither retries nor translates it.
