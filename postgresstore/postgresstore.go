@@ -273,12 +273,14 @@ func (d driver) Writer() sqlcore.Querier { return querier{d.pool} }
 // loop which failures are safe to run again: one that lost the connection
 // before COMMIT was sent (the transaction cannot have committed; the
 // server rolls it back) is wrapped in abortedError; one that lost it while
-// COMMIT was under way is wrapped in commitUnknownError, never retried. The
-// store does not look for the transaction's effects to settle the unknown
-// case: with a connection lost to the network rather than to the server,
-// its backend may still be committing while another connection looks, so
-// "not found" would be a guess; the caller gets store.ErrUnavailable and
-// the documented uncertainty instead.
+// COMMIT was under way is wrapped in commitUnknownError, never retried
+// blindly. When the server itself ended the session (57P01), it finished
+// the commit first, so the core may look for the transaction's event to
+// learn the outcome (sqlcore.CheckableCommitError). Any other loss (a
+// reset, a timeout, a crashed server) is left unknown: the backend may
+// still be committing while another connection looks, so "not found" would
+// be a guess; the caller gets store.ErrUnavailable and the documented
+// uncertainty instead.
 func (d driver) WriteTx(ctx context.Context, f func(context.Context, sqlcore.Querier) error) error {
 	// The bounds go with BEGIN in one simple-protocol message: no extra
 	// round trip.
@@ -299,6 +301,13 @@ func (d driver) WriteTx(ctx context.Context, f func(context.Context, sqlcore.Que
 			// COMMIT was not sent, or the server answered it by rolling
 			// back (a deferred constraint, a serialization failure).
 			return err
+		}
+		if errors.As(err, &pgErr) && pgErr.Code == codeAdminShutdown {
+			// pg_terminate_backend or a fast shutdown: the server
+			// holds the termination off while a commit is under way,
+			// so it ended the transaction first, and another
+			// connection can see how.
+			return &sqlcore.CheckableCommitError{Err: &commitUnknownError{err}}
 		}
 		return &commitUnknownError{err}
 	}

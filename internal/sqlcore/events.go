@@ -6,6 +6,7 @@ package sqlcore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sort"
 	"strconv"
 	"strings"
@@ -181,19 +182,44 @@ func (b bySeq) Swap(i, j int) {
 // writeEvents runs f in a write transaction and appends the event it
 // returns, unless that has a zero ID. Listeners in this process wake once
 // the event has committed.
+//
+// When the driver reports a commit whose outcome the database settled but
+// the connection did not tell (CheckableCommitError), the event's ID tells:
+// found, the transaction committed and the call succeeds; not found, it
+// rolled back and runs again.
 func (c *Core) writeEvents(ctx context.Context, f func(ctx context.Context, q Querier) (event.Event, error)) error {
-	var wrote bool
+	var wrote uuid.UUID
 	err := c.drv.WriteTx(ctx, func(ctx context.Context, q Querier) error {
 		ev, err := f(ctx, q)
 		if err != nil || ev.ID == uuid.Nil {
 			return err
 		}
 		st := c.events.insertStmt(ev)
-		_, err = q.Exec(ctx, st.Query, st.Args...)
-		wrote = err == nil
+		if _, err = q.Exec(ctx, st.Query, st.Args...); err == nil {
+			wrote = ev.ID
+		}
 		return err
 	})
-	if err == nil && wrote {
+	var checkable *CheckableCommitError
+	if errors.As(err, &checkable) && wrote != uuid.Nil {
+		var found int
+		var cerr error
+		for range c.retries {
+			// Another pooled connection may be gone too.
+			if cerr = scanOne(ctx, c.drv.Reader(), c.events.exists, []any{c.d.ID(wrote)}, &found); cerr == nil || !c.drv.Lost(cerr) {
+				break
+			}
+		}
+		switch {
+		case cerr != nil:
+			// Unknown still.
+		case found > 0:
+			err = nil
+		default:
+			return &again{err}
+		}
+	}
+	if err == nil && wrote != uuid.Nil {
 		c.committed()
 	}
 	return err

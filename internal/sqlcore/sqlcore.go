@@ -84,6 +84,19 @@ type Driver interface {
 	Unavailable(err error) bool
 }
 
+// CheckableCommitError is what a Driver's WriteTx returns, wrapping the
+// error of the commit, when the connection was lost after COMMIT was sent
+// but the database settled the transaction's outcome before it ended the
+// connection, so that a read on another connection sees whether it
+// committed. (PostgreSQL: the server terminated the session, 57P01, which
+// waits for a commit under way to finish.) Where the core knows a row the
+// transaction wrote (its event), it looks; elsewhere the error stands, and
+// as the outcome is unknown it must not be Retryable.
+type CheckableCommitError struct{ Err error }
+
+func (e *CheckableCommitError) Error() string { return e.Err.Error() }
+func (e *CheckableCommitError) Unwrap() error { return e.Err }
+
 // Stmt is one statement of a Batch.
 type Stmt struct {
 	Query string
