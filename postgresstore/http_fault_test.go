@@ -404,3 +404,111 @@ func TestKilledConnectionsUnderLoad(t *testing.T) {
 	assert.Zero(t, dups, "no (organization, email) has two open invitations")
 	t.Logf("%d acknowledged creates stored, %d in the state the client was told", created, checked)
 }
+
+// TestRowLockHeldElsewhere holds an invitation's row lock from another
+// session (BEGIN; SELECT ... FOR UPDATE, then idle, as a forgotten psql
+// session would for up to 60 s) while six clients keep resending,
+// revoking and accepting that invitation through a pool of four
+// connections: each of those requests is answered 503 with Retry-After
+// within the lock timeout (plus slack), the token is not rotated, and
+// requests for other invitations are served throughout.
+func TestRowLockHeldElsewhere(t *testing.T) {
+	t.Parallel()
+	const lockTimeout = time.Second
+	schema := newSchema(t)
+	s, err := postgresstore.Open(context.Background(), withParams(testURL(t), "pool_max_conns=4"),
+		postgresstore.WithSchema(schema), postgresstore.WithLockTimeout(lockTimeout))
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, s.Close()) })
+	api := apiServer(t, s)
+	org := uuid.New()
+	base := "/v1/organizations/" + org.String() + "/invitations"
+	r, err := api.do(http.MethodPost, base, map[string]any{"email": "locked@example.com", "role": "admin"})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, r.status, r.raw)
+	locked, token := r.str("id"), r.str("token")
+	table := pgx.Identifier{schema, "invitations"}.Sanitize()
+	nonce := func() []byte {
+		var n []byte
+		require.NoError(t, admin.QueryRow(context.Background(), "SELECT nonce FROM "+table+" WHERE id = $1", locked).Scan(&n))
+		return n
+	}
+	before := nonce()
+
+	bg := context.Background()
+	holder, err := admin.Begin(bg)
+	require.NoError(t, err)
+	_, err = holder.Exec(bg, "SELECT 1 FROM "+table+" WHERE id = $1 FOR UPDATE", locked)
+	require.NoError(t, err)
+	// The holder lets go after 60 s at the latest; the test releases it
+	// as soon as it has seen what it wants.
+	release := sync.OnceFunc(func() { assert.NoError(t, holder.Rollback(bg)) })
+	timer := time.AfterFunc(60*time.Second, release)
+	defer timer.Stop()
+	defer release()
+
+	hold, endHold := context.WithTimeout(bg, 4*time.Second)
+	defer endHold()
+	var counts tally
+	var mu sync.Mutex
+	slowest := map[string]time.Duration{}
+	var slowestOther time.Duration
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Go(func() {
+			for hold.Err() == nil {
+				var r reply
+				var err error
+				var op string
+				switch i % 3 {
+				case 0, 1:
+					op = "resend"
+					r, err = api.do(http.MethodPost, base+"/"+locked+"/resend", nil)
+				case 2:
+					if i%2 == 0 {
+						op = "revoke"
+						r, err = api.do(http.MethodPost, base+"/"+locked+"/revoke", nil)
+					} else {
+						op = "accept"
+						r, err = api.do(http.MethodPost, "/v1/invitations/accept", map[string]any{"token": token, "email": "locked@example.com"})
+					}
+				}
+				if !assert.NoError(t, err, op) {
+					return
+				}
+				counts.add(op, r.status)
+				assert.Equal(t, http.StatusServiceUnavailable, r.status, "%s of the locked invitation: %s", op, r.raw)
+				assert.NotEmpty(t, r.retryAfter)
+				assert.Less(t, r.took, lockTimeout+3*time.Second, "answered within the lock timeout")
+				mu.Lock()
+				slowest[op] = max(slowest[op], r.took)
+				mu.Unlock()
+			}
+		})
+	}
+	// Unrelated requests while the lock is held and the six keep
+	// waiting for it.
+	served := 0
+	for i := 0; hold.Err() == nil; i++ {
+		r, err := api.do(http.MethodPost, base, map[string]any{"email": fmt.Sprintf("other%d@example.com", i), "role": "admin"})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, r.status, "create of another invitation: %s", r.raw)
+		slowestOther = max(slowestOther, r.took)
+		g, err := api.do(http.MethodGet, base+"/"+r.str("id"), nil)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, g.status, "get of another invitation: %s", g.raw)
+		slowestOther = max(slowestOther, g.took)
+		served += 2
+	}
+	wg.Wait()
+	t.Logf("while the lock was held: locked-row requests%v, slowest %v; %d other requests served, slowest %v",
+		&counts, slowest, served, slowestOther)
+	assert.Positive(t, served)
+	assert.Equal(t, before, nonce(), "no request that got 503 rotated the token")
+
+	release()
+	r, err = api.do(http.MethodPost, base+"/"+locked+"/resend", nil)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, r.status, "once the lock is gone: %s", r.raw)
+	assert.NotEqual(t, before, nonce())
+}

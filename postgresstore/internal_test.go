@@ -46,10 +46,17 @@ func TestDriverClassifiesErrors(t *testing.T) {
 // connection was lost.
 func TestDriverClassifiesFailures(t *testing.T) {
 	t.Parallel()
-	refused, err := pgconn.Connect(context.Background(), "postgres://nobody@127.0.0.1:1/none?connect_timeout=5")
+	// A port nothing listens on any more: the connection is refused.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	conn, err := pgconn.Connect(context.Background(), "postgres://nobody@"+addr+"/none?connect_timeout=5")
 	if err == nil {
-		refused.Close(context.Background())
-		t.Fatal("connected to port 1")
+		conn.Close(context.Background())
+		t.Fatal("connected to a closed port")
 	}
 	var d driver
 	reset := fmt.Errorf("read: %w", &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET})
@@ -69,6 +76,7 @@ func TestDriverClassifiesFailures(t *testing.T) {
 		{"lock timeout", pgError(codeLockNotAvailable), false, true, false, false, false},
 		{"statement timeout", pgError(codeQueryCanceled), false, true, false, false, false},
 		{"too many connections", pgError(codeTooManyConnections), false, true, false, false, false},
+		{"no connection for a transaction", errNoTxSlot, false, true, false, false, false},
 		{"deadlock", pgError(codeDeadlockDetected), false, true, true, true, false},
 		{"unique violation", pgError(codeUniqueViolation), false, false, false, false, false},
 		{"context", context.DeadlineExceeded, false, false, false, false, false},
@@ -88,19 +96,19 @@ func TestDriverClassifiesFailures(t *testing.T) {
 func TestBoundsFollowTheDeadline(t *testing.T) {
 	t.Parallel()
 	d := driver{lockTimeout: 5 * time.Second}
-	assert.Equal(t, "; SET LOCAL lock_timeout = 5000", d.bounds(context.Background()))
+	assert.Equal(t, "; SET LOCAL lock_timeout = 5000", d.bounds(context.Background(), d.lockTimeout))
 
 	soon, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	got := d.bounds(soon)
+	got := d.bounds(soon, d.lockTimeout)
 	assert.Regexp(t, `^; SET LOCAL lock_timeout = \d{3,4}; SET LOCAL statement_timeout = \d{3,4}$`, got,
 		"a deadline sooner than the bound bounds both")
 
 	d = driver{lockTimeout: 2 * time.Second, statementTimeout: 3 * time.Second}
-	assert.Equal(t, "; SET LOCAL lock_timeout = 2000; SET LOCAL statement_timeout = 3000", d.bounds(context.Background()))
-	assert.Empty(t, driver{}.bounds(context.Background()), "no bound, no deadline")
+	assert.Equal(t, "; SET LOCAL lock_timeout = 2000; SET LOCAL statement_timeout = 3000", d.bounds(context.Background(), d.lockTimeout))
+	assert.Empty(t, driver{}.bounds(context.Background(), 0), "no bound, no deadline")
 	assert.Equal(t, "; SET LOCAL lock_timeout = 1; SET LOCAL statement_timeout = 1",
-		driver{}.bounds(deadlineIn(t, 100*time.Microsecond)), "never 0, which is no bound")
+		driver{}.bounds(deadlineIn(t, 100*time.Microsecond), 0), "never 0, which is no bound")
 }
 
 // deadlineIn returns a context whose deadline is d away.

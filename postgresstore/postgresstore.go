@@ -110,7 +110,12 @@ const DefaultLockTimeout = 5 * time.Second
 // The bound is DefaultLockTimeout when not given; 0 leaves lock waits
 // bounded by the context's deadline only. Either way a context deadline
 // that comes sooner bounds the wait, enforced by the server too
-// (PostgreSQL's lock_timeout, set for each transaction).
+// (PostgreSQL's lock_timeout, set for each transaction). PostgreSQL applies
+// it to each lock a statement waits for, so a write queued behind another
+// waiter for one row (the row's tuple lock, then its holder's transaction)
+// may wait up to twice as long. Waiting for one of the connections write
+// transactions may use (all of the pool's but one, so that reads and
+// creates always find one) counts against the bound.
 func WithLockTimeout(d time.Duration) Option {
 	return func(c *config) { c.lockTimeout = d }
 }
@@ -193,7 +198,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 
 func newStore(ctx context.Context, pool *pgxpool.Pool, cfg config) (*Store, error) {
 	s := &Store{pool: pool, schema: cfg.schema, notifier: &notifier{pool: pool, payload: cfg.schema}}
-	s.Core = sqlcore.New("postgresstore", driver{pool: pool, notifier: s.notifier, lockTimeout: cfg.lockTimeout, statementTimeout: cfg.statementTimeout}, dialect, pgx.Identifier{cfg.schema}.Sanitize()+".")
+	s.Core = sqlcore.New("postgresstore", newDriver(pool, s.notifier, cfg), dialect, pgx.Identifier{cfg.schema}.Sanitize()+".")
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -263,6 +268,21 @@ type driver struct {
 	// lockTimeout and statementTimeout bound the waits of a write
 	// transaction; 0 is no bound but the context's.
 	lockTimeout, statementTimeout time.Duration
+	// txSlots holds a token per write transaction under way: they are
+	// limited to one connection fewer than the pool has, so that reads
+	// and single-statement writes (creates) always find a connection
+	// even while transactions wait for a lock someone holds. Nil for a
+	// pool of one connection.
+	txSlots chan struct{}
+}
+
+// newDriver returns the driver of pool.
+func newDriver(pool *pgxpool.Pool, n *notifier, cfg config) driver {
+	d := driver{pool: pool, notifier: n, lockTimeout: cfg.lockTimeout, statementTimeout: cfg.statementTimeout}
+	if m := pool.Config().MaxConns; m > 1 {
+		d.txSlots = make(chan struct{}, m-1)
+	}
+	return d
 }
 
 func (d driver) Reader() sqlcore.Querier { return querier{d.pool} }
@@ -282,9 +302,32 @@ func (d driver) Writer() sqlcore.Querier { return querier{d.pool} }
 // be a guess; the caller gets store.ErrUnavailable and the documented
 // uncertainty instead.
 func (d driver) WriteTx(ctx context.Context, f func(context.Context, sqlcore.Querier) error) error {
+	lockTimeout := d.lockTimeout
+	if d.txSlots != nil {
+		// Waiting for a slot is waiting for other transactions, so it
+		// spends the lock timeout.
+		start := time.Now()
+		var expired <-chan time.Time
+		if lockTimeout > 0 {
+			timer := time.NewTimer(lockTimeout)
+			defer timer.Stop()
+			expired = timer.C
+		}
+		select {
+		case d.txSlots <- struct{}{}:
+			defer func() { <-d.txSlots }()
+		case <-expired:
+			return &abortedError{errNoTxSlot}
+		case <-ctx.Done():
+			return &abortedError{ctx.Err()}
+		}
+		if lockTimeout > 0 {
+			lockTimeout = max(lockTimeout-time.Since(start), time.Millisecond)
+		}
+	}
 	// The bounds go with BEGIN in one simple-protocol message: no extra
 	// round trip.
-	tx, err := d.pool.BeginTx(ctx, pgx.TxOptions{BeginQuery: "BEGIN" + d.bounds(ctx)})
+	tx, err := d.pool.BeginTx(ctx, pgx.TxOptions{BeginQuery: "BEGIN" + d.bounds(ctx, lockTimeout)})
 	if err != nil {
 		// Nothing was begun, let alone committed.
 		return &abortedError{err}
@@ -314,10 +357,14 @@ func (d driver) WriteTx(ctx context.Context, f func(context.Context, sqlcore.Que
 	return nil
 }
 
+// errNoTxSlot is the error of a write transaction that found no free slot
+// (see driver.txSlots) within the lock timeout.
+var errNoTxSlot = errors.New("postgresstore: every connection for write transactions stayed busy for the lock timeout")
+
 // bounds returns the SET LOCAL statements that bound the lock and statement
-// waits of a transaction begun now by the driver's timeouts and by ctx's
-// deadline, whichever is sooner, each prefixed by "; ".
-func (d driver) bounds(ctx context.Context) string {
+// waits of a transaction begun now by lockTimeout, the driver's statement
+// timeout and ctx's deadline, whichever is sooner, each prefixed by "; ".
+func (d driver) bounds(ctx context.Context, lockTimeout time.Duration) string {
 	bound := func(setting string, d time.Duration) string {
 		if deadline, ok := ctx.Deadline(); ok {
 			if left := time.Until(deadline); d == 0 || left < d {
@@ -330,7 +377,7 @@ func (d driver) bounds(ctx context.Context) string {
 		// At least 1 ms: 0 would switch the bound off.
 		return "; SET LOCAL " + setting + " = " + strconv.FormatInt(max(d.Milliseconds(), 1), 10)
 	}
-	return bound("lock_timeout", d.lockTimeout) + bound("statement_timeout", d.statementTimeout)
+	return bound("lock_timeout", lockTimeout) + bound("statement_timeout", d.statementTimeout)
 }
 
 // abortedError is a failure of a write transaction before its COMMIT was
@@ -402,21 +449,26 @@ func lost(err error) bool {
 		}
 		return strings.HasPrefix(pgErr.Code, classConnection)
 	}
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &connectErr) {
+		return true
+	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		// The caller's context ended (context.DeadlineExceeded is a
 		// net.Error too): pgx closed the connection for it, and the core
 		// reports the context's end.
 		return false
 	}
-	var connectErr *pgconn.ConnectError
 	var netErr net.Error
-	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
+	return errors.As(err, &netErr) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, pgconn.ErrConnClosed)
 }
 
 // Unavailable: the connection failed, a lock or statement wait ran out its
 // bound (lock_timeout, statement_timeout), the server has no connection to
-// spare, contention outlasted the retries, or pgx timed out.
+// spare, contention outlasted the retries, pgx timed out, or the write
+// transactions under way kept every connection they may use for the lock
+// timeout.
 func (driver) Unavailable(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
@@ -426,7 +478,7 @@ func (driver) Unavailable(err error) bool {
 			return true
 		}
 	}
-	return lost(err) || pgconn.Timeout(err)
+	return lost(err) || pgconn.Timeout(err) || errors.Is(err, errNoTxSlot)
 }
 
 // querier is a pool or a transaction.
