@@ -267,3 +267,31 @@ func waitForLockWait(ctx context.Context, app string) error {
 	}
 	return errors.New("the store never waited for the lock")
 }
+
+// TestDeadlineBeforeCommitRollsBack ends the caller's context while its
+// update runs: the call fails with the context's error, and nothing of it
+// is committed, neither the change nor its event.
+func TestDeadlineBeforeCommitRollsBack(t *testing.T) {
+	t.Parallel()
+	clock := storetest.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
+	schema := newSchema(t)
+	in := newInstance(t, schema, clock.Now)
+	inv, err := in.orgs.Create(context.Background(), invitation.CreateParams{OrganizationID: uuid.New(), Email: "a@example.com", Role: "admin"})
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err = in.store.UpdateInvitation(ctx, inv.OrganizationID, inv.ID, clock.Now(), storetest.Change(func(i *invitation.Invitation) error {
+		<-ctx.Done()
+		i.Status = invitation.StatusRevoked
+		return nil
+	}))
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+
+	var status string
+	var events int
+	require.NoError(t, admin.QueryRow(context.Background(), "SELECT status, (SELECT count(*) FROM "+pgx.Identifier{schema, "events"}.Sanitize()+
+		" WHERE type = $2) FROM "+pgx.Identifier{schema, "invitations"}.Sanitize()+" WHERE id = $1", inv.ID, string(event.InvitationResent)).Scan(&status, &events))
+	assert.Equal(t, "pending", status)
+	assert.Zero(t, events)
+}

@@ -26,11 +26,23 @@
 // index, so two creates never both win either. Serialization failures and
 // deadlocks are retried a few times
 // inside the store (so an update function may run more than once, each time
-// on a fresh copy). A connection that dies during a write returns an error
-// and the server rolls the transaction back; only a connection lost while
-// the commit itself is under way leaves the outcome unknown, as with any
-// database. Broken connections are dropped from the pool, so the next call
-// takes a working one.
+// on a fresh copy).
+//
+// Failures: a database that is busy or unreachable within the caller's
+// deadline (a refused, reset or terminated connection, a lock wait past
+// WithLockTimeout) fails with an error wrapping store.ErrUnavailable and
+// the pgx error. Reads, and write transactions whose connection died before
+// COMMIT was sent, run again on another connection (the server rolled the
+// transaction back); so does a create whose statement was lost, which then
+// recognises its own record by ID if the lost attempt had committed. A
+// COMMIT the server answered by terminating the session is settled on the
+// server, and the store looks for the transaction's event to learn how.
+// Only a connection lost to the network while the commit itself is under
+// way leaves the outcome unknown, as with any database: that call fails
+// with store.ErrUnavailable and is not retried. A context that ends before
+// COMMIT rolls the transaction back; COMMIT itself is not cut short by it.
+// Broken connections are dropped from the pool, so the next call takes a
+// working one.
 //
 // Keep the clocks of all instances synchronised (NTP). Whether an earlier
 // invitation still blocks a new one for its email is decided at the now the
@@ -336,7 +348,17 @@ func (d driver) WriteTx(ctx context.Context, f func(context.Context, sqlcore.Que
 	if err := f(context.WithValue(ctx, txKey{}, tx), querier{tx}); err != nil {
 		return &abortedError{err}
 	}
-	if err := tx.Commit(ctx); err != nil {
+	if err := ctx.Err(); err != nil {
+		// The caller has given up: roll back rather than commit a change
+		// it will be told failed.
+		return &abortedError{err}
+	}
+	// COMMIT does not end with ctx: cut short, its outcome would be
+	// unknown, while it takes little time and the caller is still there
+	// to be told.
+	commitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer cancel()
+	if err := tx.Commit(commitCtx); err != nil {
 		var pgErr *pgconn.PgError
 		switch {
 		case pgconn.SafeToRetry(err), errors.Is(err, pgx.ErrTxCommitRollback),
@@ -356,6 +378,10 @@ func (d driver) WriteTx(ctx context.Context, f func(context.Context, sqlcore.Que
 	}
 	return nil
 }
+
+// commitTimeout bounds a COMMIT, which the caller's context does not (see
+// WriteTx): long enough for a synchronous standby to answer.
+const commitTimeout = 5 * time.Second
 
 // errNoTxSlot is the error of a write transaction that found no free slot
 // (see driver.txSlots) within the lock timeout.

@@ -238,11 +238,14 @@ func newHandler(st backend, svc services, cfg config, logger *slog.Logger) (http
 
 // requestTimeout bounds the work of one request: the store's waits for
 // connections, locks and statements end by then, and the client gets a 503
-// with Retry-After. It is well inside the server's WriteTimeout (30 s),
-// so that the answer still reaches the client: work that outlived the
-// write deadline would be done (a token rotated, say) for a client that
-// only ever sees its connection close.
-const requestTimeout = 10 * time.Second
+// with Retry-After. It is well inside the server's write timeout, so that
+// the answer still reaches the client: work that outlived the write
+// deadline would be done (a token rotated, say) for a client that only
+// ever sees its connection close.
+const (
+	requestTimeout = 10 * time.Second
+	writeTimeout   = 30 * time.Second
+)
 
 // withDeadline runs next with a request context that ends after d.
 func withDeadline(d time.Duration, next http.Handler) http.Handler {
@@ -260,7 +263,7 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Lo
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second, // > requestTimeout
+		WriteTimeout:      writeTimeout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
