@@ -274,7 +274,8 @@ func (h *Handler) refused(w http.ResponseWriter, r *http.Request, p Page, herr *
 // fail answers an error the page cannot explain to the visitor: a store
 // that is busy or gone, a failing hook.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, p Page, err error) {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, store.ErrClosed) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, store.ErrClosed) ||
+		errors.Is(err, store.ErrUnavailable) {
 		w.Header().Set("Retry-After", "5")
 		h.render(w, r, Page{State: StateUnavailable}, http.StatusServiceUnavailable)
 		return

@@ -518,6 +518,30 @@ func TestClosedStoreIsUnavailable(t *testing.T) {
 	assert.Contains(t, string(body), "nothing was changed")
 }
 
+// busyNames fails as a lookup in a busy or unreachable store does.
+type busyNames struct{}
+
+func (busyNames) OrganizationName(context.Context, uuid.UUID) (string, error) {
+	return "", fmt.Errorf("directory: %w", store.ErrUnavailable)
+}
+
+func (busyNames) InviterName(context.Context, uuid.UUID, string) (string, error) {
+	return "", fmt.Errorf("directory: %w", store.ErrUnavailable)
+}
+
+func TestBusyStoreIsUnavailable(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, func(c *acceptpage.Config) { c.Names = busyNames{} })
+	_, tok := s.invite(t, "ada@example.com")
+	resp, err := s.srv.Client().Get(s.srv.URL + "/?token=" + tok)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.Equal(t, "5", resp.Header.Get("Retry-After"))
+	assert.Contains(t, string(body), "nothing was changed")
+}
+
 func TestOtherMethodsAndBadForms(t *testing.T) {
 	t.Parallel()
 	s := newSite(t)

@@ -138,7 +138,8 @@
 //	415 unsupported-media-type   a body without a JSON Content-Type
 //	422 validation-failed        field values the adapter or the services reject; errors names each
 //	500 internal                 anything else; the cause is logged, never shown
-//	503 unavailable              the request's context was cancelled or timed out
+//	503 unavailable              the store is busy or unreachable (store.ErrUnavailable), or the
+//	                             request's context was cancelled or timed out; with Retry-After
 //
 // A member of the right JSON type with a value that is not valid (an
 // expired_at that is not an RFC 3339 date-time, a parent_organization_id

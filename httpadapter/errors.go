@@ -70,7 +70,13 @@ var errorTable = []struct {
 	{ErrForbidden, probForbidden, "not authorized for this organization"},
 	{context.Canceled, probUnavailable, "the request was cancelled"},
 	{context.DeadlineExceeded, probUnavailable, "the request timed out"},
+	{store.ErrUnavailable, probUnavailable, "the store is busy or unreachable; try again later"},
 }
+
+// retryAfter is the Retry-After of every 503, in seconds: about as long as
+// a connection takes to come back or a stray lock holder to be noticed,
+// and short enough that a client's retry is not kept waiting.
+const retryAfter = "2"
 
 // Refusal is the error an accept hook (Config.AcceptInvitation,
 // Config.AcceptGuestInvitation) returns to refuse an accept with a status

@@ -316,8 +316,11 @@ func (x *exchange) fail(err error) {
 }
 
 func (x *exchange) writeFailure(f failure) {
-	if f.kind.status == http.StatusUnauthorized {
+	switch f.kind.status {
+	case http.StatusUnauthorized:
 		x.w.Header().Set("WWW-Authenticate", challenge)
+	case http.StatusServiceUnavailable:
+		x.w.Header().Set("Retry-After", retryAfter)
 	}
 	x.writeJSON(f.kind.status, "application/problem+json", f.body(x.api, x.id))
 }

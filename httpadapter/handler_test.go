@@ -175,6 +175,7 @@ func TestClassify(t *testing.T) {
 		{fmt.Errorf("op: %w", &http.MaxBytesError{Limit: 1}), 413, "body-too-large"},
 		{fmt.Errorf("op: %w", context.Canceled), 503, "unavailable"},
 		{fmt.Errorf("op: %w", context.DeadlineExceeded), 503, "unavailable"},
+		{fmt.Errorf("op: %w: %w", store.ErrUnavailable, errors.New("lock timeout")), 503, "unavailable"},
 		{errors.New("disk on fire"), 500, "internal"},
 	}
 	for _, tt := range tests {

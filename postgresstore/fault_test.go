@@ -44,9 +44,58 @@ func backends(t *testing.T, app, waitType string) int {
 }
 
 // TestConnectionKilledInsideUpdate kills the store's connections while its
-// transaction holds the row lock and the caller's update runs: the write
-// fails, nothing of it is stored, and the next call works.
+// transaction holds the row lock and the caller's update runs: the killed
+// attempt leaves nothing behind (its COMMIT was never sent, so it cannot
+// have committed), and the store runs the transaction again on a new
+// connection, which applies the update exactly once.
 func TestConnectionKilledInsideUpdate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	app := randomName("invitekit_fault_")
+	clock := storetest.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
+	schema := newSchema(t)
+	in := newInstance(t, schema, clock.Now, "application_name="+app)
+	inv, err := in.orgs.Create(ctx, invitation.CreateParams{OrganizationID: uuid.New(), Email: "a@example.com", Role: "admin"})
+	require.NoError(t, err)
+	table := func(name string) string { return pgx.Identifier{schema, name}.Sanitize() }
+	// storetest.Change records its change as an invitation.resent event.
+	changeEvents := func() int {
+		var n int
+		require.NoError(t, admin.QueryRow(ctx, "SELECT count(*) FROM "+table("events")+" WHERE type = $1",
+			string(event.InvitationResent)).Scan(&n))
+		return n
+	}
+
+	calls := 0
+	got, err := in.store.UpdateInvitation(ctx, inv.OrganizationID, inv.ID, clock.Now(), storetest.Change(func(i *invitation.Invitation) error {
+		calls++
+		if calls == 1 {
+			killBackends(t, app)
+		} else {
+			// The retry: the killed attempt left nothing behind.
+			var status string
+			require.NoError(t, admin.QueryRow(ctx, "SELECT status FROM "+table("invitations")+" WHERE id = $1", inv.ID).Scan(&status))
+			assert.Equal(t, "pending", status, "the killed transaction left nothing behind")
+			assert.Zero(t, changeEvents(), "nor an event")
+		}
+		now := clock.Now()
+		i.Status = invitation.StatusRevoked
+		i.RevokedAt = &now
+		return nil
+	}))
+	require.NoError(t, err, "the transaction ran again on a new connection")
+	assert.Equal(t, 2, calls, "the killed attempt and the retry")
+	assert.Equal(t, invitation.StatusRevoked, got.Status)
+	assert.Equal(t, 1, changeEvents(), "applied once")
+
+	_, err = in.orgs.Revoke(ctx, inv.OrganizationID, inv.ID)
+	assert.ErrorIs(t, err, store.ErrRevoked, "the next call sees the one revoke")
+}
+
+// TestConnectionKilledOnEveryAttempt kills the store's connection inside
+// every attempt of an update: the store gives up after its retries with
+// store.ErrUnavailable, and nothing of it is stored.
+func TestConnectionKilledOnEveryAttempt(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	app := randomName("invitekit_fault_")
@@ -66,14 +115,15 @@ func TestConnectionKilledInsideUpdate(t *testing.T) {
 		return nil
 	}))
 	require.Error(t, err)
-	t.Logf("update on a killed connection: %v", err)
-	assert.Equal(t, 1, calls, "a write that may have reached the server is not retried")
+	t.Logf("update on a connection killed every time: %v", err)
+	assert.ErrorIs(t, err, store.ErrUnavailable)
+	assert.Greater(t, calls, 1, "retried")
 	assert.False(t, errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrAlreadyExists), "got %v", err)
 
 	var status string
 	err = admin.QueryRow(ctx, "SELECT status FROM "+pgx.Identifier{schema, "invitations"}.Sanitize()+" WHERE id = $1", inv.ID).Scan(&status)
 	require.NoError(t, err)
-	assert.Equal(t, "pending", status, "the killed transaction left nothing behind")
+	assert.Equal(t, "pending", status, "the killed transactions left nothing behind")
 
 	got, err := in.orgs.Revoke(ctx, inv.OrganizationID, inv.ID)
 	require.NoError(t, err, "the next call gets a new connection")
@@ -216,4 +266,32 @@ func waitForLockWait(ctx context.Context, app string) error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return errors.New("the store never waited for the lock")
+}
+
+// TestDeadlineBeforeCommitRollsBack ends the caller's context while its
+// update runs: the call fails with the context's error, and nothing of it
+// is committed, neither the change nor its event.
+func TestDeadlineBeforeCommitRollsBack(t *testing.T) {
+	t.Parallel()
+	clock := storetest.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
+	schema := newSchema(t)
+	in := newInstance(t, schema, clock.Now)
+	inv, err := in.orgs.Create(context.Background(), invitation.CreateParams{OrganizationID: uuid.New(), Email: "a@example.com", Role: "admin"})
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err = in.store.UpdateInvitation(ctx, inv.OrganizationID, inv.ID, clock.Now(), storetest.Change(func(i *invitation.Invitation) error {
+		<-ctx.Done()
+		i.Status = invitation.StatusRevoked
+		return nil
+	}))
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+
+	var status string
+	var events int
+	require.NoError(t, admin.QueryRow(context.Background(), "SELECT status, (SELECT count(*) FROM "+pgx.Identifier{schema, "events"}.Sanitize()+
+		" WHERE type = $2) FROM "+pgx.Identifier{schema, "invitations"}.Sanitize()+" WHERE id = $1", inv.ID, string(event.InvitationResent)).Scan(&status, &events))
+	assert.Equal(t, "pending", status)
+	assert.Zero(t, events)
 }

@@ -26,11 +26,23 @@
 // index, so two creates never both win either. Serialization failures and
 // deadlocks are retried a few times
 // inside the store (so an update function may run more than once, each time
-// on a fresh copy). A connection that dies during a write returns an error
-// and the server rolls the transaction back; only a connection lost while
-// the commit itself is under way leaves the outcome unknown, as with any
-// database. Broken connections are dropped from the pool, so the next call
-// takes a working one.
+// on a fresh copy).
+//
+// Failures: a database that is busy or unreachable within the caller's
+// deadline (a refused, reset or terminated connection, a lock wait past
+// WithLockTimeout) fails with an error wrapping store.ErrUnavailable and
+// the pgx error. Reads, and write transactions whose connection died before
+// COMMIT was sent, run again on another connection (the server rolled the
+// transaction back); so does a create whose statement was lost, which then
+// recognises its own record by ID if the lost attempt had committed. A
+// COMMIT the server answered by terminating the session is settled on the
+// server, and the store looks for the transaction's event to learn how.
+// Only a connection lost to the network while the commit itself is under
+// way leaves the outcome unknown, as with any database: that call fails
+// with store.ErrUnavailable and is not retried. A context that ends before
+// COMMIT rolls the transaction back; COMMIT itself is not cut short by it.
+// Broken connections are dropped from the pool, so the next call takes a
+// working one.
 //
 // Keep the clocks of all instances synchronised (NTP). Whether an earlier
 // invitation still blocks a new one for its email is decided at the now the
@@ -46,6 +58,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -89,7 +105,40 @@ var (
 type Option func(*config)
 
 type config struct {
-	schema string
+	schema           string
+	lockTimeout      time.Duration
+	statementTimeout time.Duration
+}
+
+// DefaultLockTimeout is how long a write waits for a row lock another
+// transaction holds unless WithLockTimeout says otherwise.
+const DefaultLockTimeout = 5 * time.Second
+
+// WithLockTimeout bounds how long a write transaction waits for a lock
+// (a row another transaction has locked, for example a session that ran
+// SELECT ... FOR UPDATE and went idle): past it the call fails with
+// store.ErrUnavailable and its connection returns to the pool, instead of
+// waiting as long as the holder likes and keeping the connection meanwhile.
+// The bound is DefaultLockTimeout when not given; 0 leaves lock waits
+// bounded by the context's deadline only. Either way a context deadline
+// that comes sooner bounds the wait, enforced by the server too
+// (PostgreSQL's lock_timeout, set for each transaction). PostgreSQL applies
+// it to each lock a statement waits for, so a write queued behind another
+// waiter for one row (the row's tuple lock, then its holder's transaction)
+// may wait up to twice as long. Waiting for one of the connections write
+// transactions may use (all of the pool's but one, so that reads and
+// creates always find one) counts against the bound.
+func WithLockTimeout(d time.Duration) Option {
+	return func(c *config) { c.lockTimeout = d }
+}
+
+// WithStatementTimeout bounds how long each statement of a write
+// transaction may run, past which the call fails with
+// store.ErrUnavailable. It is off (0) when not given: a context deadline
+// bounds the statements anyway, enforced by the server too (PostgreSQL's
+// statement_timeout, set for each transaction).
+func WithStatementTimeout(d time.Duration) Option {
+	return func(c *config) { c.statementTimeout = d }
 }
 
 // WithSchema puts the tables in schema name instead of DefaultSchema. The
@@ -104,7 +153,7 @@ func WithSchema(name string) Option {
 const maxIdentifierLen = 63
 
 func newConfig(opts []Option) (config, error) {
-	c := config{schema: DefaultSchema}
+	c := config{schema: DefaultSchema, lockTimeout: DefaultLockTimeout}
 	for _, o := range opts {
 		// Skipped, as sqlitestore does, so that callers may build option
 		// lists conditionally.
@@ -114,6 +163,9 @@ func newConfig(opts []Option) (config, error) {
 	}
 	if c.schema == "" || len(c.schema) > maxIdentifierLen {
 		return c, fmt.Errorf("postgresstore: schema name %q must be 1 to %d bytes", c.schema, maxIdentifierLen)
+	}
+	if c.lockTimeout < 0 || c.statementTimeout < 0 {
+		return c, fmt.Errorf("postgresstore: lock timeout %v and statement timeout %v must not be negative", c.lockTimeout, c.statementTimeout)
 	}
 	return c, nil
 }
@@ -158,7 +210,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 
 func newStore(ctx context.Context, pool *pgxpool.Pool, cfg config) (*Store, error) {
 	s := &Store{pool: pool, schema: cfg.schema, notifier: &notifier{pool: pool, payload: cfg.schema}}
-	s.Core = sqlcore.New("postgresstore", driver{pool, s.notifier}, dialect, pgx.Identifier{cfg.schema}.Sanitize()+".")
+	s.Core = sqlcore.New("postgresstore", newDriver(pool, s.notifier, cfg), dialect, pgx.Identifier{cfg.schema}.Sanitize()+".")
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -212,20 +264,163 @@ const (
 	codeUniqueViolation      = "23505"
 	codeSerializationFailure = "40001"
 	codeDeadlockDetected     = "40P01"
+	codeLockNotAvailable     = "55P03" // lock_timeout ran out
+	codeQueryCanceled        = "57014" // statement_timeout ran out, or a cancel request
+	codeAdminShutdown        = "57P01" // pg_terminate_backend, or a fast shutdown
+	codeCrashShutdown        = "57P02"
+	codeCannotConnectNow     = "57P03" // starting up or shutting down
+	codeTooManyConnections   = "53300"
+	classConnection          = "08" // connection exception
 )
 
 // driver runs the core's statements on a pgx pool.
 type driver struct {
 	pool *pgxpool.Pool
 	*notifier
+	// lockTimeout and statementTimeout bound the waits of a write
+	// transaction; 0 is no bound but the context's.
+	lockTimeout, statementTimeout time.Duration
+	// txSlots holds a token per write transaction under way: they are
+	// limited to one connection fewer than the pool has, so that reads
+	// and single-statement writes (creates) always find a connection
+	// even while transactions wait for a lock someone holds. Nil for a
+	// pool of one connection.
+	txSlots chan struct{}
+}
+
+// newDriver returns the driver of pool.
+func newDriver(pool *pgxpool.Pool, n *notifier, cfg config) driver {
+	d := driver{pool: pool, notifier: n, lockTimeout: cfg.lockTimeout, statementTimeout: cfg.statementTimeout}
+	if m := pool.Config().MaxConns; m > 1 {
+		d.txSlots = make(chan struct{}, m-1)
+	}
+	return d
 }
 
 func (d driver) Reader() sqlcore.Querier { return querier{d.pool} }
 func (d driver) Writer() sqlcore.Querier { return querier{d.pool} }
 
+// WriteTx runs f in a transaction whose lock and statement waits are
+// bounded (see WithLockTimeout), and commits it. It tells the core's retry
+// loop which failures are safe to run again: one that lost the connection
+// before COMMIT was sent (the transaction cannot have committed; the
+// server rolls it back) is wrapped in abortedError; one that lost it while
+// COMMIT was under way is wrapped in commitUnknownError, never retried
+// blindly. When the server itself ended the session (57P01), it finished
+// the commit first, so the core may look for the transaction's event to
+// learn the outcome (sqlcore.CheckableCommitError). Any other loss (a
+// reset, a timeout, a crashed server) is left unknown: the backend may
+// still be committing while another connection looks, so "not found" would
+// be a guess; the caller gets store.ErrUnavailable and the documented
+// uncertainty instead.
 func (d driver) WriteTx(ctx context.Context, f func(context.Context, sqlcore.Querier) error) error {
-	return pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error { return f(context.WithValue(ctx, txKey{}, tx), querier{tx}) })
+	lockTimeout := d.lockTimeout
+	if d.txSlots != nil {
+		// Waiting for a slot is waiting for other transactions, so it
+		// spends the lock timeout.
+		start := time.Now()
+		var expired <-chan time.Time
+		if lockTimeout > 0 {
+			timer := time.NewTimer(lockTimeout)
+			defer timer.Stop()
+			expired = timer.C
+		}
+		select {
+		case d.txSlots <- struct{}{}:
+			defer func() { <-d.txSlots }()
+		case <-expired:
+			return &abortedError{errNoTxSlot}
+		case <-ctx.Done():
+			return &abortedError{ctx.Err()}
+		}
+		if lockTimeout > 0 {
+			lockTimeout = max(lockTimeout-time.Since(start), time.Millisecond)
+		}
+	}
+	// The bounds go with BEGIN in one simple-protocol message: no extra
+	// round trip.
+	tx, err := d.pool.BeginTx(ctx, pgx.TxOptions{BeginQuery: "BEGIN" + d.bounds(ctx, lockTimeout)})
+	if err != nil {
+		// Nothing was begun, let alone committed.
+		return &abortedError{err}
+	}
+	defer func() { _ = tx.Rollback(ctx) }() // a no-op after Commit
+	if err := f(context.WithValue(ctx, txKey{}, tx), querier{tx}); err != nil {
+		return &abortedError{err}
+	}
+	if err := ctx.Err(); err != nil {
+		// The caller has given up: roll back rather than commit a change
+		// it will be told failed.
+		return &abortedError{err}
+	}
+	// COMMIT does not end with ctx: cut short, its outcome would be
+	// unknown, while it takes little time and the caller is still there
+	// to be told.
+	commitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer cancel()
+	if err := tx.Commit(commitCtx); err != nil {
+		var pgErr *pgconn.PgError
+		switch {
+		case pgconn.SafeToRetry(err), errors.Is(err, pgx.ErrTxCommitRollback),
+			errors.As(err, &pgErr) && !lost(pgErr):
+			// COMMIT was not sent, or the server answered it by rolling
+			// back (a deferred constraint, a serialization failure).
+			return err
+		}
+		if errors.As(err, &pgErr) && pgErr.Code == codeAdminShutdown {
+			// pg_terminate_backend or a fast shutdown: the server
+			// holds the termination off while a commit is under way,
+			// so it ended the transaction first, and another
+			// connection can see how.
+			return &sqlcore.CheckableCommitError{Err: &commitUnknownError{err}}
+		}
+		return &commitUnknownError{err}
+	}
+	return nil
 }
+
+// commitTimeout bounds a COMMIT, which the caller's context does not (see
+// WriteTx): long enough for a synchronous standby to answer.
+const commitTimeout = 5 * time.Second
+
+// errNoTxSlot is the error of a write transaction that found no free slot
+// (see driver.txSlots) within the lock timeout.
+var errNoTxSlot = errors.New("postgresstore: every connection for write transactions stayed busy for the lock timeout")
+
+// bounds returns the SET LOCAL statements that bound the lock and statement
+// waits of a transaction begun now by lockTimeout, the driver's statement
+// timeout and ctx's deadline, whichever is sooner, each prefixed by "; ".
+func (d driver) bounds(ctx context.Context, lockTimeout time.Duration) string {
+	bound := func(setting string, d time.Duration) string {
+		if deadline, ok := ctx.Deadline(); ok {
+			if left := time.Until(deadline); d == 0 || left < d {
+				d = left
+			}
+		}
+		if d <= 0 {
+			return "" // no bound, or ctx has ended and BEGIN fails anyway
+		}
+		// At least 1 ms: 0 would switch the bound off.
+		return "; SET LOCAL " + setting + " = " + strconv.FormatInt(max(d.Milliseconds(), 1), 10)
+	}
+	return bound("lock_timeout", lockTimeout) + bound("statement_timeout", d.statementTimeout)
+}
+
+// abortedError is a failure of a write transaction before its COMMIT was
+// sent: the transaction did not commit.
+type abortedError struct{ err error }
+
+func (e *abortedError) Error() string { return e.err.Error() }
+func (e *abortedError) Unwrap() error { return e.err }
+
+// commitUnknownError is a failure of a write transaction's COMMIT that
+// leaves its outcome unknown: the connection failed after COMMIT was sent.
+type commitUnknownError struct{ err error }
+
+func (e *commitUnknownError) Error() string {
+	return "commit outcome unknown: " + e.err.Error()
+}
+func (e *commitUnknownError) Unwrap() error { return e.err }
 
 type txKey struct{}
 
@@ -245,13 +440,71 @@ func (driver) Unique(err error) bool {
 }
 
 // Retryable: the server aborted the transaction because of a serialization
-// failure or deadlock, or nothing reached the server.
+// failure or deadlock, nothing reached the server (a connection could not
+// even be made), or the connection of a write transaction failed before its
+// COMMIT was sent. Never a commit whose
+// outcome is unknown, and never a statement that commits on its own (an
+// insert through the pool) that lost its connection after it was sent:
+// both may have been applied.
 func (driver) Retryable(err error) bool {
+	var unknown *commitUnknownError
+	if errors.As(err, &unknown) {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == codeSerializationFailure || pgErr.Code == codeDeadlockDetected) {
+		return true
+	}
+	var aborted *abortedError
+	var connectErr *pgconn.ConnectError
+	return pgconn.SafeToRetry(err) || errors.As(err, &aborted) && lost(aborted.err) ||
+		errors.As(err, &connectErr) // no connection, so nothing was sent
+}
+
+func (driver) Lost(err error) bool { return lost(err) }
+
+// lost reports whether err says the connection failed: it could not be
+// made (*pgconn.ConnectError), the server terminated it (57P01 to 57P03,
+// class 08), or the network or pgx closed it.
+func lost(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		return pgErr.Code == codeSerializationFailure || pgErr.Code == codeDeadlockDetected
+		switch pgErr.Code {
+		case codeAdminShutdown, codeCrashShutdown, codeCannotConnectNow:
+			return true
+		}
+		return strings.HasPrefix(pgErr.Code, classConnection)
 	}
-	return pgconn.SafeToRetry(err)
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &connectErr) {
+		return true
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		// The caller's context ended (context.DeadlineExceeded is a
+		// net.Error too): pgx closed the connection for it, and the core
+		// reports the context's end.
+		return false
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, pgconn.ErrConnClosed)
+}
+
+// Unavailable: the connection failed, a lock or statement wait ran out its
+// bound (lock_timeout, statement_timeout), the server has no connection to
+// spare, contention outlasted the retries, pgx timed out, or the write
+// transactions under way kept every connection they may use for the lock
+// timeout.
+func (driver) Unavailable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case codeLockNotAvailable, codeQueryCanceled, codeTooManyConnections,
+			codeSerializationFailure, codeDeadlockDetected:
+			return true
+		}
+	}
+	return lost(err) || pgconn.Timeout(err) || errors.Is(err, errNoTxSlot)
 }
 
 // querier is a pool or a transaction.

@@ -94,6 +94,24 @@ func (d *driver) Unique(err error) bool {
 // allows, and nothing is retried behind their back.
 func (d *driver) Retryable(error) bool { return false }
 
+// Lost is false: there is no connection to lose, only a file.
+func (d *driver) Lost(error) bool { return false }
+
+// Unavailable reports whether err is SQLITE_BUSY or SQLITE_LOCKED (with any
+// extended code): another process held the file's lock past the busy
+// timeout, which already bounded the wait.
+func (d *driver) Unavailable(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code() & 0xff { // the primary result code
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return true
+	}
+	return false
+}
+
 // pool runs statements on a *sql.DB through prepared statements: SQLite
 // compiles a statement in about as long as it takes to run a simple one.
 // The first maxCached statement texts stay prepared; the lists, built per

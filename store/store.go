@@ -34,6 +34,21 @@ var (
 	// already accepted. The domain packages wrap it in more specific errors.
 	ErrConflict = errors.New("invitekit: conflict")
 
+	// ErrUnavailable reports that the store is busy or unreachable: the
+	// database refused or lost the connection, or a wait for a lock, a
+	// statement or a connection ran out the store's bound (SQLite: another
+	// process held the file's write lock past the busy timeout). The error
+	// wraps the database's own error too. Trying again later may succeed;
+	// the HTTP adapter answers 503 with Retry-After.
+	//
+	// Nothing of the call was applied, with one exception every database
+	// shares: when the connection was lost while the commit itself was
+	// under way, the change may have committed. Stores do not retry such a
+	// write behind the caller's back, as it could apply twice; a caller
+	// that retries may find it applied (a create then fails with
+	// ErrAlreadyExists, an accept with ErrAlreadyAccepted).
+	ErrUnavailable = errors.New("invitekit: the store is busy or unreachable")
+
 	// ErrClosed is returned by every method of a store called after its
 	// Close.
 	ErrClosed = errors.New("invitekit: store is closed")

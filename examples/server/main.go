@@ -233,7 +233,27 @@ func newHandler(st backend, svc services, cfg config, logger *slog.Logger) (http
 	mux := http.NewServeMux()
 	mux.Handle("/accept", page)
 	mux.Handle("/", api)
-	return httpadapter.LogRequests(logger, mux), nil
+	return httpadapter.LogRequests(logger, withDeadline(requestTimeout, mux)), nil
+}
+
+// requestTimeout bounds the work of one request: the store's waits for
+// connections, locks and statements end by then, and the client gets a 503
+// with Retry-After. It is well inside the server's write timeout, so that
+// the answer still reaches the client: work that outlived the write
+// deadline would be done (a token rotated, say) for a client that only
+// ever sees its connection close.
+const (
+	requestTimeout = 10 * time.Second
+	writeTimeout   = 30 * time.Second
+)
+
+// withDeadline runs next with a request context that ends after d.
+func withDeadline(d time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // serve runs an http.Server on ln until ctx is done, then gives requests in
@@ -243,7 +263,7 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Lo
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
+		WriteTimeout:      writeTimeout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),

@@ -6,6 +6,7 @@ package sqlcore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sort"
 	"strconv"
 	"strings"
@@ -181,19 +182,44 @@ func (b bySeq) Swap(i, j int) {
 // writeEvents runs f in a write transaction and appends the event it
 // returns, unless that has a zero ID. Listeners in this process wake once
 // the event has committed.
+//
+// When the driver reports a commit whose outcome the database settled but
+// the connection did not tell (CheckableCommitError), the event's ID tells:
+// found, the transaction committed and the call succeeds; not found, it
+// rolled back and runs again.
 func (c *Core) writeEvents(ctx context.Context, f func(ctx context.Context, q Querier) (event.Event, error)) error {
-	var wrote bool
+	var wrote uuid.UUID
 	err := c.drv.WriteTx(ctx, func(ctx context.Context, q Querier) error {
 		ev, err := f(ctx, q)
 		if err != nil || ev.ID == uuid.Nil {
 			return err
 		}
 		st := c.events.insertStmt(ev)
-		_, err = q.Exec(ctx, st.Query, st.Args...)
-		wrote = err == nil
+		if _, err = q.Exec(ctx, st.Query, st.Args...); err == nil {
+			wrote = ev.ID
+		}
 		return err
 	})
-	if err == nil && wrote {
+	var checkable *CheckableCommitError
+	if errors.As(err, &checkable) && wrote != uuid.Nil {
+		var found int
+		var cerr error
+		for range c.retries {
+			// Another pooled connection may be gone too.
+			if cerr = scanOne(ctx, c.drv.Reader(), c.events.exists, []any{c.d.ID(wrote)}, &found); cerr == nil || !c.drv.Lost(cerr) {
+				break
+			}
+		}
+		switch {
+		case cerr != nil:
+			// Unknown still.
+		case found > 0:
+			err = nil
+		default:
+			return &again{err}
+		}
+	}
+	if err == nil && wrote != uuid.Nil {
 		c.committed()
 	}
 	return err
@@ -237,10 +263,19 @@ func (c *Core) batch(ctx context.Context, stmts ...Stmt) error {
 	return err
 }
 
-// events runs f as the event operation op, with the core's retries and
-// error translation.
+// events runs f, which may write, as the event operation op, with the
+// core's retries and error translation.
 func events[R any](ctx context.Context, c *Core, op string, f func() (R, error)) (out R, err error) {
 	err = c.run(ctx, op, func() (err error) {
+		out, err = f()
+		return err
+	})
+	return out, err
+}
+
+// readEvents is events for f that only reads.
+func readEvents[R any](ctx context.Context, c *Core, op string, f func() (R, error)) (out R, err error) {
+	err = c.read(ctx, op, func() (err error) {
 		out, err = f()
 		return err
 	})
@@ -260,7 +295,7 @@ func (c *Core) ListEvents(ctx context.Context, q event.ListQuery) ([]event.Event
 		b.WriteString(" AND (occurred_at, id) < (" + a.add(c.d.Time(q.After.CreatedAt)) + ", " + a.add(c.d.ID(q.After.ID)) + ")")
 	}
 	b.WriteString(" ORDER BY occurred_at DESC, id DESC LIMIT " + a.add(max(q.Limit, 0)))
-	ds, err := events(ctx, c, "list events", func() ([]dv, error) {
+	ds, err := readEvents(ctx, c, "list events", func() ([]dv, error) {
 		return t.query(ctx, c.drv.Reader(), q.Limit, false, b.String(), a...)
 	})
 	if err != nil || ds == nil {
@@ -317,7 +352,7 @@ func (c *Core) ListDeadEvents(ctx context.Context, after *store.Cursor, limit in
 		query += " AND (occurred_at, id) > (" + a.add(c.d.Time(after.CreatedAt)) + ", " + a.add(c.d.ID(after.ID)) + ")"
 	}
 	query += " ORDER BY occurred_at, id LIMIT " + a.add(max(limit, 0))
-	return events(ctx, c, "list dead events", func() ([]dv, error) {
+	return readEvents(ctx, c, "list dead events", func() ([]dv, error) {
 		return c.events.query(ctx, c.drv.Reader(), limit, false, query, a...)
 	})
 }

@@ -3,6 +3,7 @@ package sqlcore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -211,8 +212,8 @@ func (t *table[T]) releaseArgs(r *T, now time.Time) []any {
 	return []any{t.d.ID(tenant), email, t.d.ID(id), t.d.Time(now)}
 }
 
-// do runs f as the operation op of the table's kind, with the core's
-// retries and error translation.
+// do runs f, which may write, as the operation op of the table's kind,
+// with the core's retries and error translation.
 func do[T, R any](ctx context.Context, t *table[T], op string, f func() (R, error)) (out R, err error) {
 	err = t.c.run(ctx, op+" "+t.kind, func() (err error) {
 		out, err = f()
@@ -221,17 +222,26 @@ func do[T, R any](ctx context.Context, t *table[T], op string, f func() (R, erro
 	return out, err
 }
 
+// doRead is do for f that only reads.
+func doRead[T, R any](ctx context.Context, t *table[T], op string, f func() (R, error)) (out R, err error) {
+	err = t.c.read(ctx, op+" "+t.kind, func() (err error) {
+		out, err = f()
+		return err
+	})
+	return out, err
+}
+
 func (t *table[T]) getRecord(ctx context.Context, tenant, id uuid.UUID) (T, error) {
-	return do(ctx, t, "get", func() (T, error) { return t.one(ctx, t.c.drv.Reader(), t.get, t.ids(tenant, id)...) })
+	return doRead(ctx, t, "get", func() (T, error) { return t.one(ctx, t.c.drv.Reader(), t.get, t.ids(tenant, id)...) })
 }
 
 func (t *table[T]) findRecord(ctx context.Context, id uuid.UUID) (T, error) {
-	return do(ctx, t, "find", func() (T, error) { return t.one(ctx, t.c.drv.Reader(), t.find, t.d.ID(id)) })
+	return doRead(ctx, t, "find", func() (T, error) { return t.one(ctx, t.c.drv.Reader(), t.find, t.d.ID(id)) })
 }
 
 // list returns the rows of query, nil for none; each row scans extra too.
 func (t *table[T]) list(ctx context.Context, op string, limit int, query string, a []any, extra ...any) ([]T, error) {
-	return do(ctx, t, op, func() ([]T, error) { return t.all(ctx, t.c.drv.Reader(), limit, query, a, extra...) })
+	return doRead(ctx, t, op, func() ([]T, error) { return t.all(ctx, t.c.drv.Reader(), limit, query, a, extra...) })
 }
 
 // deleteRecord removes the record of tenant with id and appends the event
@@ -261,12 +271,33 @@ func (t *table[T]) deleteRecord(ctx context.Context, tenant, id uuid.UUID, delet
 // transaction. A claim still held then belongs to a record open at now: the
 // violation is the answer, as memstore gives it. Without a stale claim in
 // the way, a create is one INSERT, the statement a bare driver call sends.
+//
+// A create whose statement lost its connection after it was sent may have
+// committed. It runs again: the unique indexes make the second insert wait
+// for the first to end, so when that insert conflicts, the record's ID
+// (new for this call) tells whether the first committed, and the create
+// succeeds if it did.
 func (t *table[T]) createRecord(ctx context.Context, r T, now time.Time, ev event.Event) error {
 	open := t.rec.open(&r, now)
 	a := t.args(make([]any, 0, len(t.rec.columns)+1), &r, true, open)
 	insertEvent := t.c.events.insertStmt(ev)
+	_, id, _ := t.rec.key(&r)
+	lost := false // an earlier attempt may have committed
 	_, err := do(ctx, t, "create", func() (int, error) {
 		err := t.insertBoth(ctx, Stmt{t.insert, a}, insertEvent)
+		if lost && t.c.drv.Unique(err) {
+			switch _, ferr := t.one(ctx, t.c.drv.Reader(), t.find, t.d.ID(id)); {
+			case ferr == nil:
+				t.c.committed()
+				return 0, nil // the earlier attempt's
+			case !errors.Is(ferr, store.ErrNotFound):
+				return 0, ferr
+			}
+		}
+		if err != nil && t.c.drv.Lost(err) && !t.c.drv.Retryable(err) {
+			lost = true
+			return 0, &again{err}
+		}
 		if err == nil || !open || !t.c.drv.Unique(err) {
 			return 0, err
 		}

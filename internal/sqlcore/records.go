@@ -205,7 +205,7 @@ func (c *Core) ListGuestInvitations(ctx context.Context, q guest.ListQuery) (out
 	}
 	// The offset is past the last match: the page had no row to carry the
 	// total on.
-	_, err = do(ctx, &c.guests, "count", func() (int, error) {
+	_, err = doRead(ctx, &c.guests, "count", func() (int, error) {
 		return 0, scanOne(ctx, c.drv.Reader(), count, a[:len(a)-2], &total)
 	})
 	return nil, total, err

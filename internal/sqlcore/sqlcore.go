@@ -68,9 +68,34 @@ type Driver interface {
 	Unique(err error) bool
 	// Retryable reports whether an operation that failed with err can run
 	// again without applying anything twice: the database aborted it
-	// (serialization failure, deadlock), or nothing reached the server.
+	// (serialization failure, deadlock), nothing reached the server, or
+	// the connection of a WriteTx failed before its commit was sent. An
+	// error of a commit whose outcome is unknown is never retryable.
 	Retryable(err error) bool
+	// Lost reports whether err says the connection failed (could not be
+	// made, was reset, or the server terminated it), so that a read that
+	// failed with it can run again on another connection.
+	Lost(err error) bool
+	// Unavailable reports whether err says the database is busy or
+	// unreachable: the connection was refused or lost, a wait for a lock,
+	// a statement or a connection ran out its bound, or the database
+	// stayed locked past its busy timeout. The core returns such errors
+	// wrapped in store.ErrUnavailable.
+	Unavailable(err error) bool
 }
+
+// CheckableCommitError is what a Driver's WriteTx returns, wrapping the
+// error of the commit, when the connection was lost after COMMIT was sent
+// but the database settled the transaction's outcome before it ended the
+// connection, so that a read on another connection sees whether it
+// committed. (PostgreSQL: the server terminated the session, 57P01, which
+// waits for a commit under way to finish.) Where the core knows a row the
+// transaction wrote (its event), it looks; elsewhere the error stands, and
+// as the outcome is unknown it must not be Retryable.
+type CheckableCommitError struct{ Err error }
+
+func (e *CheckableCommitError) Error() string { return e.Err.Error() }
+func (e *CheckableCommitError) Unwrap() error { return e.Err }
 
 // Stmt is one statement of a Batch.
 type Stmt struct {
@@ -148,9 +173,23 @@ func SetRetry(c *Core, n int, base time.Duration) { c.retries, c.retryBase = n, 
 // whether the core was open: the store closes its connections only then.
 func MarkClosed(c *Core) bool { return !c.closed.Swap(true) }
 
-// run calls f until it succeeds, fails for good, or has failed with a
-// retryable error c.retries times, and returns its translated error.
+// run calls f, an operation that may write, until it succeeds, fails for
+// good, or has failed with a retryable error c.retries times, and returns
+// its translated error.
 func (c *Core) run(ctx context.Context, op string, f func() error) error {
+	return c.retry(ctx, op, c.drv.Retryable, f)
+}
+
+// read is run for an operation that only reads: it also runs again when
+// the connection was lost, as reading twice changes nothing.
+func (c *Core) read(ctx context.Context, op string, f func() error) error {
+	return c.retry(ctx, op, func(err error) bool { return c.drv.Retryable(err) || c.drv.Lost(err) }, f)
+}
+
+// retry calls f until it succeeds, fails with an error retryable does not
+// accept, or has failed c.retries times, waiting between attempts no longer
+// than ctx allows, and returns its translated error.
+func (c *Core) retry(ctx context.Context, op string, retryable func(error) bool, f func() error) error {
 	if c.closed.Load() {
 		return fmt.Errorf("%s: %s: %w", c.name, op, store.ErrClosed)
 	}
@@ -159,7 +198,8 @@ func (c *Core) run(ctx context.Context, op string, f func() error) error {
 	}
 	for attempt := 1; ; attempt++ {
 		err := f()
-		if err == nil || attempt >= c.retries || !c.drv.Retryable(err) {
+		var a *again
+		if err == nil || attempt >= c.retries || !retryable(err) && !errors.As(err, &a) {
 			return c.translate(ctx, op, err)
 		}
 		// Jittered exponential backoff, so transactions that deadlocked
@@ -174,6 +214,14 @@ func (c *Core) run(ctx context.Context, op string, f func() error) error {
 	}
 }
 
+// again marks an error after which the operation runs again although the
+// driver would not retry it, because the operation checks on its next
+// attempt whether the failed one took effect.
+type again struct{ err error }
+
+func (e *again) Error() string { return e.err.Error() }
+func (e *again) Unwrap() error { return e.err }
+
 // callerError carries an error of an updater through the transaction, which
 // neither retries nor translates it.
 type callerError struct{ err error }
@@ -184,7 +232,8 @@ func (e *callerError) Error() string { return e.err.Error() }
 // updater's own error unchanged, a unique violation store.ErrAlreadyExists,
 // a failure after Close store.ErrClosed, and anything else wrapped with the
 // operation; when ctx has ended, the result wraps ctx's error too, which
-// drivers report in their own words.
+// drivers report in their own words; otherwise a busy or unreachable
+// database's error is wrapped in store.ErrUnavailable.
 func (c *Core) translate(ctx context.Context, op string, err error) error {
 	var ce *callerError
 	switch {
@@ -201,6 +250,9 @@ func (c *Core) translate(ctx context.Context, op string, err error) error {
 	}
 	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 		return fmt.Errorf("%s: %s: %w: %w", c.name, op, cerr, err)
+	}
+	if c.drv.Unavailable(err) {
+		return fmt.Errorf("%s: %s: %w: %w", c.name, op, store.ErrUnavailable, err)
 	}
 	return fmt.Errorf("%s: %s: %w", c.name, op, err)
 }

@@ -3,6 +3,7 @@ package sqlcore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -14,6 +15,8 @@ import (
 var (
 	errRetryable = errors.New("deadlock")
 	errUnique    = errors.New("unique violation")
+	errLost      = fmt.Errorf("connection terminated: %w", errBusy)
+	errBusy      = errors.New("lock timeout")
 )
 
 // fakeDriver classifies errors only; the core's run and translate are all
@@ -22,6 +25,10 @@ type fakeDriver struct{ Driver }
 
 func (fakeDriver) Unique(err error) bool    { return errors.Is(err, errUnique) }
 func (fakeDriver) Retryable(err error) bool { return errors.Is(err, errRetryable) }
+func (fakeDriver) Lost(err error) bool      { return errors.Is(err, errLost) }
+func (fakeDriver) Unavailable(err error) bool {
+	return errors.Is(err, errBusy)
+}
 
 func newTestCore(retries int, base time.Duration) *Core {
 	c := New("teststore", fakeDriver{}, Dialect{}, "")
@@ -139,4 +146,48 @@ func TestRunWithoutBackoff(t *testing.T) {
 	})
 	assert.ErrorIs(t, err, errRetryable)
 	assert.Equal(t, 3, calls, "a zero backoff retries at once")
+}
+
+func TestTranslateUnavailable(t *testing.T) {
+	t.Parallel()
+	c := newTestCore(1, time.Microsecond)
+	for _, in := range []error{errBusy, errLost} {
+		err := c.translate(context.Background(), "update invitation", in)
+		assert.ErrorIs(t, err, store.ErrUnavailable, "%v", in)
+		assert.ErrorIs(t, err, in, "the driver's error is kept")
+	}
+	assert.NotErrorIs(t, c.translate(context.Background(), "x", errors.New("syntax error")), store.ErrUnavailable)
+	assert.Same(t, errBusy, c.translate(context.Background(), "x", &callerError{errBusy}),
+		"the caller's error stays the caller's")
+
+	ended, cancel := context.WithTimeout(context.Background(), -time.Second)
+	defer cancel()
+	err := c.translate(ended, "get invitation", errLost)
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "the context's end is said first")
+	assert.ErrorIs(t, err, errLost)
+}
+
+// TestReadRetriesLostConnections: a read runs again on a lost connection, a
+// write does not (the driver marks the writes that may run again), and
+// neither retries a bounded wait that ran out.
+func TestReadRetriesLostConnections(t *testing.T) {
+	t.Parallel()
+	c := newTestCore(4, time.Microsecond)
+	for _, tc := range []struct {
+		name          string
+		err           error
+		reads, writes int
+	}{
+		{"lost", errLost, 4, 1},
+		{"busy", errBusy, 1, 1},
+		{"retryable", errRetryable, 4, 4},
+	} {
+		var reads, writes int
+		err := c.read(context.Background(), "get", func() error { reads++; return tc.err })
+		assert.ErrorIs(t, err, tc.err, tc.name)
+		err = c.run(context.Background(), "update", func() error { writes++; return tc.err })
+		assert.ErrorIs(t, err, tc.err, tc.name)
+		assert.Equal(t, tc.reads, reads, "%s: reads", tc.name)
+		assert.Equal(t, tc.writes, writes, "%s: writes", tc.name)
+	}
 }
