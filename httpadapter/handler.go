@@ -271,6 +271,10 @@ type exchange struct {
 	id        string
 	principal Principal
 	written   bool
+	// crossOrganization is set on a guest request whose requester acts on
+	// another organization, the target (see guestTarget): its responses
+	// leave out what only the target may read.
+	crossOrganization bool
 }
 
 func (h *Handler) newExchange(w http.ResponseWriter, r *http.Request, a api) *exchange {
