@@ -288,6 +288,29 @@ func TestPostRefusesTheWrongEmailAndKeepsTheInvitation(t *testing.T) {
 	assert.Equal(t, 1, s.events(t))
 }
 
+// TestPostRefusesLookAlikeEmails: the form's email goes through the
+// service's email policy, so an address that only looks like the invited
+// one (an invisible character, the Kelvin sign, bytes that are not UTF-8)
+// is refused as invalid, never matched or repaired.
+func TestPostRefusesLookAlikeEmails(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	inv, tok := s.invite(t, "kate@example.com")
+	for _, addr := range []string{
+		"kate@example.com\u200b", "kate\u200b@example.com", "\u212aate@example.com", "\xff\xfe@example.com",
+		"kate@localhost", "kate@[127.0.0.1]",
+	} {
+		status, body := s.post(t, url.Values{"token": {tok}, "email": {addr}}, nil)
+		assert.Equal(t, http.StatusUnprocessableEntity, status, "%q", addr)
+		assert.Contains(t, body, "Enter a valid email address.", "%q", addr)
+	}
+	got, err := s.orgs.Get(context.Background(), org, inv.ID)
+	require.NoError(t, err)
+	assert.Equal(t, invitation.StatusPending, got.Status)
+	status, _ := s.post(t, url.Values{"token": {tok}, "email": {"KATE@example.com"}}, nil)
+	assert.Equal(t, http.StatusOK, status)
+}
+
 func TestPostFromAnotherSiteIsRefused(t *testing.T) {
 	t.Parallel()
 	s := newSite(t)

@@ -48,6 +48,12 @@ const (
 	FieldOffset               = "Offset"
 )
 
+// EmailPolicy relaxes the rules on the domain of an email address, for
+// applications on an intranet; it is invitation.EmailPolicy, one type for
+// both domains (see there). The zero EmailPolicy, the default, accepts
+// only a fully qualified domain name such as example.com.
+type EmailPolicy = email.Policy
+
 // Config configures a Service. Store and Keys are required.
 type Config struct {
 	// Store keeps the invitations.
@@ -59,6 +65,10 @@ type Config struct {
 	// Directory names parent organizations. Without one,
 	// parent_organization_name is null and any parent ID is accepted.
 	Directory Directory
+	// EmailPolicy relaxes the rules on email domains (see EmailPolicy) of
+	// Create; the zero value is the strict default. The Email of List is
+	// a search, not an address, and is not checked against it.
+	EmailPolicy EmailPolicy
 	// MaxExpiry bounds how far ahead of now expired_at may be;
 	// DefaultMaxExpiry when zero.
 	MaxExpiry time.Duration
@@ -73,11 +83,12 @@ type Config struct {
 // Service applies the guest invitation rules on top of a Store. It is safe
 // for concurrent use.
 type Service struct {
-	core      *service.Core
-	store     Store
-	directory Directory
-	maxExpiry time.Duration
-	records   service.Records[Invitation]
+	core        *service.Core
+	store       Store
+	directory   Directory
+	maxExpiry   time.Duration
+	emailPolicy EmailPolicy
+	records     service.Records[Invitation]
 }
 
 // NewService checks cfg and returns a Service.
@@ -94,7 +105,7 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.MaxExpiry < 0 {
 		return nil, fmt.Errorf("guest: Config.MaxExpiry %v is negative", cfg.MaxExpiry)
 	}
-	s := &Service{core: core, store: cfg.Store, directory: cfg.Directory, maxExpiry: cfg.MaxExpiry}
+	s := &Service{core: core, store: cfg.Store, directory: cfg.Directory, maxExpiry: cfg.MaxExpiry, emailPolicy: cfg.EmailPolicy}
 	if s.maxExpiry == 0 {
 		s.maxExpiry = DefaultMaxExpiry
 	}
@@ -224,7 +235,7 @@ func (s *Service) checkCreate(now time.Time, p CreateParams) (valid, store.Valid
 	if p.HostOrganizationID == uuid.Nil {
 		verr.Add(FieldHostOrganizationID, "is required")
 	}
-	if v.email, err = email.Normalize(p.Email, minEmailLen, maxEmailLen); err != nil {
+	if v.email, err = email.Normalize(p.Email, minEmailLen, maxEmailLen, s.emailPolicy); err != nil {
 		verr.Add(FieldEmail, err.Error())
 	}
 	if v.expiredAt, msg = s.checkExpiry(now, p.ExpiredAt); msg != "" {

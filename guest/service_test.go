@@ -488,3 +488,51 @@ func TestInspect(t *testing.T) {
 	_, err = f.svc.Inspect(ctx, tok)
 	assert.ErrorIs(t, err, store.ErrInvalidToken, "a deleted invitation's token")
 }
+
+// TestEmailPolicy: the strict default refuses look-alike and non-public
+// addresses at create, each Config.EmailPolicy field accepts its own kind
+// of intranet address, and the list's email search is text, not an
+// address.
+func TestEmailPolicy(t *testing.T) {
+	t.Parallel()
+	relaxed := map[string]guest.EmailPolicy{
+		"ada@intranet":    {AllowSingleLabelDomain: true},
+		"ada@localhost":   {AllowLocalhost: true},
+		"ada@[192.0.2.1]": {AllowAddressLiteral: true},
+	}
+	for addr, policy := range relaxed {
+		strict := newFixture(t, nil)
+		p := guest.CreateParams{HostOrganizationID: host, Email: addr, ExpiredAt: t0.Add(time.Hour)}
+		_, err := strict.svc.Create(ctx, p)
+		assertFieldErr(t, err, guest.FieldEmail)
+		assertFieldErr(t, strict.svc.ValidateCreate(p), guest.FieldEmail)
+
+		f := newFixture(t, nil)
+		svc, err := guest.NewService(guest.Config{Store: f.store, Keys: [][]byte{key}, Clock: func() time.Time { return t0 }, EmailPolicy: policy})
+		require.NoError(t, err)
+		require.NoError(t, svc.ValidateCreate(p))
+		inv, err := svc.Create(ctx, p)
+		require.NoError(t, err, addr)
+		assert.Equal(t, addr, inv.Email)
+	}
+	f := newFixture(t, nil)
+	f.create(t, "ada@example.com")
+	for _, addr := range []string{"ada@example.com\u200b", "ada\u200b@example.com", "\u212aate@example.com", "a@-b.c", "a@b", "user@localhost", "user@[127.0.0.1]"} {
+		_, err := f.svc.Create(ctx, guest.CreateParams{HostOrganizationID: host, Email: addr, ExpiredAt: t0.Add(time.Hour)})
+		assertFieldErr(t, err, guest.FieldEmail)
+	}
+	// A search may be any part of an address, but never broken text.
+	require.NoError(t, guest.ListOptions{Email: "@b"}.Validate())
+	assertFieldErr(t, guest.ListOptions{Email: "\xff"}.Validate(), guest.FieldEmail)
+}
+
+// assertFieldErr checks that err is a *store.ValidationError naming
+// exactly field.
+func assertFieldErr(t *testing.T, err error, field string) {
+	t.Helper()
+	var verr *store.ValidationError
+	if assert.ErrorAs(t, err, &verr) {
+		require.Len(t, verr.Fields, 1, "%v", err)
+		assert.Equal(t, field, verr.Fields[0].Field)
+	}
+}

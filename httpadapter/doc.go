@@ -102,6 +102,19 @@
 //	POST   /guest-invitations/{id}/accept   accept on the guest's behalf: accepted_by_system
 //	POST   /guest-invitations/accept        {invitation_token}: accepted_by_guest
 //
+// A requester acting on another organization (the two headers differ,
+// and Config.AuthorizeConnection allows the pair) may create, archive,
+// unarchive, resend and accept that organization's invitations, but may
+// not list or get them. Its responses show the outcome of the change it
+// asked for, never the token: every response to a cross-organization
+// request, create, PATCH (a no-op one included), resend and accept alike,
+// is the invitation without invitation_token. The token is the guest's
+// credential (whoever holds it accepts as the guest) and the secret the
+// host sends; only the host organization itself reads it, on every
+// response to its own requests, as documented. The rule is applied in one
+// place for every guest route, and the OpenAPI document describes both
+// bodies.
+//
 // GET /openapi.json serves the OpenAPI 3.1 document of the routes the
 // Handler serves, without authentication.
 //
@@ -113,7 +126,9 @@
 // the principal may act for an organization (the path's organizationId, or
 // the Requester-Organization-ID). A guest request whose target differs from
 // its requester also needs Config.AuthorizeConnection to allow the pair;
-// list and get are allowed for the organization itself only. The two accept
+// list and get are allowed for the organization itself only, and the
+// responses to the other routes leave out invitation_token (see Guest
+// routes). The two accept
 // routes authorize no organization: the token is the credential for its
 // invitation.
 //
@@ -122,7 +137,7 @@
 // One table maps errors to statuses. The type member is
 // ProblemTypePrefix followed by the slug:
 //
-//	400 invalid-request          malformed JSON or query syntax, a member of the wrong JSON type, trailing data, bad path/header UUID
+//	400 invalid-request          malformed JSON or query syntax, a body that is not UTF-8, a member of the wrong JSON type, trailing data, bad path/header UUID
 //	401 unauthenticated          Authenticate failed (with WWW-Authenticate)
 //	403 forbidden                an authorization hook refused, or a cross-organization list or get
 //	403 email-mismatch           accept by a user whose email is not the invited one
@@ -140,6 +155,22 @@
 //	500 internal                 anything else; the cause is logged, never shown
 //	503 unavailable              the store is busy or unreachable (store.ErrUnavailable), or the
 //	                             request's context was cancelled or timed out; with Retry-After
+//
+// Input is refused, never repaired. A body that is not valid UTF-8, or
+// whose JSON escapes a lone UTF-16 surrogate (\ud800), is 400 on every
+// route that reads one, before it is decoded: encoding/json would turn
+// either into U+FFFD and the services would store text nobody sent. A
+// query string url.ParseQuery refuses (a ';' separator, a bad escape such
+// as %zz) is 400 naming the reason, on every route that reads its query;
+// it is never cut down to the pairs that parse. An email goes through the
+// services' email policy wherever it enters (create on both APIs, the
+// organization accept and the organization list's email filter; the guest
+// list's email is a substring search, refused only when it is not valid
+// text): invisible or control characters, text not in Unicode NFC,
+// address literals, localhost, single-label or IP domains and malformed
+// labels are 422 naming email (invitation.EmailPolicy relaxes the domain
+// rules for an intranet). Accept compares the body's email with the
+// principal's in that normal form.
 //
 // A member of the right JSON type with a value that is not valid (an
 // expired_at that is not an RFC 3339 date-time, a parent_organization_id

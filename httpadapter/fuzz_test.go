@@ -126,6 +126,11 @@ var jsonSeeds = []string{
 	``, `{}`, `null`, `[]`, `"x"`, `{"a":1}`, `{`, `}`, `{"email":`, `{"email":"a@b.co"} {}`,
 	`{"email":null}`, `{"email":1e400}`, `{"email":["a"]}`, `{"email":{"x":1}}`, "{\"email\":\"\\u0000\"}",
 	"\xef\xbb\xbf{}", `{"email":"\ud800"}`, `{"role":true}`, strings.Repeat(`[`, 5000),
+	// Issue 11: bytes that are not UTF-8, surrogate escapes, look-alike
+	// and non-public emails.
+	"{\"email\":\"\xff\xfe@example.com\"}", `{"email":"\ud83d\ude00@example.com"}`, `{"email":"\\ud800@example.com"}`,
+	`{"email":"org\u200b@example.com"}`, `{"email":"\u212aate@example.com"}`, `{"email":"user@[IPv6:::1]"}`,
+	`{"email":"a@-b.c"}`, `{"email":"user@localhost"}`,
 }
 
 func FuzzOrganizationCreateBody(f *testing.F) {
@@ -252,6 +257,7 @@ func FuzzOrganizationListQuery(f *testing.F) {
 		"", "limit=1", "limit=0", "limit=-1", "limit=100", "limit=101", "limit=99999999999999999999",
 		"status=pending", "status=expired", "status=", "status=PENDING", "cursor=", "cursor=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
 		"cursor=%ZZ", "email=org@example.com", "email=x", "limit=1&limit=2", ";;&&==", "%",
+		"status=revoked;x", "status=revoked%zz", "limit=1;", "email=org%E2%80%8B%40example.com",
 	} {
 		f.Add(q)
 	}
@@ -285,6 +291,7 @@ func FuzzGuestListQuery(f *testing.F) {
 		"expired=true&archived=false", "expired=1", "order_by=email&order=asc", "order_by=nope", "order=sideways",
 		"limit=0", "limit=100", "limit=101", "offset=-1", "offset=9223372036854775807", "limit=100&offset=9223372036854775807",
 		"offset=99999999999999999999", "%", "a=%zz",
+		"statuses=sent;x", "statuses=sent%zz", "limit=1;", "email=%E2%80%8B", "email=%FF",
 	} {
 		f.Add(q)
 	}

@@ -33,9 +33,22 @@ func guestView(item guest.Item, now time.Time) guest.View {
 }
 
 // guestResult answers status with one invitation, expired evaluated at one
-// instant.
+// instant. Every guest route that answers with one invitation answers
+// through here, so the rule for requests across organizations holds in
+// one place: such a response leaves out invitation_token. The token is
+// the guest's credential (whoever holds it accepts as the guest) and a
+// requester may not read it, as it may not GET the invitation (list and
+// get are for the organization itself only); a connected requester sees
+// the outcome of the change it made, not the secret the target sends.
+// Requests of the organization itself get the documented body, token
+// included.
 func (h *Handler) guestResult(x *exchange, status int, inv guest.Invitation) error {
-	x.writeJSON(status, "application/json", guestView(h.cfg.Guests.Item(inv), h.cfg.Guests.Now()))
+	now := h.cfg.Guests.Now()
+	if x.crossOrganization {
+		x.writeJSON(status, "application/json", guest.NewView(inv, now))
+		return nil
+	}
+	x.writeJSON(status, "application/json", guestView(h.cfg.Guests.Item(inv), now))
 	return nil
 }
 
@@ -76,6 +89,7 @@ func (h *Handler) guestTarget(x *exchange, sc scope) (uuid.UUID, error) {
 	if err := h.cfg.AuthorizeConnection(x.ctx(), x.principal, requester, target); err != nil {
 		return uuid.Nil, fmt.Errorf("httpadapter: AuthorizeConnection: %w", err)
 	}
+	x.crossOrganization = true
 	return target, nil
 }
 

@@ -96,7 +96,9 @@ type Config struct {
 	// Requester-Organization-ID (create, archive, resend, accept; list and
 	// get are allowed for the organization itself only). Return nil to
 	// allow, ErrForbidden to refuse (403). When nil, every
-	// cross-organization request is refused.
+	// cross-organization request is refused. The responses to allowed
+	// cross-organization requests leave out invitation_token, which only
+	// the target itself may read (see the package documentation).
 	AuthorizeConnection func(ctx context.Context, p Principal, requester, target uuid.UUID) error
 
 	// Logger receives the errors the Handler cannot show to the client:
@@ -271,6 +273,10 @@ type exchange struct {
 	id        string
 	principal Principal
 	written   bool
+	// crossOrganization is set on a guest request whose requester acts on
+	// another organization, the target (see guestTarget): its responses
+	// leave out what only the target may read.
+	crossOrganization bool
 }
 
 func (h *Handler) newExchange(w http.ResponseWriter, r *http.Request, a api) *exchange {

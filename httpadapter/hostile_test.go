@@ -143,6 +143,8 @@ type hostileRequest struct {
 	target string
 	body   string
 	header map[string]string
+	// want, when set, is the status the request must get.
+	want int
 }
 
 // Values that databases refuse or misread, percent-encoded for a query:
@@ -312,6 +314,8 @@ func (hs *hostileServer) requests() []hostileRequest {
 			body: `{"email":"max@example.com","role":"admin"}`},
 	)
 
+	rs = append(rs, hs.strictInputRequests(hdr, future)...)
+
 	// Hostile bytes in path values.
 	for _, v := range hostileQueryValues {
 		rs = append(rs,
@@ -324,6 +328,76 @@ func (hs *hostileServer) requests() []hostileRequest {
 			hostileRequest{name: "archive id " + v, method: http.MethodPatch, target: "/guest-invitations/" + v, header: hdr, body: `{"archived":true}`},
 			hostileRequest{name: "accept id " + v, method: http.MethodPost, target: "/guest-invitations/" + v + "/accept", header: hdr},
 		)
+	}
+	return rs
+}
+
+// hostileEmails are addresses the default email policy refuses (422
+// naming email): look-alikes of the fixtures' addresses (invisible
+// characters, the Kelvin sign, decomposed and non-ASCII-to-ASCII case
+// forms), control and space characters, and domains that are not public
+// names. JSON escapes, so the bytes reach the services as written.
+var hostileEmails = []string{
+	`org@example.com\u200b`, `org\u200b@example.com`, `guest\u200b@example.com`, `o\u200crg@example.com`,
+	`o\u200drg@example.com`, `org\u2060@example.com`, `\ufefforg@example.com`, `org\u00ad@example.com`,
+	`\u212aate@example.com`, `jose\u0301@example.com`, `\u0130stanbul@example.com`, `org\ufe0f@example.com`,
+	`o\u00a0rg@example.com`, `o\u3000rg@example.com`, `o\u0007rg@example.com`, `o\u202erg@example.com`,
+	`\ufffd\ufffd@example.com`, `user@[127.0.0.1]`, `user@[IPv6:2001:db8::1]`, `a@-b.c`, `a@b-.c`, `a@b..c`,
+	`user@localhost`, `user@mail.localhost`, `a@b`, `user@127.0.0.1`, `user@b\u00fccher.de`,
+}
+
+// strictInputRequests are the inputs of issue 11, each with the status
+// it must get: bodies that are not valid UTF-8 (400 on every JSON route),
+// malformed query strings (400 on every route that reads its query), and
+// emails the policy refuses (422) wherever an email enters.
+func (hs *hostileServer) strictInputRequests(hdr map[string]string, future string) []hostileRequest {
+	var rs []hostileRequest
+	jsonRoutes := []struct{ method, target, body string }{
+		{http.MethodPost, orgPath(hs.host), `{"email":"BAD","role":"admin"}`},
+		{http.MethodPost, "/v1/invitations/accept", `{"token":"` + hs.orgToken + `","email":"BAD"}`},
+		{http.MethodPost, "/guest-invitations", `{"email":"BAD","expired_at":"` + future + `"}`},
+		{http.MethodPatch, hs.guestItem, `{"archived":false,"x":"BAD"}`},
+		{http.MethodPost, hs.guestItem + "/resend", `{"expired_at":"BAD"}`},
+		{http.MethodPost, "/guest-invitations/accept", `{"invitation_token":"BAD"}`},
+	}
+	for _, rt := range jsonRoutes {
+		var header map[string]string
+		if strings.HasPrefix(rt.target, "/guest-invitations/") && rt.target != "/guest-invitations/accept" || rt.target == "/guest-invitations" {
+			header = hdr
+		}
+		for _, bad := range []string{"\xff\xfe@example.com", "a\xc3(b", "\xed\xa0\x80", "\xc0\x80", "\xf4\x90\x80\x80", `\ud800`, `\udfff@example.com`, `\ud800\u0041`} {
+			rs = append(rs, hostileRequest{
+				name: "not UTF-8 " + rt.method + " " + rt.target + " " + fmt.Sprintf("%q", bad), method: rt.method,
+				target: rt.target, body: strings.Replace(rt.body, "BAD", bad, 1), header: header, want: http.StatusBadRequest,
+			})
+		}
+	}
+	for _, c := range []struct {
+		path   string
+		header map[string]string
+	}{{orgPath(hs.host), nil}, {eventsPath(hs.host), nil}, {"/guest-invitations", hdr}} {
+		for _, q := range []string{
+			"status=revoked;x", "status=revoked%zz", "limit=1;", "statuses=sent;x", "statuses=sent%zz", "email=a%",
+			"type=invitation.created;type=x", "cursor=%zz", ";", "a=1;b=2", "%gg=1", "limit=%",
+		} {
+			rs = append(rs, hostileRequest{name: "malformed query " + c.path + "?" + q, method: http.MethodGet,
+				target: c.path + "?" + q, header: c.header, want: http.StatusBadRequest})
+		}
+	}
+	for _, e := range hostileEmails {
+		rs = append(rs,
+			hostileRequest{name: "org create email " + e, method: http.MethodPost, target: orgPath(hs.host),
+				body: `{"email":"` + e + `","role":"admin"}`, want: http.StatusUnprocessableEntity},
+			hostileRequest{name: "org accept email " + e, method: http.MethodPost, target: "/v1/invitations/accept",
+				body: `{"token":"` + hs.orgToken + `","email":"` + e + `"}`, want: http.StatusUnprocessableEntity},
+			hostileRequest{name: "guest create email " + e, method: http.MethodPost, target: "/guest-invitations", header: hdr,
+				body: `{"email":"` + e + `","expired_at":"` + future + `"}`, want: http.StatusUnprocessableEntity},
+		)
+		var decoded string
+		if err := json.Unmarshal([]byte(`"`+e+`"`), &decoded); err == nil && !strings.ContainsRune(decoded, 0) {
+			rs = append(rs, hostileRequest{name: "org list email " + e, method: http.MethodGet,
+				target: orgPath(hs.host) + "?email=" + url.QueryEscape(decoded), want: http.StatusUnprocessableEntity})
+		}
 	}
 	return rs
 }
@@ -362,6 +436,9 @@ func (hs *hostileServer) send(t *testing.T, r hostileRequest) {
 	require.NoError(t, err)
 
 	require.Less(t, resp.StatusCode, 500, "%s %s: %s", r.method, r.target, raw)
+	if r.want != 0 {
+		assert.Equal(t, r.want, resp.StatusCode, "%s %s: %s", r.method, r.target, raw)
+	}
 	if resp.StatusCode >= 400 {
 		assert.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
 		var problem struct {

@@ -3,7 +3,6 @@ package httpadapter
 import (
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/google/uuid"
 
@@ -99,7 +98,7 @@ func (h *Handler) listInvitations(x *exchange) error {
 	}
 	opts := invitation.ListOptions{Status: invitation.Status(status), Email: email, Cursor: cursor, Limit: limit}
 	if len(q.invalid) > 0 {
-		return invalidRequest(x.api, q.invalid, opts.Validate())
+		return invalidRequest(x.api, q.invalid, h.cfg.Invitations.ValidateList(opts))
 	}
 	page, err := h.cfg.Invitations.List(x.ctx(), orgID, opts)
 	if err != nil {
@@ -248,8 +247,20 @@ func (h *Handler) acceptInvitation(x *exchange) error {
 	}
 	addr := body.Email
 	if p := x.principal.Email; p != "" {
-		if addr != "" && !strings.EqualFold(strings.TrimSpace(addr), strings.TrimSpace(p)) {
-			return fmt.Errorf("httpadapter: body email differs from the principal's: %w", invitation.ErrEmailMismatch)
+		if addr != "" {
+			// The body's email is checked as any email that enters
+			// (422 when the policy refuses it) and compared in its
+			// normal form: strings.EqualFold would take the Kelvin
+			// sign for k.
+			norm, err := h.cfg.Invitations.NormalizeEmail(addr)
+			if err != nil {
+				return err
+			}
+			// A principal's email the policy refuses is refused by
+			// Accept, as when the body has none.
+			if pnorm, err := h.cfg.Invitations.NormalizeEmail(p); err == nil && norm != pnorm {
+				return fmt.Errorf("httpadapter: body email differs from the principal's: %w", invitation.ErrEmailMismatch)
+			}
 		}
 		addr = p
 	}

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -102,9 +104,13 @@ func (x *exchange) decodeOptional(v any) error {
 	return unmarshalObject(b, v)
 }
 
-// unmarshalObject decodes b, which must hold exactly one JSON object, into
-// v, turning decoding errors into 400s that name the field at fault.
+// unmarshalObject decodes b, which must hold exactly one JSON object of
+// valid text (see checkText), into v, turning decoding errors into 400s
+// that name the field at fault.
 func unmarshalObject(b []byte, v any) error {
+	if err := checkText(b); err != nil {
+		return err
+	}
 	trimmed := bytes.TrimLeft(b, " \t\r\n")
 	if len(trimmed) == 0 {
 		return badRequest("a JSON object body is required")
@@ -120,6 +126,55 @@ func unmarshalObject(b []byte, v any) error {
 		return badRequest("the request body has data after the JSON object")
 	}
 	return nil
+}
+
+// checkText refuses a body that is not valid UTF-8, or whose JSON string
+// escapes name a lone UTF-16 surrogate (\ud800 without its pair):
+// encoding/json replaces either with U+FFFD, so the services would see,
+// and store, text the client never sent. Every JSON route reads its body
+// through here, before decoding.
+func checkText(b []byte) error {
+	if !utf8.Valid(b) {
+		return badRequest("the request body is not valid UTF-8")
+	}
+	const lone = "the request body's JSON escapes a lone UTF-16 surrogate, which is not a character"
+	// A backslash occurs only inside strings in valid JSON; each escape
+	// is skipped whole, so an escaped backslash never starts another.
+	// Malformed escapes are left to the decoder to report.
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		r, ok := unicodeEscape(b[i:])
+		if !ok {
+			i++ // the escaped character
+			continue
+		}
+		i += 5 // the last hex digit
+		switch {
+		case r >= 0xdc00 && r <= 0xdfff:
+			return badRequest(lone)
+		case r >= 0xd800 && r <= 0xdbff:
+			low, ok := unicodeEscape(b[i+1:])
+			if !ok || utf16.DecodeRune(r, low) == utf8.RuneError {
+				return badRequest(lone)
+			}
+			i += 6
+		}
+	}
+	return nil
+}
+
+// unicodeEscape decodes the \uXXXX escape at the start of b.
+func unicodeEscape(b []byte) (rune, bool) {
+	if len(b) < 6 || b[0] != '\\' || b[1] != 'u' {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(b[2:6]), 16, 16)
+	if err != nil {
+		return 0, false
+	}
+	return rune(n), true
 }
 
 // jsonError explains a json.Decoder error. Its messages describe only the
@@ -206,12 +261,16 @@ type query struct {
 
 // query reads the request's query string. One that does not parse (a
 // malformed escape such as %zz, a ';' separator) is a syntax error,
-// answered 400, never silently cut down to the pairs that parse.
+// answered 400 with url.ParseQuery's reason, never silently cut down to
+// the pairs that parse, as URL.Query would. Every route that reads its
+// query reads it here.
 func (x *exchange) query() *query {
 	values, err := url.ParseQuery(x.r.URL.RawQuery)
 	q := &query{values: values}
 	if err != nil {
-		q.fields = append(q.fields, field("query", "is not a well-formed query string"))
+		// The reason quotes at most a three-byte escape of the client's
+		// own query: safe to return.
+		q.fields = append(q.fields, field("query", "is not a well-formed query string: "+err.Error()))
 	}
 	return q
 }
@@ -281,5 +340,11 @@ func (q *query) err() error {
 	if len(q.fields) == 0 {
 		return nil
 	}
-	return badRequest("malformed query parameters", q.fields...)
+	// The detail repeats the reasons for clients that read only it (the
+	// organization routes' "error").
+	msgs := make([]string, len(q.fields))
+	for i, f := range q.fields {
+		msgs[i] = f.Field + " " + f.Message
+	}
+	return badRequest("malformed query parameters: "+strings.Join(msgs, "; "), q.fields...)
 }

@@ -47,6 +47,18 @@ const (
 	maxEmailLen = 254
 )
 
+// EmailPolicy relaxes the rules on the domain of an email address, for
+// applications on an intranet: its fields (AllowSingleLabelDomain,
+// AllowLocalhost, AllowAddressLiteral) accept user@intranet,
+// user@localhost and user@[192.0.2.1]. The zero EmailPolicy, the default,
+// accepts only a fully qualified domain name such as example.com. An
+// address is always trimmed and lowercased, and refused rather than
+// repaired when it holds invisible or control characters, is not in
+// Unicode NFC, or would lowercase a non-ASCII letter to an ASCII one: two
+// addresses that look the same are never two invitations. guest uses the
+// same type.
+type EmailPolicy = email.Policy
+
 // Config configures a Service. Store and Keys are required.
 type Config struct {
 	// Store keeps the invitations.
@@ -58,6 +70,10 @@ type Config struct {
 	// TTL is how long an invitation stays acceptable after it is created or
 	// resent: 1 hour to 365 days, DefaultTTL when zero.
 	TTL time.Duration
+	// EmailPolicy relaxes the rules on email domains (see EmailPolicy);
+	// the zero value is the strict default. It applies wherever an email
+	// enters: Create, Accept, the Email of List and ListForEmail.
+	EmailPolicy EmailPolicy
 	// ValidateRole checks a role and says what is wrong with it. The default
 	// accepts 1 to 64 characters of [a-z0-9_.:-] starting with a letter.
 	ValidateRole func(role string) error
@@ -81,6 +97,7 @@ type Service struct {
 	ttl          time.Duration
 	validateRole func(string) error
 	roles        RoleCatalog
+	emailPolicy  EmailPolicy
 	records      service.Records[Invitation]
 }
 
@@ -95,7 +112,8 @@ func NewService(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{core: core, store: cfg.Store, ttl: cfg.TTL, validateRole: cfg.ValidateRole, roles: cfg.Roles}
+	s := &Service{core: core, store: cfg.Store, ttl: cfg.TTL, validateRole: cfg.ValidateRole,
+		roles: cfg.Roles, emailPolicy: cfg.EmailPolicy}
 	s.records = service.Records[Invitation]{Find: s.store.FindInvitation, Update: s.updateFound, Nonce: nonceOf}
 	if s.ttl == 0 {
 		s.ttl = DefaultTTL
@@ -190,7 +208,7 @@ func (s *Service) checkCreate(p CreateParams) (string, error) {
 	if p.OrganizationID == uuid.Nil {
 		verr.Add(FieldOrganizationID, "is required")
 	}
-	addr, err := email.Normalize(p.Email, minEmailLen, maxEmailLen)
+	addr, err := email.Normalize(p.Email, minEmailLen, maxEmailLen, s.emailPolicy)
 	if err != nil {
 		verr.Add(FieldEmail, err.Error())
 	}
@@ -329,21 +347,30 @@ type Page struct {
 
 // Validate checks o as List does before it runs a query, and returns the
 // same *store.ValidationError naming each invalid field (see the Field
-// constants), or nil. It has no side effects.
+// constants), or nil. It has no side effects. It checks Email under the
+// default EmailPolicy: with a Config.EmailPolicy, use Service.ValidateList.
 func (o ListOptions) Validate() error {
-	_, err := o.query(uuid.Nil, time.Time{})
+	_, err := o.query(uuid.Nil, time.Time{}, EmailPolicy{})
 	return err
 }
 
-// query turns o into the store query of orgID's list at now.
-func (o ListOptions) query(orgID uuid.UUID, now time.Time) (ListQuery, error) {
+// ValidateList is ListOptions.Validate under the service's EmailPolicy:
+// exactly what List checks.
+func (s *Service) ValidateList(o ListOptions) error {
+	_, err := o.query(uuid.Nil, time.Time{}, s.emailPolicy)
+	return err
+}
+
+// query turns o into the store query of orgID's list at now, its email
+// checked under policy.
+func (o ListOptions) query(orgID uuid.UUID, now time.Time, policy EmailPolicy) (ListQuery, error) {
 	q := ListQuery{OrganizationID: orgID, Status: o.Status, Now: now}
 	var verr store.ValidationError
 	if o.Status != "" && !o.Status.Valid() {
 		verr.Add(FieldStatus, "must be one of pending, accepted, revoked, expired")
 	}
 	if o.Email != "" {
-		addr, err := email.Normalize(o.Email, minEmailLen, maxEmailLen)
+		addr, err := email.Normalize(o.Email, minEmailLen, maxEmailLen, policy)
 		if err != nil {
 			verr.Add(FieldEmail, err.Error())
 		}
@@ -361,10 +388,10 @@ func (o ListOptions) query(orgID uuid.UUID, now time.Time) (ListQuery, error) {
 }
 
 // List returns a page of orgID's invitations, newest first. It fails with
-// the *store.ValidationError of opts.Validate before it runs any query.
+// the *store.ValidationError of ValidateList before it runs any query.
 func (s *Service) List(ctx context.Context, orgID uuid.UUID, opts ListOptions) (Page, error) {
 	now := s.Now()
-	q, err := opts.query(orgID, now)
+	q, err := opts.query(orgID, now, s.emailPolicy)
 	if err != nil {
 		return Page{}, err
 	}
@@ -390,7 +417,7 @@ func (s *Service) List(ctx context.Context, orgID uuid.UUID, opts ListOptions) (
 // a signed-in user can still accept.
 func (s *Service) ListForEmail(ctx context.Context, addr string, limit int) ([]Invitation, error) {
 	var verr store.ValidationError
-	norm, err := email.Normalize(addr, minEmailLen, maxEmailLen)
+	norm, err := email.Normalize(addr, minEmailLen, maxEmailLen, s.emailPolicy)
 	if err != nil {
 		verr.Add(FieldEmail, err.Error())
 	}
@@ -452,6 +479,22 @@ func (s *Service) Inspect(ctx context.Context, tok string) (Invitation, error) {
 	return service.Inspect(ctx, s.core, tok, s.records)
 }
 
+// NormalizeEmail returns addr as the service stores and compares emails:
+// trimmed and lowercased, checked under the EmailPolicy. It fails with a
+// *store.ValidationError naming FieldEmail, as Create would for addr. Two
+// inputs are the same email exactly when their normal forms are equal, so
+// compare an address from elsewhere (a signed-in user's) with this, not
+// with strings.EqualFold, which folds the Kelvin sign to k.
+func (s *Service) NormalizeEmail(addr string) (string, error) {
+	norm, err := email.Normalize(addr, minEmailLen, maxEmailLen, s.emailPolicy)
+	if err != nil {
+		verr := &store.ValidationError{}
+		verr.Add(FieldEmail, err.Error())
+		return "", verr
+	}
+	return norm, nil
+}
+
 // AcceptHook is an application's part of an accept: it runs inside the
 // store's transaction, after the invitation has moved to accepted and
 // before anything commits, and gets that accepted invitation. A store with
@@ -474,11 +517,9 @@ type AcceptHook func(ctx context.Context, inv Invitation) error
 // succeeds. The hooks run, in order, inside the accept's transaction (see
 // AcceptHook).
 func (s *Service) Accept(ctx context.Context, tok, userEmail string, hooks ...AcceptHook) (Invitation, error) {
-	addr, err := email.Normalize(userEmail, minEmailLen, maxEmailLen)
+	addr, err := s.NormalizeEmail(userEmail)
 	if err != nil {
-		verr := &store.ValidationError{}
-		verr.Add(FieldEmail, err.Error())
-		return Invitation{}, verr
+		return Invitation{}, err
 	}
 	return service.AcceptByToken(ctx, s.core, tok, s.records, func(ctx context.Context, now time.Time, inv *Invitation) (event.Event, error) {
 		if err := inv.accept(now, addr); err != nil {

@@ -476,3 +476,71 @@ func TestInspect(t *testing.T) {
 		assert.ErrorIs(t, err, store.ErrInvalidToken, "token %q", bad)
 	}
 }
+
+// TestEmailPolicy: the strict default refuses look-alike and non-public
+// addresses wherever an email enters, and each Config.EmailPolicy field
+// accepts its own kind of intranet address, there too.
+func TestEmailPolicy(t *testing.T) {
+	t.Parallel()
+	relaxed := map[string]invitation.EmailPolicy{
+		"ada@intranet":           {AllowSingleLabelDomain: true},
+		"ada@localhost":          {AllowLocalhost: true},
+		"ada@[192.0.2.1]":        {AllowAddressLiteral: true},
+		"ada@[IPv6:2001:db8::1]": {AllowAddressLiteral: true},
+	}
+	for addr, policy := range relaxed {
+		strict := newFixture(t)
+		_, err := strict.svc.Create(ctx, invitation.CreateParams{OrganizationID: org, Email: addr, Role: "developer"})
+		assertFieldErr(t, err, invitation.FieldEmail)
+		assertFieldErr(t, strict.svc.ValidateList(invitation.ListOptions{Email: addr}), invitation.FieldEmail)
+		_, err = strict.svc.ListForEmail(ctx, addr, 0)
+		assertFieldErr(t, err, invitation.FieldEmail)
+
+		f := newFixture(t, func(c *invitation.Config) { c.EmailPolicy = policy })
+		inv := f.create(t, addr)
+		assert.Equal(t, strings.ToLower(addr), inv.Email)
+		require.NoError(t, f.svc.ValidateList(invitation.ListOptions{Email: addr}))
+		page, err := f.svc.List(ctx, org, invitation.ListOptions{Email: addr})
+		require.NoError(t, err)
+		assert.Len(t, page.Invitations, 1, addr)
+		mine, err := f.svc.ListForEmail(ctx, addr, 0)
+		require.NoError(t, err)
+		assert.Len(t, mine, 1, addr)
+		_, err = f.svc.Accept(ctx, f.svc.Token(inv), strings.ToUpper(addr))
+		require.NoError(t, err, addr)
+		// ListOptions.Validate knows no service: it keeps the default.
+		assertFieldErr(t, invitation.ListOptions{Email: addr}.Validate(), invitation.FieldEmail)
+	}
+}
+
+// TestLookAlikeEmails: of addresses that look the same, one invitation can
+// be open; the others are refused, not stored as different addresses.
+func TestLookAlikeEmails(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	inv := f.create(t, "ada@example.com")
+	for _, addr := range []string{"ada@example.com\u200b", "ada\u200b@example.com", "\u212aate@example.com", "\xff\xfe@example.com"} {
+		_, err := f.svc.Create(ctx, invitation.CreateParams{OrganizationID: org, Email: addr, Role: "developer"})
+		assertFieldErr(t, err, invitation.FieldEmail)
+		_, err = f.svc.Accept(ctx, f.svc.Token(inv), addr)
+		assertFieldErr(t, err, invitation.FieldEmail)
+	}
+	_, err := f.svc.Create(ctx, invitation.CreateParams{OrganizationID: org, Email: "ADA@example.com", Role: "developer"})
+	assert.ErrorIs(t, err, store.ErrAlreadyExists)
+	norm, err := f.svc.NormalizeEmail(" Ada@Example.com ")
+	require.NoError(t, err)
+	assert.Equal(t, "ada@example.com", norm)
+	_, err = f.svc.NormalizeEmail("\u212aate@example.com")
+	assertFieldErr(t, err, invitation.FieldEmail)
+}
+
+// assertFieldErr checks that err is a *store.ValidationError naming
+// exactly field.
+func assertFieldErr(t *testing.T, err error, field string) {
+	t.Helper()
+	var verr *store.ValidationError
+	if assert.ErrorAs(t, err, &verr) {
+		require.Len(t, verr.Fields, 1, "%v", err)
+		assert.Equal(t, field, verr.Fields[0].Field)
+	}
+}
