@@ -7,8 +7,9 @@
 // is open. Two inputs that look the same must therefore never become two
 // addresses, and two inputs that look different must never become one.
 // Normalize refuses what would break either: invisible and control
-// characters, text that is not in Unicode Normalization Form C, and case
-// mappings that cross from non-ASCII to ASCII. It never repairs such input
+// characters, text that is not in Unicode Normalization Form C,
+// compatibility characters (fullwidth forms, ligatures), and case mappings
+// that cross from non-ASCII to ASCII. It never repairs such input
 // silently.
 package email
 
@@ -75,6 +76,11 @@ const (
 //     CAPITAL LETTER I WITH DOT ABOVE lowercases to i), or lowercasing
 //     that leaves the text not in NFC: either would make two different
 //     inputs one address.
+//   - compatibility characters, whose Normalization Form KC differs
+//     (U+FF20 FULLWIDTH COMMERCIAL AT, fullwidth letters, ligatures such
+//     as U+FB01, U+017F LONG S): each is another spelling of a plain
+//     character, so an address holding one passes for the address it
+//     imitates, or hides a second @.
 //
 // The domain must be a name of ASCII letters, digits and hyphens (an
 // internationalised domain in its xn-- form), each label 1 to 63
@@ -98,6 +104,14 @@ func Normalize(s string, min, max int, policy Policy) (string, error) {
 	lower, ok := lowerNoCrossing(s)
 	if !ok || !norm.NFC.IsNormalString(lower) {
 		return "", errors.New("must not hold letters whose lowercase is ambiguous (such as U+0130)")
+	}
+	if !norm.NFKC.IsNormalString(lower) {
+		// A compatibility character is another spelling of a plain one:
+		// U+FF20 FULLWIDTH COMMERCIAL AT reads as @, U+FF41 as a, U+017F
+		// LONG S as s, so a＠example.com@evil.com and ａda@example.com
+		// pass for addresses they are not.
+		return "", errors.New("must not hold compatibility characters (fullwidth forms such as U+FF20, ligatures, " +
+			"long s); write the plain characters they stand for")
 	}
 	s = lower
 	n := utf8.RuneCountInString(s)

@@ -74,6 +74,12 @@ func TestNormalizeRefuses(t *testing.T) {
 		"jose\u0301@example.com":    "Normalization Form C", // e + combining acute
 		"\u212bngstr@example.com":   "Normalization Form C", // Angstrom sign
 		"\u0130stanbul@example.com": "lowercase",            // İ lowercases to i
+		// Compatibility characters: another spelling of a plain one.
+		"a\uff20example.com@evil.com": "compatibility", // fullwidth @ hides the real one
+		"\uff41da@example.com":        "compatibility", // fullwidth a
+		"\uff21DA@example.com":        "compatibility", // fullwidth A, lowercased still fullwidth
+		"\ufb01le@example.com":        "compatibility", // fi ligature
+		"\u017fam@example.com":        "compatibility", // long s
 		// Domains.
 		"user@[127.0.0.1]":                      "address literal",
 		"user@[IPv6:2001:db8::1]":               "address literal",
@@ -112,6 +118,8 @@ func TestNormalizeLookAlikes(t *testing.T) {
 		{"ada@example.com", "ada@example.com\u200b", "ada\u200b@example.com", "ADA@EXAMPLE.COM"},
 		{"kate@example.com", "\u212aate@example.com", "Kate@example.com"},
 		{"jos\u00e9@example.com", "jose\u0301@example.com"},
+		{"ada@example.com", "\uff41da@example.com", "\uff21da@example.com"},
+		{"sam@example.com", "\u017fam@example.com"},
 	} {
 		seen := map[string]bool{}
 		for _, in := range group {
@@ -170,7 +178,7 @@ func TestPolicyRelaxations(t *testing.T) {
 // and an accepted address is valid UTF-8, NFC, lowercase, within the
 // bounds, and a fixed point.
 func FuzzNormalize(f *testing.F) {
-	for _, s := range []string{"ada@example.com", "\u212aate@example.com", "jos\u00e9@example.com", "a@[127.0.0.1]", "a@b", "\xff@x.y"} {
+	for _, s := range []string{"ada@example.com", "\u212aate@example.com", "a\uff20b.com@example.com", "jos\u00e9@example.com", "a@[127.0.0.1]", "a@b", "\xff@x.y"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
