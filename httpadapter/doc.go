@@ -161,8 +161,10 @@
 // route that reads one, before it is decoded: encoding/json would turn
 // either into U+FFFD and the services would store text nobody sent. A
 // query string url.ParseQuery refuses (a ';' separator, a bad escape such
-// as %zz) is 400 naming the reason, on every route that reads its query;
-// it is never cut down to the pairs that parse. An email goes through the
+// as %zz) is 400 naming the reason, on every route, those that read no
+// parameter included, before anything changes; it is never cut down to
+// the pairs that parse. A well-formed parameter a route does not read is
+// ignored. An email goes through the
 // services' email policy wherever it enters (create on both APIs, the
 // organization accept and the organization list's email filter; the guest
 // list's email is a substring search, refused only when it is not valid

@@ -236,7 +236,8 @@ func apiOfPath(p string) api {
 }
 
 // wrap turns a route into the http.Handler registered with the mux: a
-// request ID, panic recovery, authentication, then the route.
+// request ID, panic recovery, authentication, the query string's syntax,
+// then the route.
 func (h *Handler) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		x := h.newExchange(w, r, rt.api)
@@ -257,6 +258,13 @@ func (h *Handler) wrap(rt route) http.Handler {
 				// make with this context in its event.
 				x.r = x.r.WithContext(event.WithActor(x.r.Context(), p.ID))
 			}
+		}
+		// A query string that does not parse is 400 on every route, those
+		// that read no parameter too: it is never silently dropped, and
+		// one malformed query gets one answer whichever route it reaches.
+		if err := x.query().err(); err != nil {
+			x.fail(err)
+			return
 		}
 		if err := rt.serve(h, x); err != nil {
 			x.fail(err)

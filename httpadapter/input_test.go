@@ -125,6 +125,62 @@ func TestMalformedQueryString(t *testing.T) {
 	}
 }
 
+// TestMalformedQueryOnEveryRoute: a routes that reads no parameter answers
+// a malformed query 400 too, before it changes anything, rather than
+// dropping it; a well-formed query it does not read is still ignored.
+func TestMalformedQueryOnEveryRoute(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	host := uuid.New()
+	inv := f.createInvitation(host, "ada@example.com")
+	guestInv := f.createGuest(host, "ada@example.com")
+	item := orgPath(host) + "/" + str(inv, "id")
+	gItem := "/guest-invitations/" + str(guestInv, "id")
+	h := guestHeaders(host, host)
+	seen := map[string]bool{}
+	for _, c := range []struct {
+		method, path string
+		header       map[string]string
+		body         any
+	}{
+		{http.MethodGet, orgPath(host), nil, nil},
+		{http.MethodPost, orgPath(host), nil, map[string]string{"email": "bob@example.com", "role": "admin"}},
+		{http.MethodGet, item, nil, nil},
+		{http.MethodDelete, item, nil, nil},
+		{http.MethodPost, item + "/revoke", nil, nil},
+		{http.MethodPost, item + "/resend", nil, nil},
+		{http.MethodPost, "/v1/invitations/accept", nil, map[string]string{"token": str(inv, "token"), "email": "ada@example.com"}},
+		{http.MethodGet, eventsPath(host), nil, nil},
+		{http.MethodPost, "/guest-invitations", h, map[string]string{"email": "bob@example.com", "expired_at": "2030-01-03T00:00:00Z"}},
+		{http.MethodGet, "/guest-invitations", h, nil},
+		{http.MethodGet, gItem, h, nil},
+		{http.MethodPatch, gItem, h, map[string]bool{"archived": true}},
+		{http.MethodPost, gItem + "/resend", h, nil},
+		{http.MethodPost, gItem + "/accept", h, nil},
+		{http.MethodPost, "/guest-invitations/accept", nil, map[string]string{"invitation_token": str(guestInv, "invitation_token")}},
+		{http.MethodGet, "/openapi.json", nil, nil},
+	} {
+		for _, query := range []string{"a;b", "a=%zz"} {
+			r := f.do(request{method: c.method, path: c.path + "?" + query, header: c.header, body: c.body})
+			assertProblem(t, r, http.StatusBadRequest, "invalid-request")
+			assert.Equal(t, []string{"query"}, r.fieldNames(), "%s %s?%s: %s", c.method, c.path, query, r.raw)
+		}
+		seen[c.method+" "+strings.NewReplacer(str(inv, "id"), "{invitationId}", str(guestInv, "id"), "{id}",
+			host.String(), "{organizationId}").Replace(c.path)] = true
+	}
+	for _, rt := range f.handler.routes {
+		assert.True(t, seen[rt.method+" "+rt.path], "route %s %s is covered", rt.method, rt.path)
+	}
+	// Nothing changed: the invitations are still pending and open.
+	got := f.do(request{method: http.MethodGet, path: item + "?unread=1"})
+	require.Equal(t, http.StatusOK, got.status, "%s", got.raw)
+	assert.Equal(t, "pending", str(got.result(), "status"))
+	g := f.do(request{method: http.MethodGet, path: gItem, header: h})
+	require.Equal(t, http.StatusOK, g.status, "%s", g.raw)
+	assert.Equal(t, false, g.json["archived"])
+	assert.Equal(t, "sent", str(g.json, "status"))
+}
+
 // TestLookAlikeEmailsOverHTTP: of three addresses that look the same, one
 // invitation is open; the others, the Kelvin sign and every domain the
 // default policy refuses are 422 naming email, on both APIs, and wherever
