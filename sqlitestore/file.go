@@ -31,7 +31,7 @@ func prepareFile(path string) error {
 	dir := filepath.Dir(path)
 	st, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("directory %s does not exist: %w", dir, fs.ErrNotExist)
+		return missingDirError(dir)
 	}
 	if err != nil {
 		return err
@@ -53,6 +53,13 @@ func prepareFile(path string) error {
 		return err
 	}
 }
+
+// missingDirError names the missing directory of a database file; it is
+// fs.ErrNotExist.
+type missingDirError string
+
+func (e missingDirError) Error() string { return "directory " + string(e) + " does not exist" }
+func (e missingDirError) Unwrap() error { return fs.ErrNotExist }
 
 // checkWritable takes the file's write lock and runs a statement that
 // writes nothing but needs write access: SQLite opens a file it may not
