@@ -221,9 +221,9 @@ func newServices(st backend, key []byte) (services, error) {
 // link to at /accept.
 func newHandler(st backend, svc services, cfg config, logger *slog.Logger) (http.Handler, error) {
 	api, err := httpadapter.New(httpadapter.Config{
-		Invitations:  svc.invitations,
-		Guests:       svc.guests,
-		Events:       st,
+		Invitations:           svc.invitations,
+		Guests:                svc.guests,
+		Events:                st,
 		Authenticate:          httpadapter.APIKeys(cfg.apiKeys.secrets()),
 		AuthorizeOrganization: cfg.apiKeys.authorize,
 		AuthorizeConnection: func(_ context.Context, _ httpadapter.Principal, requester, target uuid.UUID) error {
