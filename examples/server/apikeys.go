@@ -53,6 +53,9 @@ func (ks apiKeys) authorize(_ context.Context, p httpadapter.Principal, org uuid
 // "a:b c:d" (a missing comma) is not read as the key a with secret "b c:d".
 func parseAPIKeys(env string, flags []string) (apiKeys, error) {
 	keys := apiKeys{}
+	// Bearer authentication finds a key by its secret alone: two keys
+	// sharing one would both act as the same one, whatever their scopes.
+	secrets := map[string]string{}
 	add := func(where, entry string) error {
 		k, err := parseAPIKey(strings.TrimSpace(entry))
 		if err != nil {
@@ -61,7 +64,11 @@ func parseAPIKeys(env string, flags []string) (apiKeys, error) {
 		if _, dup := keys[k.id]; dup {
 			return fmt.Errorf("%s: API key ID %q is given twice", where, k.id)
 		}
+		if other, dup := secrets[k.secret]; dup {
+			return fmt.Errorf("%s: key %q has the secret of key %q: give every key a secret of its own", where, k.id, other)
+		}
 		keys[k.id] = k
+		secrets[k.secret] = k.id
 		return nil
 	}
 	if env != "" {

@@ -183,6 +183,7 @@ func TestParseAPIKeys(t *testing.T) {
 		"organization twice":   {"a:s" + org + org, nil, "organization 2 is given twice"},
 		"duplicate ID":         {"a:s1@*,a:s2@*", nil, `entry 2: API key ID "a" is given twice`},
 		"duplicate across":     {"a:s1@*", []string{"a:s2@*"}, `-api-key 1: API key ID "a" is given twice`},
+		"shared secret":        {"a:s1@" + o1.String() + ",b:s1@" + o2.String(), nil, `entry 2: key "b" has the secret of key "a"`},
 		"empty entry":          {"a:s@*,,b:t@*", nil, "entry 2: empty entry"},
 		"trailing comma":       {"a:s@*,", nil, "entry 2: empty entry"},
 		"flag with comma":      {"", []string{"a:s@*,b:t@*"}, "-api-key 1: a comma"},
