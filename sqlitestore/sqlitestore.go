@@ -42,6 +42,8 @@ import (
 	"strings"
 	"time"
 
+	sqlite3 "modernc.org/sqlite/lib"
+
 	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/internal/migrate"
@@ -151,8 +153,15 @@ func escapePath(path string) string {
 // returns the store. Path ":memory:" opens a new private in-memory database
 // (one per call) for tests.
 //
-// It fails with an error wrapping *store.SchemaTooNewError when the database was
-// migrated by a newer invitekit than this one. Close the store when done.
+// A new file is created with mode 0600, and so are its -wal and -shm files,
+// which SQLite creates with the database file's mode; an existing file keeps
+// its mode. Open fails with an error wrapping fs.ErrNotExist, and naming
+// the directory, when the file's directory does not exist, and with one
+// wrapping ErrReadOnly, naming the file or directory, when the store cannot
+// write the database: it checks by taking the write lock, rather than fail
+// every write later. It fails with an error wrapping
+// *store.SchemaTooNewError when the database was migrated by a newer
+// invitekit than this one. Close the store when done.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	c := config{synchronous: SynchronousNormal, busyTimeout: 5 * time.Second}
 	for _, o := range opts {
@@ -162,6 +171,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	if err := c.check(); err != nil {
 		return nil, err
+	}
+	if path != ":memory:" {
+		if err := prepareFile(path); err != nil {
+			return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+		}
 	}
 	write, err := sql.Open("sqlite", c.dsn(path, false))
 	if err != nil {
@@ -192,6 +206,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		if read != write {
 			read.Close()
 		}
+		if code := sqliteCode(err); code == sqlite3.SQLITE_READONLY || code == sqlite3.SQLITE_CANTOPEN {
+			err = explainReadOnly(path, err)
+		}
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
 	return s, nil
@@ -200,7 +217,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 // New returns a store on db, which the caller opened with the driver
 // "sqlite" of modernc.org/sqlite (importing this package registers it) and
 // keeps owning: Close does not close it. It applies the schema migrations
-// the database lacks, like Open.
+// the database lacks, like Open, and fails with an error wrapping
+// ErrReadOnly when it cannot write the database.
 //
 // Configure db as Open does, in its DSN so that every pooled connection
 // gets it:
@@ -230,7 +248,14 @@ func newStore(ctx context.Context, write, read *sql.DB, owned bool) (*Store, err
 	if err != nil {
 		return nil, err
 	}
-	if err := applyMigrations(ctx, write, ms); err != nil {
+	err = applyMigrations(ctx, write, ms)
+	if err == nil {
+		err = checkWritable(ctx, write)
+	}
+	if sqliteCode(err) == sqlite3.SQLITE_READONLY {
+		return nil, fmt.Errorf("%w: %w", ErrReadOnly, err)
+	}
+	if err != nil {
 		return nil, err
 	}
 	s := &Store{owned: owned}

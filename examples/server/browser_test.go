@@ -115,7 +115,7 @@ func TestAcceptInBrowser(t *testing.T) {
 	t.Parallel()
 	b := newBrowser(t)
 	mails := smtptest.NewServer(t)
-	p := start(t, build(t), []string{"INVITEKIT_API_KEYS=k:s"}, "-db", filepath.Join(t.TempDir(), "invitekit.db"),
+	p := start(t, build(t), []string{"INVITEKIT_API_KEYS=k:s@*"}, "-db", filepath.Join(t.TempDir(), "invitekit.db"),
 		"-smtp", mails.URL(), "-mail-from", "Acme Invitations <invites@acme.example>")
 	p.apiKey = [2]string{"k", "s"}
 	org := uuid.NewString()

@@ -21,7 +21,7 @@ type config struct {
 	db          string
 	postgres    string
 	pgSchema    string
-	apiKeys     map[string]string // key ID -> secret
+	apiKeys     apiKeys
 	connections map[[2]uuid.UUID]bool
 	tokenKey    string // base64, from INVITEKIT_TOKEN_KEY
 	webhooks    []string
@@ -37,6 +37,39 @@ type config struct {
 	// acceptURL is the page the emails link to; "" is the server's own
 	// /accept, whose address is known once it listens.
 	acceptURL string
+	// rotateTokenKey allows a new token key beside a database that holds
+	// invitations signed with the lost one.
+	rotateTokenKey bool
+
+	// Limits against clients that hold connections or guess secrets.
+	maxConns          int
+	idleTimeout       time.Duration
+	readHeaderTimeout time.Duration
+	// failures is how many failed authentications and token guesses a
+	// client address may make per minute before it is answered 429.
+	failures int
+	// trustProxy takes the client address from X-Forwarded-For.
+	trustProxy bool
+}
+
+// environment lists the variables the server reads, for -h.
+var environment = []struct{ name, usage string }{
+	{"INVITEKIT_API_KEYS", "API keys, comma-separated: ID:SECRET@ORG (repeat @ORG for several organizations) or ID:SECRET@* " +
+		"for every organization. Prefer it to -api-key, which other users see in the process list."},
+	{"INVITEKIT_TOKEN_KEY", "base64 of at least 32 random bytes that sign invitation tokens; required with -postgres " +
+		"(every instance needs the same key); without it the key is kept in a 0600 file beside the -db file."},
+	{"INVITEKIT_WEBHOOK_SECRET", "whsec_ and the base64 of at least 24 random bytes, signing the webhooks; required with -webhook."},
+}
+
+// usage prints every flag and environment variable.
+func usage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: server [flags]\n\nServes the invitekit API, the accept page, /healthz and /readyz.\n\nFlags:\n")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fmt.Fprintf(w, "\nEnvironment:\n")
+	for _, e := range environment {
+		fmt.Fprintf(w, "  %s\n    \t%s\n", e.name, e.usage)
+	}
 }
 
 // listFlag collects a repeatable flag.
@@ -46,17 +79,20 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 // parseConfig reads args (without the program name) and the environment
-// through getenv.
-func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+// through getenv. For -h or -help it writes the usage to help and returns
+// flag.ErrHelp.
+func parseConfig(args []string, getenv func(string) string, help io.Writer) (config, error) {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// Parse errors are returned, not printed with the whole usage.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	var c config
 	var keys, conns, hooks listFlag
 	fs.StringVar(&c.addr, "addr", ":8080", "address to listen on")
 	fs.StringVar(&c.db, "db", "invitekit.db", `SQLite file to keep invitations in; ":memory:" keeps them in memory`)
 	fs.StringVar(&c.postgres, "postgres", "", "PostgreSQL URL; overrides -db")
 	fs.StringVar(&c.pgSchema, "postgres-schema", postgresstore.DefaultSchema, "PostgreSQL schema for the tables")
-	fs.Var(&keys, "api-key", "API key as ID:SECRET (repeatable; also INVITEKIT_API_KEYS=id:secret,...)")
+	fs.Var(&keys, "api-key", "API key as ID:SECRET@ORG[@ORG...] or ID:SECRET@* (repeatable); visible in the process list: prefer INVITEKIT_API_KEYS")
 	fs.Var(&conns, "connection", "REQUESTER:TARGET organization IDs allowed to act across organizations (repeatable)")
 	fs.Var(&hooks, "webhook", "URL to POST every event to, signed with INVITEKIT_WEBHOOK_SECRET (repeatable)")
 	fs.DurationVar(&c.webhookTimeout, "webhook-timeout", 10*time.Second, "how long one delivery (a webhook request or an email) may take; "+
@@ -65,17 +101,23 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		"(STARTTLS when the server offers it) or smtps://... (TLS from the start)")
 	fs.StringVar(&c.mailFrom, "mail-from", "", `sender of the invitation emails, e.g. "Acme <invites@acme.example>"; required with -smtp`)
 	fs.StringVar(&c.acceptURL, "accept-url", "", "the accept page the emails link to (default: this server's own /accept)")
+	fs.BoolVar(&c.rotateTokenKey, "rotate-token-key", false, "when the token key file beside a -db that holds invitations is missing, "+
+		"create a new key instead of refusing to start: every invitation link already sent stops working")
+	limitFlags(fs, &c)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(help, fs)
+		}
 		return config{}, err
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
-	if env := getenv("INVITEKIT_API_KEYS"); env != "" {
-		keys = append(strings.Split(env, ","), keys...)
-	}
 	var err error
-	if c.apiKeys, err = parseAPIKeys(keys); err != nil {
+	if c.apiKeys, err = parseAPIKeys(getenv("INVITEKIT_API_KEYS"), keys); err != nil {
+		return config{}, err
+	}
+	if err := checkLimits(c); err != nil {
 		return config{}, err
 	}
 	if c.connections, err = parseConnections(conns); err != nil {
@@ -121,25 +163,6 @@ func checkMail(c config) error {
 	return nil
 }
 
-func parseAPIKeys(list []string) (map[string]string, error) {
-	keys := make(map[string]string, len(list))
-	for _, kv := range list {
-		kv = strings.TrimSpace(kv)
-		if kv == "" {
-			continue
-		}
-		id, secret, ok := strings.Cut(kv, ":")
-		if !ok || id == "" || secret == "" {
-			return nil, errors.New("an API key must look like ID:SECRET")
-		}
-		if _, dup := keys[id]; dup {
-			return nil, fmt.Errorf("API key ID %q is given twice", id)
-		}
-		keys[id] = secret
-	}
-	return keys, nil
-}
-
 func parseConnections(list []string) (map[[2]uuid.UUID]bool, error) {
 	conns := make(map[[2]uuid.UUID]bool, len(list))
 	for _, pair := range list {
@@ -152,4 +175,28 @@ func parseConnections(list []string) (map[[2]uuid.UUID]bool, error) {
 		conns[[2]uuid.UUID{requester, target}] = true
 	}
 	return conns, nil
+}
+
+// limitFlags defines the flags that bound what one client can hold or try.
+func limitFlags(fs *flag.FlagSet, c *config) {
+	fs.IntVar(&c.maxConns, "max-conns", 1000, "most connections open at once; beyond it the longest idle ones are closed for new ones")
+	fs.DurationVar(&c.idleTimeout, "idle-timeout", time.Minute, "how long a keep-alive connection may wait for its next request")
+	fs.DurationVar(&c.readHeaderTimeout, "read-header-timeout", 5*time.Second, "how long a client may take to send a request's headers")
+	fs.IntVar(&c.failures, "auth-failures", 10, "failed authentications and invalid invitation tokens a client address may send per minute; "+
+		"beyond it the address is answered 429 until its budget refills")
+	fs.BoolVar(&c.trustProxy, "trust-forwarded-for", false, "take the client address from the last X-Forwarded-For entry "+
+		"(only behind a proxy that sets it; otherwise clients choose their own address)")
+}
+
+func checkLimits(c config) error {
+	if c.maxConns < 1 {
+		return fmt.Errorf("-max-conns %d: want at least 1", c.maxConns)
+	}
+	if c.idleTimeout <= 0 || c.readHeaderTimeout <= 0 {
+		return errors.New("-idle-timeout and -read-header-timeout must be positive")
+	}
+	if c.failures < 1 {
+		return fmt.Errorf("-auth-failures %d: want at least 1", c.failures)
+	}
+	return nil
 }

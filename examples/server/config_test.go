@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/base64"
+	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/invitekit/invitekit/httpadapter"
 	"github.com/invitekit/invitekit/webhook"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -23,12 +25,15 @@ func TestParseConfig(t *testing.T) {
 	t.Parallel()
 	r, tg := uuid.New(), uuid.New()
 	c, err := parseConfig([]string{
-		"-addr", "127.0.0.1:9999", "-db", "x.db", "-api-key", "k2:s2", "-connection", r.String() + ":" + tg.String(),
-	}, env(map[string]string{"INVITEKIT_API_KEYS": "k1:s1, k3:s:3", "INVITEKIT_TOKEN_KEY": "abc"}), io.Discard)
+		"-addr", "127.0.0.1:9999", "-db", "x.db", "-api-key", "k2:s2@" + r.String() + "@" + tg.String(), "-connection", r.String() + ":" + tg.String(),
+	}, env(map[string]string{"INVITEKIT_API_KEYS": "k1:s1@" + r.String() + ", k3:s:3@*", "INVITEKIT_TOKEN_KEY": "abc"}), io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, "127.0.0.1:9999", c.addr)
 	assert.Equal(t, "x.db", c.db)
-	assert.Equal(t, map[string]string{"k1": "s1", "k2": "s2", "k3": "s:3"}, c.apiKeys, "a secret may contain ':'")
+	assert.Equal(t, map[string]string{"k1": "s1", "k2": "s2", "k3": "s:3"}, c.apiKeys.secrets(), "a secret may contain ':'")
+	assert.Equal(t, map[uuid.UUID]bool{r: true}, c.apiKeys["k1"].orgs)
+	assert.Equal(t, map[uuid.UUID]bool{r: true, tg: true}, c.apiKeys["k2"].orgs)
+	assert.True(t, c.apiKeys["k3"].all)
 	assert.True(t, c.connections[[2]uuid.UUID{r, tg}])
 	assert.False(t, c.connections[[2]uuid.UUID{tg, r}], "a connection has a direction")
 	assert.Equal(t, "abc", c.tokenKey)
@@ -44,7 +49,7 @@ func TestParseConfigRejects(t *testing.T) {
 	t.Parallel()
 	for name, args := range map[string][]string{
 		"key without secret": {"-api-key", "lonely"},
-		"duplicate key":      {"-api-key", "a:1", "-api-key", "a:2"},
+		"duplicate key":      {"-api-key", "a:1@*", "-api-key", "a:2@*"},
 		"bad connection":     {"-connection", "not-a-uuid:x"},
 		"stray argument":     {"extra"},
 		"unknown flag":       {"-nope"},
@@ -142,5 +147,98 @@ func TestParseConfigMail(t *testing.T) {
 	} {
 		_, err := parseConfig(tc.args, env(nil), io.Discard)
 		assert.ErrorContains(t, err, tc.want, name)
+	}
+}
+
+func TestParseAPIKeys(t *testing.T) {
+	t.Parallel()
+	o1, o2 := uuid.New(), uuid.New()
+	keys, err := parseAPIKeys(" a:s1@"+o1.String()+"@"+o2.String()+",\n b:s:2@* ", []string{"c:s3@" + o2.String()})
+	require.NoError(t, err)
+	assert.Equal(t, apiKeys{
+		"a": {id: "a", secret: "s1", orgs: map[uuid.UUID]bool{o1: true, o2: true}},
+		"b": {id: "b", secret: "s:2", orgs: map[uuid.UUID]bool{}, all: true},
+		"c": {id: "c", secret: "s3", orgs: map[uuid.UUID]bool{o2: true}},
+	}, keys, "blanks around entries are ignored; a secret may hold ':'")
+
+	org := "@" + o1.String()
+	for name, tc := range map[string]struct {
+		env   string
+		flags []string
+		want  string
+	}{
+		"missing comma":        {"a:b c:d", nil, "INVITEKIT_API_KEYS entry 1: blank or control character inside"},
+		"missing comma, orgs":  {"a:b@* c:d@*", nil, "entry 1: blank"},
+		"tab inside":           {"x:y@*,a:b\tc" + org, nil, "entry 2: blank"},
+		"no secret":            {"a:" + org, nil, "entry 1: no secret"},
+		"no colon":             {"lonely" + org, nil, "entry 1: no key ID"},
+		"no ID":                {":s" + org, nil, "entry 1: no key ID"},
+		"no organization":      {"a:s", nil, `key "a" names no organization`},
+		"empty organization":   {"a:s@", nil, "organization 1 is empty"},
+		"empty between":        {"a:s" + org + "@", nil, "organization 2 is empty"},
+		"not a UUID":           {"a:s@acme", nil, "organization 1 is not a UUID"},
+		"UUID in braces":       {"a:s@{" + o1.String() + "}", nil, "not a UUID"},
+		"secret with @":        {"a:p@ss" + org, nil, "not a UUID"},
+		"star with others":     {"a:s@*" + org, nil, "@* stands alone"},
+		"organization twice":   {"a:s" + org + org, nil, "organization 2 is given twice"},
+		"duplicate ID":         {"a:s1@*,a:s2@*", nil, `entry 2: API key ID "a" is given twice`},
+		"duplicate across":     {"a:s1@*", []string{"a:s2@*"}, `-api-key 1: API key ID "a" is given twice`},
+		"shared secret":        {"a:s1@" + o1.String() + ",b:s1@" + o2.String(), nil, `entry 2: key "b" has the secret of key "a"`},
+		"empty entry":          {"a:s@*,,b:t@*", nil, "entry 2: empty entry"},
+		"trailing comma":       {"a:s@*,", nil, "entry 2: empty entry"},
+		"flag with comma":      {"", []string{"a:s@*,b:t@*"}, "-api-key 1: a comma"},
+		"flag without org":     {"", []string{"x:y@*", "a:s"}, `-api-key 2: key "a" names no organization`},
+		"flag with blank only": {"", []string{" "}, "-api-key 1: empty entry"},
+	} {
+		_, err := parseAPIKeys(tc.env, tc.flags)
+		if assert.ErrorContains(t, err, tc.want, name) {
+			for _, secret := range []string{"b c:d", "c:d", "p@ss", "b\tc", "s1", "s2"} {
+				assert.NotContains(t, err.Error(), secret, "%s: the error never quotes a secret", name)
+			}
+		}
+	}
+}
+
+func TestAPIKeyScope(t *testing.T) {
+	t.Parallel()
+	mine, other := uuid.New(), uuid.New()
+	keys, err := parseAPIKeys("scoped:s@"+mine.String()+",all:t@*", nil)
+	require.NoError(t, err)
+	ctx := t.Context()
+	assert.NoError(t, keys.authorize(ctx, httpadapter.Principal{ID: "scoped"}, mine))
+	assert.ErrorIs(t, keys.authorize(ctx, httpadapter.Principal{ID: "scoped"}, other), httpadapter.ErrForbidden)
+	assert.NoError(t, keys.authorize(ctx, httpadapter.Principal{ID: "all"}, other))
+	assert.ErrorIs(t, keys.authorize(ctx, httpadapter.Principal{ID: "unknown"}, mine), httpadapter.ErrForbidden)
+}
+
+func TestParseConfigHelp(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	_, err := parseConfig([]string{"-h"}, env(nil), &out)
+	require.ErrorIs(t, err, flag.ErrHelp)
+	for _, name := range []string{"-addr", "-api-key", "-max-conns", "-auth-failures", "-rotate-token-key",
+		"INVITEKIT_API_KEYS", "INVITEKIT_TOKEN_KEY", "INVITEKIT_WEBHOOK_SECRET"} {
+		assert.Contains(t, out.String(), name)
+	}
+
+	out.Reset()
+	_, err = parseConfig([]string{"-nope"}, env(nil), &out)
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, flag.ErrHelp)
+	assert.Empty(t, out.String(), "a mistake is an error, not a page of usage")
+}
+
+func TestParseConfigLimits(t *testing.T) {
+	t.Parallel()
+	c, err := parseConfig(nil, env(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, 1000, c.maxConns)
+	assert.Equal(t, time.Minute, c.idleTimeout)
+	assert.Equal(t, 5*time.Second, c.readHeaderTimeout)
+	assert.Equal(t, 10, c.failures)
+	assert.False(t, c.trustProxy, "X-Forwarded-For is not trusted unless asked")
+	for _, args := range [][]string{{"-max-conns", "0"}, {"-idle-timeout", "0s"}, {"-read-header-timeout", "-1s"}, {"-auth-failures", "0"}} {
+		_, err := parseConfig(args, env(nil), io.Discard)
+		assert.Error(t, err, "%v", args)
 	}
 }

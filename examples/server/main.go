@@ -6,12 +6,16 @@
 //	go run ./examples/server -db :memory:      # in memory
 //	go run ./examples/server -postgres "$URL"  # PostgreSQL, for many instances
 //
-// API keys come from INVITEKIT_API_KEYS="id:secret,..." or -api-key
-// id:secret; with none, the server makes one and prints it with a curl line
-// to try. Every key may act for any organization; cross-organization guest
-// requests need -connection REQUESTER:TARGET. The token signing key comes
-// from INVITEKIT_TOKEN_KEY (base64, at least 32 bytes) or from a 0600 file
-// created beside the database. Every change is recorded as an event, listed
+// API keys come from INVITEKIT_API_KEYS="id:secret@ORG,..." or -api-key
+// id:secret@ORG; a key acts only for the organizations after its @s, or for
+// every one with @*. With none, the server makes an @* key and prints it with
+// a curl line to try. Cross-organization guest requests need -connection
+// REQUESTER:TARGET. The token signing key comes from INVITEKIT_TOKEN_KEY
+// (base64, at least 32 bytes) or from a 0600 file created beside the
+// database; the server refuses to start when a database with invitations
+// has lost its key file (-rotate-token-key makes a new one). Failed
+// authentications and invalid tokens are throttled per client address, the
+// connections held are capped, and /healthz and /readyz answer probes. Every change is recorded as an event, listed
 // at /v1/organizations/{id}/events; with -webhook URL (repeatable) and
 // INVITEKIT_WEBHOOK_SECRET the server also runs the outbox relay, which
 // POSTs each event to every URL, signed as Standard Webhooks specify, and
@@ -25,6 +29,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -53,7 +58,11 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "server:", err)
 		os.Exit(1)
 	}
@@ -71,16 +80,27 @@ type backend interface {
 
 // run serves until ctx is done, then shuts down gracefully.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := parseConfig(args, getenv, stderr)
+	cfg, err := parseConfig(args, getenv, stdout)
 	if err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	var generated string
+	// Bind first: a port in use fails before any file is created.
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w", cfg.addr, err)
+	}
+	defer ln.Close()
+	var generated apiKey
 	if len(cfg.apiKeys) == 0 {
 		id, secret := generateAPIKey()
-		cfg.apiKeys[id] = secret
-		generated = id
+		generated = apiKey{id: id, secret: secret, all: true}
+		cfg.apiKeys[id] = generated
+	}
+	for id, k := range cfg.apiKeys {
+		if k.all {
+			logger.Warn("API key acts for every organization (@*); give it @ORG for each organization it should act for instead", "key", id)
+		}
 	}
 
 	st, keyFile, err := openStore(ctx, cfg)
@@ -88,12 +108,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer st.Close()
-	key, created, err := tokenKey(cfg.tokenKey, keyFile)
+	key, err := loadTokenKey(ctx, cfg, keyFile, logger)
 	if err != nil {
 		return err
-	}
-	if created {
-		logger.Info("created token signing key file; back it up with the database", "file", keyFile)
 	}
 
 	svc, err := newServices(st, key)
@@ -104,12 +121,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.addr)
-	if err != nil {
-		return err
-	}
-	if generated != "" {
-		printTryIt(stdout, ln.Addr(), generated, cfg.apiKeys[generated])
+	if generated.id != "" {
+		printTryIt(stdout, ln.Addr(), generated.id, generated.secret)
 	}
 	if cfg.acceptURL == "" {
 		cfg.acceptURL = "http://" + hostPort(ln.Addr()) + "/accept"
@@ -119,11 +132,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer stopRelay()
 	relayed, err := startRelay(relayCtx, st, svc, cfg, logger)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	fmt.Fprintf(stdout, "listening on %s\n", ln.Addr())
-	err = serve(ctx, ln, handler, logger)
+	err = serve(ctx, ln, handler, cfg, logger)
 	// Wait for the relay before the store closes.
 	stopRelay()
 	return errors.Join(err, <-relayed)
@@ -209,10 +221,11 @@ func newServices(st backend, key []byte) (services, error) {
 // link to at /accept.
 func newHandler(st backend, svc services, cfg config, logger *slog.Logger) (http.Handler, error) {
 	api, err := httpadapter.New(httpadapter.Config{
-		Invitations:  svc.invitations,
-		Guests:       svc.guests,
-		Events:       st,
-		Authenticate: httpadapter.APIKeys(cfg.apiKeys),
+		Invitations:           svc.invitations,
+		Guests:                svc.guests,
+		Events:                st,
+		Authenticate:          httpadapter.APIKeys(cfg.apiKeys.secrets()),
+		AuthorizeOrganization: cfg.apiKeys.authorize,
 		AuthorizeConnection: func(_ context.Context, _ httpadapter.Principal, requester, target uuid.UUID) error {
 			if cfg.connections[[2]uuid.UUID{requester, target}] {
 				return nil
@@ -233,7 +246,17 @@ func newHandler(st backend, svc services, cfg config, logger *slog.Logger) (http
 	mux := http.NewServeMux()
 	mux.Handle("/accept", page)
 	mux.Handle("/", api)
-	return httpadapter.LogRequests(logger, withDeadline(requestTimeout, mux)), nil
+	guarded, err := throttleGuesses(withDeadline(requestTimeout, mux), cfg)
+	if err != nil {
+		return nil, err
+	}
+	// Probes are neither throttled nor logged: a load balancer sends
+	// them every few seconds, maybe from an address a client shares.
+	top := http.NewServeMux()
+	top.Handle("GET /healthz", healthz())
+	top.Handle("GET /readyz", readyz(st, logger))
+	top.Handle("/", httpadapter.LogRequests(logger, guarded))
+	return top, nil
 }
 
 // requestTimeout bounds the work of one request: the store's waits for
@@ -257,19 +280,21 @@ func withDeadline(d time.Duration, next http.Handler) http.Handler {
 }
 
 // serve runs an http.Server on ln until ctx is done, then gives requests in
-// flight ten seconds to finish.
-func serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
+// flight ten seconds to finish. It holds at most cfg.maxConns connections.
+func serve(ctx context.Context, ln net.Listener, h http.Handler, cfg config, logger *slog.Logger) error {
+	conns := newConnLimit(cfg.maxConns)
 	srv := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
+		ReadHeaderTimeout: cfg.readHeaderTimeout,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      writeTimeout,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       cfg.idleTimeout,
 		MaxHeaderBytes:    64 << 10,
+		ConnState:         conns.track,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(conns.listener(ln)) }()
 	select {
 	case err := <-errc:
 		return err
@@ -304,7 +329,7 @@ func hostPort(addr net.Addr) string {
 
 func printTryIt(w io.Writer, addr net.Addr, id, secret string) {
 	host := hostPort(addr)
-	fmt.Fprintf(w, "No API key configured; generated one for this run:\n  INVITEKIT_API_KEYS=%s:%s\n", id, secret)
+	fmt.Fprintf(w, "No API key configured; generated one for this run, acting for every organization:\n  INVITEKIT_API_KEYS=%s:%s@*\n", id, secret)
 	fmt.Fprintf(w, "Try it:\n  curl -s -u %s:%s -H 'Content-Type: application/json' \\\n"+
 		"    -d '{\"email\":\"ada@example.com\",\"role\":\"admin\"}' \\\n"+
 		"    http://%s/v1/organizations/%s/invitations\n", id, secret, host, uuid.New())

@@ -196,7 +196,7 @@ func TestCrashLosesNoEvent(t *testing.T) {
 	secret := webhook.GenerateSecret()
 	r := newReceiver(t, secret)
 	db := filepath.Join(t.TempDir(), "invitekit.db")
-	env := []string{"INVITEKIT_API_KEYS=k:s", "INVITEKIT_WEBHOOK_SECRET=" + secret}
+	env := []string{"INVITEKIT_API_KEYS=k:s@*", "INVITEKIT_WEBHOOK_SECRET=" + secret}
 	args := []string{"-db", db, "-webhook", r.srv.URL, "-webhook-timeout", "1s"}
 	org := uuid.NewString()
 	c := &client{http: &http.Client{Timeout: 5 * time.Second}}
@@ -239,7 +239,7 @@ func TestTwoServersShareOneStream(t *testing.T) {
 	bin := build(t)
 	secret := webhook.GenerateSecret()
 	r := newReceiver(t, secret)
-	env := []string{"INVITEKIT_API_KEYS=k:s", "INVITEKIT_WEBHOOK_SECRET=" + secret,
+	env := []string{"INVITEKIT_API_KEYS=k:s@*", "INVITEKIT_WEBHOOK_SECRET=" + secret,
 		"INVITEKIT_TOKEN_KEY=" + strings.Repeat("A", 43) + "="}
 	args := []string{"-postgres", url, "-postgres-schema", schema, "-webhook", r.srv.URL, "-webhook-timeout", "1s"}
 	a := start(t, bin, env, args...)

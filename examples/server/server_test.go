@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -30,6 +31,26 @@ type process struct {
 	addr   string
 	apiKey [2]string // generated ID and secret, when the server made one
 	done   chan error
+	// log is what the server wrote to stderr.
+	log *syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer a process writes while a test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // binary is the example server built once for every test, in binDir.
@@ -52,6 +73,12 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binDir = dir
+	// Tests run the binary as an unprivileged user when they run as root
+	// (see unprivileged), who needs to reach it.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -67,14 +94,14 @@ func build(t *testing.T) string {
 
 var (
 	listening = regexp.MustCompile(`^listening on (\S+)$`)
-	generated = regexp.MustCompile(`^\s+INVITEKIT_API_KEYS=([^:]+):(\S+)$`)
+	generated = regexp.MustCompile(`^\s+INVITEKIT_API_KEYS=([^:]+):([^@\s]+)@\*$`)
 )
 
 func start(t *testing.T, bin string, env []string, args ...string) *process {
 	t.Helper()
-	p := &process{cmd: exec.Command(bin, append([]string{"-addr", "127.0.0.1:0"}, args...)...), done: make(chan error, 1)}
+	p := &process{cmd: exec.Command(bin, append([]string{"-addr", "127.0.0.1:0"}, args...)...), done: make(chan error, 1), log: &syncBuffer{}}
 	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stderr = io.Discard
+	p.cmd.Stderr = p.log
 	stdout, err := p.cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, p.cmd.Start())
@@ -158,7 +185,7 @@ func TestServerBinary(t *testing.T) {
 
 	// A restart with the same file and key keeps the invitation and its
 	// token.
-	key := fmt.Sprintf("INVITEKIT_API_KEYS=%s:%s", first.apiKey[0], first.apiKey[1])
+	key := fmt.Sprintf("INVITEKIT_API_KEYS=%s:%s@*", first.apiKey[0], first.apiKey[1])
 	second := start(t, bin, []string{key}, "-db", db)
 	second.apiKey = first.apiKey
 	status, list := second.do(t, "GET", "/v1/organizations/"+org+"/invitations", "")
@@ -176,7 +203,7 @@ func TestServerMemory(t *testing.T) {
 		t.Skip("builds and runs the server binary")
 	}
 	t.Parallel()
-	p := start(t, build(t), []string{"INVITEKIT_API_KEYS=k:s"}, "-db", ":memory:")
+	p := start(t, build(t), []string{"INVITEKIT_API_KEYS=k:s@*"}, "-db", ":memory:")
 	p.apiKey = [2]string{"k", "s"}
 	status, body := p.do(t, "GET", "/v1/organizations/"+uuid.NewString()+"/invitations", "")
 	assert.Equal(t, http.StatusOK, status, "%v", body)
@@ -214,7 +241,7 @@ func postgresSchema(t *testing.T) (url, schema string) {
 func TestServerPostgres(t *testing.T) {
 	url, schema := postgresSchema(t)
 	bin := build(t)
-	env := []string{"INVITEKIT_API_KEYS=k:s", "INVITEKIT_TOKEN_KEY=" + base64.StdEncoding.EncodeToString(make([]byte, 32))}
+	env := []string{"INVITEKIT_API_KEYS=k:s@*", "INVITEKIT_TOKEN_KEY=" + base64.StdEncoding.EncodeToString(make([]byte, 32))}
 	org := uuid.NewString()
 
 	// Two instances on one database, as the store is meant to be run.

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"strings"
 )
@@ -85,4 +88,52 @@ func checkKeyFileMode(name string) error {
 		return fmt.Errorf("key file %s is readable by others (mode %v): chmod 600 it", name, st.Mode().Perm())
 	}
 	return nil
+}
+
+// loadTokenKey returns the token key cfg and keyFile name (see tokenKey),
+// refusing to create a key file beside a database that holds invitations
+// unless cfg.rotateTokenKey says to: their links were signed with the lost
+// key, and a new one silently breaks every one of them.
+func loadTokenKey(ctx context.Context, cfg config, keyFile string, logger *slog.Logger) ([]byte, error) {
+	lost := false
+	if cfg.tokenKey == "" && keyFile != "" {
+		if _, err := os.Stat(keyFile); errors.Is(err, fs.ErrNotExist) {
+			if lost, err = holdsInvitations(ctx, cfg.db); err != nil {
+				return nil, fmt.Errorf("check %s for invitations: %w", cfg.db, err)
+			}
+		}
+	}
+	if lost && !cfg.rotateTokenKey {
+		return nil, fmt.Errorf("the token key file %s is missing, but the database %s holds invitations signed with it: "+
+			"restore the file from a backup, or start with -rotate-token-key to create a new key, "+
+			"which makes every invitation link and token already sent invalid", keyFile, cfg.db)
+	}
+	key, created, err := tokenKey(cfg.tokenKey, keyFile)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case lost:
+		logger.Warn("created a new token signing key (-rotate-token-key): every invitation link and token sent before is now invalid; "+
+			"resend the invitations still wanted", "file", keyFile)
+	case created:
+		logger.Info("created token signing key file; back it up with the database", "file", keyFile)
+	case cfg.rotateTokenKey:
+		logger.Warn("-rotate-token-key has no effect: the token key file exists; to rotate, move it away first", "file", keyFile)
+	}
+	return key, nil
+}
+
+// holdsInvitations reports whether the SQLite database at path holds an
+// invitation of either kind. The store's interfaces list by organization
+// only, so it asks the file itself, read-only.
+func holdsInvitations(ctx context.Context, path string) (bool, error) {
+	db, err := sql.Open("sqlite", "file:"+strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)+"?mode=ro")
+	if err != nil {
+		return false, err
+	}
+	defer db.Close()
+	var found bool
+	err = db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM invitations) OR EXISTS (SELECT 1 FROM guest_invitations)`).Scan(&found)
+	return found, err
 }

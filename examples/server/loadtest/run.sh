@@ -6,11 +6,11 @@ set -euo pipefail
 dir=$(mktemp -d)
 here=$(cd "$(dirname "$0")" && pwd)
 go build -o "$dir/server" ./examples/server
-INVITEKIT_API_KEYS=demo:s3cret "$dir/server" -db "$dir/bench.db" -addr 127.0.0.1:18181 >"$dir/server.out" 2>/dev/null &
+org=0b5f8a34-1111-4c1e-9d55-3f2f6a1e2b7c
+INVITEKIT_API_KEYS=demo:s3cret@$org "$dir/server" -db "$dir/bench.db" -addr 127.0.0.1:18181 >"$dir/server.out" 2>/dev/null &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
-for _ in $(seq 1 50); do curl -fs http://127.0.0.1:18181/openapi.json >/dev/null && break; sleep 0.1; done
-org=0b5f8a34-1111-4c1e-9d55-3f2f6a1e2b7c
+for _ in $(seq 1 50); do curl -fs http://127.0.0.1:18181/readyz >/dev/null && break; sleep 0.1; done
 base=http://127.0.0.1:18181/v1/organizations/$org/invitations
 for i in $(seq 1 60); do
 	curl -fs -u demo:s3cret -H 'Content-Type: application/json' \
