@@ -33,8 +33,10 @@
 // WithLockTimeout) fails with an error wrapping store.ErrUnavailable and
 // the pgx error. Reads, and write transactions whose connection died before
 // COMMIT was sent, run again on another connection (the server rolled the
-// transaction back); so does a create whose statement was lost, which then
-// recognises its own record by ID if the lost attempt had committed. A
+// transaction back), also when an accept hook's own statement on the
+// transaction saw the connection die, so the hook runs again; so does a
+// create whose statement was lost, which then recognises its own record
+// by ID if the lost attempt had committed. A
 // COMMIT the server answered by terminating the session is settled on the
 // server, and the store looks for the transaction's event to learn how.
 // Only a connection lost to the network while the commit itself is under
