@@ -3,6 +3,7 @@ package postgresstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -14,22 +15,40 @@ import (
 
 	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/postgresstore"
 	"github.com/invitekit/invitekit/store"
 	"github.com/invitekit/invitekit/storetest"
 )
 
 // killBackends terminates every server connection of the pool whose
-// application_name is app, from the admin pool, and waits until they are
-// gone.
+// application_name is app, from the admin pool, and waits until those are
+// gone. (The store may open new ones meanwhile, to retry.)
 func killBackends(t *testing.T, app string) {
 	t.Helper()
 	ctx := context.Background()
-	var killed int
-	err := admin.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))
+	var killed []int32
+	err := admin.QueryRow(ctx, `SELECT coalesce(array_agg(pid) FILTER (WHERE pg_terminate_backend(pid)), '{}')
 		FROM pg_stat_activity WHERE application_name = $1`, app).Scan(&killed)
 	require.NoError(t, err)
-	require.Positive(t, killed, "the store had connections to kill")
-	require.Eventually(t, func() bool { return backends(t, app, "") == 0 }, 10*time.Second, 10*time.Millisecond)
+	require.NotEmpty(t, killed, "the store had connections to kill")
+	require.Eventually(t, func() bool {
+		var n int
+		require.NoError(t, admin.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1)", killed).Scan(&n))
+		return n == 0
+	}, 10*time.Second, 10*time.Millisecond)
+}
+
+// faultSetup opens an instance whose connections are named app, in a new
+// schema, with one pending invitation created at clock's now.
+func faultSetup(t *testing.T, prefix string) (in instance, inv invitation.Invitation, app, schema string, clock *storetest.Clock) {
+	t.Helper()
+	app = randomName(prefix)
+	clock = storetest.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
+	schema = newSchema(t)
+	in = newInstance(t, schema, clock.Now, "application_name="+app)
+	inv, err := in.orgs.Create(context.Background(), invitation.CreateParams{OrganizationID: uuid.New(), Email: "a@example.com", Role: "admin"})
+	require.NoError(t, err)
+	return in, inv, app, schema, clock
 }
 
 // backends counts the server connections of application app, only those
@@ -51,12 +70,7 @@ func backends(t *testing.T, app, waitType string) int {
 func TestConnectionKilledInsideUpdate(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	app := randomName("invitekit_fault_")
-	clock := storetest.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
-	schema := newSchema(t)
-	in := newInstance(t, schema, clock.Now, "application_name="+app)
-	inv, err := in.orgs.Create(ctx, invitation.CreateParams{OrganizationID: uuid.New(), Email: "a@example.com", Role: "admin"})
-	require.NoError(t, err)
+	in, inv, app, schema, clock := faultSetup(t, "invitekit_fault_")
 	table := func(name string) string { return pgx.Identifier{schema, name}.Sanitize() }
 	// storetest.Change records its change as an invitation.resent event.
 	changeEvents := func() int {
@@ -98,15 +112,10 @@ func TestConnectionKilledInsideUpdate(t *testing.T) {
 func TestConnectionKilledOnEveryAttempt(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	app := randomName("invitekit_fault_")
-	clock := storetest.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
-	schema := newSchema(t)
-	in := newInstance(t, schema, clock.Now, "application_name="+app)
-	inv, err := in.orgs.Create(ctx, invitation.CreateParams{OrganizationID: uuid.New(), Email: "a@example.com", Role: "admin"})
-	require.NoError(t, err)
+	in, inv, app, schema, clock := faultSetup(t, "invitekit_fault_")
 
 	calls := 0
-	_, err = in.store.UpdateInvitation(ctx, inv.OrganizationID, inv.ID, clock.Now(), storetest.Change(func(i *invitation.Invitation) error {
+	_, err := in.store.UpdateInvitation(ctx, inv.OrganizationID, inv.ID, clock.Now(), storetest.Change(func(i *invitation.Invitation) error {
 		calls++
 		killBackends(t, app)
 		now := clock.Now()
@@ -132,17 +141,15 @@ func TestConnectionKilledOnEveryAttempt(t *testing.T) {
 
 // TestConnectionKilledWhileWaiting kills the store's connections while a
 // create waits for a row lock an expired invitation's claim is held under:
-// the create fails without inserting or releasing anything, and succeeds
-// once the lock is gone.
+// the killed attempt inserts and releases nothing, and the create runs
+// again, waits for the lock again and succeeds once the lock is gone, the
+// new invitation holding the only claim.
 func TestConnectionKilledWhileWaiting(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	app := randomName("invitekit_fault_")
-	clock := storetest.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
-	schema := newSchema(t)
-	in := newInstance(t, schema, clock.Now, "application_name="+app)
+	old, _, app, schema, clock := faultSetup(t, "invitekit_fault_")
 	p := invitation.CreateParams{OrganizationID: uuid.New(), Email: "a@example.com", Role: "admin"}
-	old, err := in.orgs.Create(ctx, p)
+	prev, err := old.orgs.Create(ctx, p)
 	require.NoError(t, err)
 	clock.Advance(invitation.DefaultTTL)
 
@@ -150,19 +157,16 @@ func TestConnectionKilledWhileWaiting(t *testing.T) {
 	lock, err := admin.Begin(ctx)
 	require.NoError(t, err)
 	defer func() { _ = lock.Rollback(ctx) }()
-	_, err = lock.Exec(ctx, "SELECT 1 FROM "+table+" WHERE id = $1 FOR UPDATE", old.ID)
+	_, err = lock.Exec(ctx, "SELECT 1 FROM "+table+" WHERE id = $1 FOR UPDATE", prev.ID)
 	require.NoError(t, err)
 
 	var wg sync.WaitGroup
 	var createErr error
-	wg.Go(func() { _, createErr = in.orgs.Create(ctx, p) })
-	require.Eventually(t, func() bool { return backends(t, app, "Lock") == 1 }, 10*time.Second, 10*time.Millisecond,
-		"the create waits for the lock")
+	wg.Go(func() { _, createErr = old.orgs.Create(ctx, p) })
+	waitsForLock := func() bool { return backends(t, app, "Lock") == 1 }
+	require.Eventually(t, waitsForLock, 10*time.Second, 10*time.Millisecond, "the create waits for the lock")
 	killBackends(t, app)
-	wg.Wait()
-	require.Error(t, createErr)
-	t.Logf("create on a killed connection: %v", createErr)
-	require.NoError(t, lock.Rollback(ctx))
+	require.Eventually(t, waitsForLock, 10*time.Second, 10*time.Millisecond, "the create runs again and waits again")
 
 	claims := func() (rows, claimed int) {
 		err := admin.QueryRow(ctx, "SELECT count(*), count(*) FILTER (WHERE open_claim) FROM "+table+
@@ -171,17 +175,62 @@ func TestConnectionKilledWhileWaiting(t *testing.T) {
 		return rows, claimed
 	}
 	rows, claimed := claims()
-	assert.Equal(t, 1, rows, "nothing inserted")
-	assert.Equal(t, 1, claimed, "the old claim was not released")
+	assert.Equal(t, 1, rows, "the killed attempt inserted nothing")
+	assert.Equal(t, 1, claimed, "nor released the old claim")
 
-	_, err = in.orgs.Create(ctx, p)
-	require.NoError(t, err, "the next call gets a new connection")
+	require.NoError(t, lock.Rollback(ctx))
+	wg.Wait()
+	require.NoError(t, createErr, "a killed connection fails no create that did not commit")
 	rows, claimed = claims()
 	assert.Equal(t, 2, rows)
 	assert.Equal(t, 1, claimed, "the new invitation holds the only claim")
 	var oldClaims bool
-	require.NoError(t, admin.QueryRow(ctx, "SELECT open_claim FROM "+table+" WHERE id = $1", old.ID).Scan(&oldClaims))
+	require.NoError(t, admin.QueryRow(ctx, "SELECT open_claim FROM "+table+" WHERE id = $1", prev.ID).Scan(&oldClaims))
 	assert.False(t, oldClaims)
+}
+
+// TestConnectionKilledInsideAcceptHook kills the store's connections while
+// an accept hook writes in the store's transaction: the hook's statement
+// fails in the hook's words, but the transaction is lost with its
+// connection, so the accept runs again (hook included) on a new connection
+// and commits the hook's row and the accept once.
+func TestConnectionKilledInsideAcceptHook(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	in, inv, app, schema, _ := faultSetup(t, "invitekit_fault_")
+	members := pgx.Identifier{schema, "hook_members"}.Sanitize()
+	_, err := admin.Exec(ctx, "CREATE TABLE "+members+" (invitation_id uuid PRIMARY KEY)")
+	require.NoError(t, err)
+
+	calls := 0
+	_, err = in.orgs.Accept(ctx, in.orgs.Token(inv), "a@example.com", func(ctx context.Context, accepted invitation.Invitation) error {
+		calls++
+		tx, ok := postgresstore.Tx(ctx)
+		require.True(t, ok)
+		if calls == 1 {
+			killBackends(t, app)
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO "+members+" VALUES ($1)", accepted.ID); err != nil {
+			return fmt.Errorf("add member: %w", err)
+		}
+		return nil
+	})
+	require.NoError(t, err, "the accept ran again on a new connection")
+	assert.Equal(t, 2, calls, "the killed attempt and the retry")
+	var n int
+	require.NoError(t, admin.QueryRow(ctx, "SELECT count(*) FROM "+members).Scan(&n))
+	assert.Equal(t, 1, n, "the hook's row, once")
+
+	calls = 0
+	_, err = in.orgs.Accept(ctx, in.orgs.Token(inv), "a@example.com", func(ctx context.Context, _ invitation.Invitation) error {
+		calls++
+		killBackends(t, app)
+		tx, _ := postgresstore.Tx(ctx)
+		_, err := tx.Exec(ctx, "SELECT 1")
+		return err
+	})
+	assert.ErrorIs(t, err, store.ErrAlreadyAccepted, "the next accept sees the one accept")
+	assert.Zero(t, calls)
 }
 
 // TestDeadlockIsRetried makes the store's update transaction one half of a

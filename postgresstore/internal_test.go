@@ -58,6 +58,7 @@ func TestDriverClassifiesFailures(t *testing.T) {
 		conn.Close(context.Background())
 		t.Fatal("connected to a closed port")
 	}
+	refusedTLS := refusedTLSError(t)
 	var d driver
 	reset := fmt.Errorf("read: %w", &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET})
 	for _, tc := range []struct {
@@ -71,6 +72,7 @@ func TestDriverClassifiesFailures(t *testing.T) {
 		{"cannot connect now", pgError(codeCannotConnectNow), true, true, false, true, false},
 		{"connection failure", pgError("08006"), true, true, false, true, false},
 		{"refused", err, true, true, true, true, false},
+		{"TLS refused: configuration, not availability", refusedTLS, false, false, false, false, false},
 		{"reset", reset, true, true, false, true, false},
 		{"unexpected EOF", fmt.Errorf("receive message: %w", io.ErrUnexpectedEOF), true, true, false, true, false},
 		{"lock timeout", pgError(codeLockNotAvailable), false, true, false, false, false},
@@ -109,6 +111,44 @@ func TestBoundsFollowTheDeadline(t *testing.T) {
 	assert.Empty(t, driver{}.bounds(context.Background(), 0), "no bound, no deadline")
 	assert.Equal(t, "; SET LOCAL lock_timeout = 1; SET LOCAL statement_timeout = 1",
 		driver{}.bounds(deadlineIn(t, 100*time.Microsecond), 0), "never 0, which is no bound")
+	assert.Equal(t, "; SET LOCAL lock_timeout = 1; SET LOCAL statement_timeout = 1",
+		d.bounds(deadlineIn(t, -time.Second), d.lockTimeout), "a deadline just passed still bounds both")
+	assert.Equal(t, "; SET LOCAL lock_timeout = 2", driver{}.bounds(context.Background(), 1500*time.Microsecond),
+		"rounded up, never below the bound asked for")
+}
+
+// refusedTLSError returns the error of a connection with sslmode=require to
+// a server that does not offer TLS: a *pgconn.ConnectError that no retry
+// changes.
+func refusedTLSError(t *testing.T) error {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			// The SSLRequest is 8 bytes; 'N' declines it.
+			_, _ = io.ReadFull(c, make([]byte, 8))
+			_, _ = c.Write([]byte{'N'})
+			c.Close()
+		}
+	}()
+	conn, err := pgconn.Connect(context.Background(), "postgres://nobody@"+ln.Addr().String()+"/none?sslmode=require&connect_timeout=5")
+	if err == nil {
+		conn.Close(context.Background())
+		t.Fatal("connected without TLS")
+	}
+	var connectErr *pgconn.ConnectError
+	if !errors.As(err, &connectErr) {
+		t.Fatalf("not a connect error: %v", err)
+	}
+	return err
 }
 
 // deadlineIn returns a context whose deadline is d away.

@@ -33,8 +33,10 @@
 // WithLockTimeout) fails with an error wrapping store.ErrUnavailable and
 // the pgx error. Reads, and write transactions whose connection died before
 // COMMIT was sent, run again on another connection (the server rolled the
-// transaction back); so does a create whose statement was lost, which then
-// recognises its own record by ID if the lost attempt had committed. A
+// transaction back), also when an accept hook's own statement on the
+// transaction saw the connection die, so the hook runs again; so does a
+// create whose statement was lost, which then recognises its own record
+// by ID if the lost attempt had committed. A
 // COMMIT the server answered by terminating the session is settled on the
 // server, and the store looks for the transaction's event to learn how.
 // Only a connection lost to the network while the commit itself is under
@@ -346,6 +348,13 @@ func (d driver) WriteTx(ctx context.Context, f func(context.Context, sqlcore.Que
 	}
 	defer func() { _ = tx.Rollback(ctx) }() // a no-op after Commit
 	if err := f(context.WithValue(ctx, txKey{}, tx), querier{tx}); err != nil {
+		if tx.Conn().IsClosed() && !lost(err) {
+			// f reported the failure in its own words (an accept hook's
+			// statement on the transaction, say), but the connection is
+			// gone, and the transaction with it: as retryable as any
+			// lost before COMMIT.
+			err = errors.Join(err, errTxConnGone)
+		}
 		return &abortedError{err}
 	}
 	if err := ctx.Err(); err != nil {
@@ -387,6 +396,10 @@ const commitTimeout = 5 * time.Second
 // (see driver.txSlots) within the lock timeout.
 var errNoTxSlot = errors.New("postgresstore: every connection for write transactions stayed busy for the lock timeout")
 
+// errTxConnGone joins the error of a write transaction whose connection
+// was gone when it failed.
+var errTxConnGone = fmt.Errorf("postgresstore: the transaction's connection is gone: %w", pgconn.ErrConnClosed)
+
 // bounds returns the SET LOCAL statements that bound the lock and statement
 // waits of a transaction begun now by lockTimeout, the driver's statement
 // timeout and ctx's deadline, whichever is sooner, each prefixed by "; ".
@@ -394,14 +407,17 @@ func (d driver) bounds(ctx context.Context, lockTimeout time.Duration) string {
 	bound := func(setting string, d time.Duration) string {
 		if deadline, ok := ctx.Deadline(); ok {
 			if left := time.Until(deadline); d == 0 || left < d {
-				d = left
+				// At least 1 ms even when the deadline has just passed
+				// (ctx may not say so yet): 0 would switch the bound
+				// off, and a transaction begun now would wait unbounded.
+				d = max(left, time.Millisecond)
 			}
 		}
-		if d <= 0 {
-			return "" // no bound, or ctx has ended and BEGIN fails anyway
+		if d == 0 {
+			return "" // no bound and no deadline
 		}
-		// At least 1 ms: 0 would switch the bound off.
-		return "; SET LOCAL " + setting + " = " + strconv.FormatInt(max(d.Milliseconds(), 1), 10)
+		// Whole milliseconds, rounded up: PostgreSQL's unit, and 0 is off.
+		return "; SET LOCAL " + setting + " = " + strconv.FormatInt(int64((d+time.Millisecond-1)/time.Millisecond), 10)
 	}
 	return bound("lock_timeout", lockTimeout) + bound("statement_timeout", d.statementTimeout)
 }
@@ -458,14 +474,18 @@ func (driver) Retryable(err error) bool {
 	var aborted *abortedError
 	var connectErr *pgconn.ConnectError
 	return pgconn.SafeToRetry(err) || errors.As(err, &aborted) && lost(aborted.err) ||
-		errors.As(err, &connectErr) // no connection, so nothing was sent
+		errors.As(err, &connectErr) && lost(err) // no connection, so nothing was sent
 }
 
 func (driver) Lost(err error) bool { return lost(err) }
 
-// lost reports whether err says the connection failed: it could not be
-// made (*pgconn.ConnectError), the server terminated it (57P01 to 57P03,
-// class 08), or the network or pgx closed it.
+// lost reports whether err says the connection failed: the server
+// terminated it (57P01 to 57P03, class 08), the network or pgx closed it,
+// or it could not be made for one of those reasons or within
+// connect_timeout. A connection refused for a reason that lasts (a
+// password, TLS the server does not offer, a certificate that does not
+// verify) is not lost: reported as unavailable, it would be retried and
+// answered 503 for ever instead of showing up as the error it is.
 func lost(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
@@ -476,7 +496,9 @@ func lost(err error) bool {
 		return strings.HasPrefix(pgErr.Code, classConnection)
 	}
 	var connectErr *pgconn.ConnectError
-	if errors.As(err, &connectErr) {
+	if errors.As(err, &connectErr) && errors.Is(err, context.DeadlineExceeded) {
+		// connect_timeout ran out (the caller's own deadline is told
+		// apart by the core, which reports it first).
 		return true
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -202,18 +203,11 @@ func (c *Core) writeEvents(ctx context.Context, f func(ctx context.Context, q Qu
 	})
 	var checkable *CheckableCommitError
 	if errors.As(err, &checkable) && wrote != uuid.Nil {
-		var found int
-		var cerr error
-		for range c.retries {
-			// Another pooled connection may be gone too.
-			if cerr = scanOne(ctx, c.drv.Reader(), c.events.exists, []any{c.d.ID(wrote)}, &found); cerr == nil || !c.drv.Lost(cerr) {
-				break
-			}
-		}
-		switch {
+		switch found, cerr := c.eventExists(ctx, wrote); {
 		case cerr != nil:
-			// Unknown still.
-		case found > 0:
+			// Still unknown: the call fails with both errors.
+			err = fmt.Errorf("%w (looking for its event: %w)", err, cerr)
+		case found:
 			err = nil
 		default:
 			return &again{err}
@@ -223,6 +217,16 @@ func (c *Core) writeEvents(ctx context.Context, f func(ctx context.Context, q Qu
 		c.committed()
 	}
 	return err
+}
+
+// eventExists reports whether the event with id is stored, as a read: it
+// runs again, after a backoff, on a connection that turns out lost too, as
+// the pool's other connections may have gone with the one that failed.
+func (c *Core) eventExists(ctx context.Context, id uuid.UUID) (bool, error) {
+	found, err := readEvents(ctx, c, "look for the event of a lost commit", func() (n int, err error) {
+		return n, scanOne(ctx, c.drv.Reader(), c.events.exists, []any{c.d.ID(id)}, &n)
+	})
+	return found > 0, err
 }
 
 // Notifier is a Driver that tells other processes when events have
@@ -265,21 +269,13 @@ func (c *Core) batch(ctx context.Context, stmts ...Stmt) error {
 
 // events runs f, which may write, as the event operation op, with the
 // core's retries and error translation.
-func events[R any](ctx context.Context, c *Core, op string, f func() (R, error)) (out R, err error) {
-	err = c.run(ctx, op, func() (err error) {
-		out, err = f()
-		return err
-	})
-	return out, err
+func events[R any](ctx context.Context, c *Core, op string, f func() (R, error)) (R, error) {
+	return attempt(ctx, c.run, op, f)
 }
 
 // readEvents is events for f that only reads.
-func readEvents[R any](ctx context.Context, c *Core, op string, f func() (R, error)) (out R, err error) {
-	err = c.read(ctx, op, func() (err error) {
-		out, err = f()
-		return err
-	})
-	return out, err
+func readEvents[R any](ctx context.Context, c *Core, op string, f func() (R, error)) (R, error) {
+	return attempt(ctx, c.read, op, f)
 }
 
 // ListEvents implements event.Store.

@@ -214,21 +214,13 @@ func (t *table[T]) releaseArgs(r *T, now time.Time) []any {
 
 // do runs f, which may write, as the operation op of the table's kind,
 // with the core's retries and error translation.
-func do[T, R any](ctx context.Context, t *table[T], op string, f func() (R, error)) (out R, err error) {
-	err = t.c.run(ctx, op+" "+t.kind, func() (err error) {
-		out, err = f()
-		return err
-	})
-	return out, err
+func do[T, R any](ctx context.Context, t *table[T], op string, f func() (R, error)) (R, error) {
+	return attempt(ctx, t.c.run, op+" "+t.kind, f)
 }
 
 // doRead is do for f that only reads.
-func doRead[T, R any](ctx context.Context, t *table[T], op string, f func() (R, error)) (out R, err error) {
-	err = t.c.read(ctx, op+" "+t.kind, func() (err error) {
-		out, err = f()
-		return err
-	})
-	return out, err
+func doRead[T, R any](ctx context.Context, t *table[T], op string, f func() (R, error)) (R, error) {
+	return attempt(ctx, t.c.read, op+" "+t.kind, f)
 }
 
 func (t *table[T]) getRecord(ctx context.Context, tenant, id uuid.UUID) (T, error) {
@@ -290,6 +282,9 @@ func (t *table[T]) createRecord(ctx context.Context, r T, now time.Time, ev even
 			case ferr == nil:
 				t.c.committed()
 				return 0, nil // the earlier attempt's
+			case t.c.drv.Lost(ferr):
+				// Still unknown: look again on the next attempt.
+				return 0, &again{ferr}
 			case !errors.Is(ferr, store.ErrNotFound):
 				return 0, ferr
 			}

@@ -214,6 +214,16 @@ func (c *Core) retry(ctx context.Context, op string, retryable func(error) bool,
 	}
 }
 
+// attempt runs f, which returns a result, through run (Core.run or
+// Core.read) as the operation op.
+func attempt[R any](ctx context.Context, run func(context.Context, string, func() error) error, op string, f func() (R, error)) (out R, err error) {
+	err = run(ctx, op, func() (err error) {
+		out, err = f()
+		return err
+	})
+	return out, err
+}
+
 // again marks an error after which the operation runs again although the
 // driver would not retry it, because the operation checks on its next
 // attempt whether the failed one took effect.
@@ -229,7 +239,8 @@ type callerError struct{ err error }
 func (e *callerError) Error() string { return e.err.Error() }
 
 // translate is the one place errors become what a store returns: the
-// updater's own error unchanged, a unique violation store.ErrAlreadyExists,
+// updater's own error unchanged (wrapped in store.ErrUnavailable too when
+// the driver says the database failed under it), a unique violation store.ErrAlreadyExists,
 // a failure after Close store.ErrClosed, and anything else wrapped with the
 // operation; when ctx has ended, the result wraps ctx's error too, which
 // drivers report in their own words; otherwise a busy or unreachable
@@ -239,6 +250,11 @@ func (c *Core) translate(ctx context.Context, op string, err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &ce) && c.drv.Unavailable(err):
+		// The updater failed because the database did (the driver saw
+		// its transaction's connection gone): the caller's error, and
+		// ErrUnavailable, as for any lost connection.
+		return fmt.Errorf("%s: %s: %w: %w", c.name, op, store.ErrUnavailable, ce.err)
 	case errors.As(err, &ce):
 		return ce.err
 	case c.drv.Unique(err):

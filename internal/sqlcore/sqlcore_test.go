@@ -159,10 +159,14 @@ func TestTranslateUnavailable(t *testing.T) {
 	assert.NotErrorIs(t, c.translate(context.Background(), "x", errors.New("syntax error")), store.ErrUnavailable)
 	assert.Same(t, errBusy, c.translate(context.Background(), "x", &callerError{errBusy}),
 		"the caller's error stays the caller's")
+	mine := errors.New("the accept hook's statement failed")
+	err := c.translate(context.Background(), "update invitation", errors.Join(&callerError{mine}, errBusy))
+	assert.ErrorIs(t, err, store.ErrUnavailable, "the caller's code failed because the database did")
+	assert.ErrorIs(t, err, mine)
 
 	ended, cancel := context.WithTimeout(context.Background(), -time.Second)
 	defer cancel()
-	err := c.translate(ended, "get invitation", errLost)
+	err = c.translate(ended, "get invitation", errLost)
 	assert.ErrorIs(t, err, context.DeadlineExceeded, "the context's end is said first")
 	assert.ErrorIs(t, err, errLost)
 }
