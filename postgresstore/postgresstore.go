@@ -61,6 +61,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
@@ -119,17 +120,17 @@ const DefaultLockTimeout = 5 * time.Second
 // WithLockTimeout bounds how long a write transaction waits for a lock
 // (a row another transaction has locked, for example a session that ran
 // SELECT ... FOR UPDATE and went idle): past it the call fails with
-// store.ErrUnavailable and its connection returns to the pool, instead of
-// waiting as long as the holder likes and keeping the connection meanwhile.
-// The bound is DefaultLockTimeout when not given; 0 leaves lock waits
-// bounded by the context's deadline only. Either way a context deadline
-// that comes sooner bounds the wait, enforced by the server too
-// (PostgreSQL's lock_timeout, set for each transaction). PostgreSQL applies
-// it to each lock a statement waits for, so a write queued behind another
-// waiter for one row (the row's tuple lock, then its holder's transaction)
-// may wait up to twice as long. Waiting for one of the connections write
-// transactions may use (all of the pool's but one, so that reads and
-// creates always find one) counts against the bound.
+// store.ErrUnavailable. A write that finds its row locked rolls back and
+// tries again after a short pause, so it waits without keeping a
+// connection: however long a lock is held, the pool stays free for every
+// other request. The bound is DefaultLockTimeout when not given; 0 leaves
+// lock waits bounded by the context's deadline only. Either way a context
+// deadline that comes sooner bounds the wait, enforced by the server too
+// for the locks a statement does wait for (PostgreSQL's lock_timeout, set
+// for each transaction: a unique index entry another transaction is
+// inserting, say). Waiting for one of the connections write transactions
+// may use (all of the pool's but one, so that reads and creates always
+// find one) counts against the bound.
 func WithLockTimeout(d time.Duration) Option {
 	return func(c *config) { c.lockTimeout = d }
 }
@@ -237,11 +238,14 @@ func (s *Store) Close() error {
 var dialect = sqlcore.Dialect{
 	// pgtype.UUID, which pgx encodes as it is: uuid.UUID would go
 	// through its Value method, a string, and a parse.
-	ID:         func(id uuid.UUID) any { return pgtype.UUID{Bytes: id, Valid: true} },
-	Time:       func(t time.Time) any { return t },
-	Bool:       func(b bool) any { return b },
-	TimeDest:   func(p *time.Time) sql.Scanner { return utcTime{p} },
-	ForUpdate:  " FOR UPDATE",
+	ID:       func(id uuid.UUID) any { return pgtype.UUID{Bytes: id, Valid: true} },
+	Time:     func(t time.Time) any { return t },
+	Bool:     func(b bool) any { return b },
+	TimeDest: func(p *time.Time) sql.Scanner { return utcTime{p} },
+	// NOWAIT: a transaction never waits on a connection for a row lock
+	// (WriteTx waits without one, see lockWait), so a lock held for long
+	// elsewhere cannot take the pool.
+	ForUpdate:  " FOR UPDATE NOWAIT",
 	SkipLocked: " FOR UPDATE SKIP LOCKED",
 	InsertWith: true,
 	Contains: func(column, arg string) string {
@@ -315,8 +319,60 @@ func (d driver) Writer() sqlcore.Querier { return querier{d.pool} }
 // still be committing while another connection looks, so "not found" would
 // be a guess; the caller gets store.ErrUnavailable and the documented
 // uncertainty instead.
+//
+// A row lock held elsewhere fails the transaction at once (FOR UPDATE
+// NOWAIT); WriteTx then rolls back, giving its connection back, and tries
+// again after a short wait, until the lock timeout is spent: waiting for a
+// lock without holding a connection keeps the pool for everyone else.
 func (d driver) WriteTx(ctx context.Context, f func(context.Context, sqlcore.Querier) error) error {
-	lockTimeout := d.lockTimeout
+	start := time.Now()
+	for wait := lockWaitMin; ; wait = min(2*wait, lockWaitMax) {
+		lockTimeout := d.lockTimeout
+		if lockTimeout > 0 {
+			lockTimeout -= time.Since(start)
+			if lockTimeout <= 0 {
+				return &abortedError{errLockWait}
+			}
+		}
+		err := d.writeTx(ctx, f, lockTimeout)
+		if !lockNotAvailable(err) {
+			return err
+		}
+		sleep := wait/2 + rand.N(wait/2+1) // jittered, so waiters spread out
+		if lockTimeout > 0 && sleep >= lockTimeout {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return &abortedError{errors.Join(err, ctx.Err())}
+		case <-time.After(sleep):
+		}
+	}
+}
+
+// The first and the longest wait between two attempts of a write
+// transaction that found its row locked.
+const (
+	lockWaitMin = time.Millisecond
+	lockWaitMax = 50 * time.Millisecond
+)
+
+// errLockWait is the error of a write transaction whose row stayed locked
+// for the lock timeout.
+var errLockWait = fmt.Errorf("postgresstore: the row stayed locked for the lock timeout: %w",
+	&pgconn.PgError{Code: codeLockNotAvailable, Message: "lock not available"})
+
+// lockNotAvailable reports whether err is a row lock that another
+// transaction holds (FOR UPDATE NOWAIT) or a lock wait that ran out its
+// lock_timeout: the transaction was rolled back, and may run again.
+func lockNotAvailable(err error) bool {
+	var aborted *abortedError
+	var pgErr *pgconn.PgError
+	return errors.As(err, &aborted) && errors.As(aborted.err, &pgErr) && pgErr.Code == codeLockNotAvailable
+}
+
+// writeTx is one attempt of WriteTx with lockTimeout left (0: no bound).
+func (d driver) writeTx(ctx context.Context, f func(context.Context, sqlcore.Querier) error, lockTimeout time.Duration) error {
 	if d.txSlots != nil {
 		// Waiting for a slot is waiting for other transactions, so it
 		// spends the lock timeout.
