@@ -281,11 +281,11 @@ func TestConnectionCap(t *testing.T) {
 	assert.LessOrEqual(t, held, max, "the server holds no more than -max-conns connections")
 	assert.Positive(t, held)
 
-	start := time.Now()
-	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + p.addr + "/healthz")
-	require.NoError(t, err, "a new client is served while idle connections fill the cap")
+	// The client gives up long before the idle ones time out (1m): a
+	// bound in wall time would fail on a loaded machine.
+	resp, err := (&http.Client{Timeout: 15 * time.Second}).Get("http://" + p.addr + "/healthz")
+	require.NoError(t, err, "a new client is served while idle connections fill the cap, without waiting for them to time out")
 	resp.Body.Close()
-	assert.Less(t, time.Since(start), time.Second, "without waiting for the idle ones to time out")
 	p.stop(t)
 }
 
