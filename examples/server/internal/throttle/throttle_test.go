@@ -77,6 +77,23 @@ func TestMemoryIsBounded(t *testing.T) {
 	assert.NotZero(t, l.Wait("busy"), "an address that spent its budget is remembered over idle ones")
 }
 
+// TestMakingRoomFreesAnEighth: a walk over the map that finds only a few
+// refilled addresses still frees an eighth of the room, so the next new
+// addresses do not each pay for a walk.
+func TestMakingRoomFreesAnEighth(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	l := newLimiter(t, c, 100)
+	l.Fail("old")
+	c.add(time.Minute)
+	for i := range 99 {
+		l.Fail(fmt.Sprint("10.0.0.", i))
+	}
+	require.Equal(t, 100, l.Len())
+	l.Fail("new")
+	assert.Equal(t, 100-100/8, l.Len(), "the refilled address and then arbitrary ones are forgotten")
+}
+
 func TestHandler(t *testing.T) {
 	t.Parallel()
 	c := newClock()
