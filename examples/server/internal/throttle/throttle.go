@@ -170,18 +170,21 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 	})
 }
 
-// tooMany answers 429.
+// tooMany answers 429. The request ID is in a header too, as the
+// httpadapter's are, so that the request log names it.
 func tooMany(w http.ResponseWriter, wait time.Duration) {
 	secs := int(math.Ceil(wait.Seconds()))
 	detail := fmt.Sprintf("too many failed authentications or invalid tokens from this address: retry after %d seconds", secs)
+	id := uuid.NewString()
 	body, _ := json.Marshal(map[string]any{
 		"status":    http.StatusTooManyRequests,
 		"error":     detail,
-		"requestId": uuid.NewString(),
+		"requestId": id,
 		"type":      httpadapter.ProblemTypePrefix + "rate-limited",
 		"title":     "Too many requests",
 		"detail":    detail,
 	})
+	w.Header().Set(httpadapter.RequestIDHeader, id)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(http.StatusTooManyRequests)

@@ -128,6 +128,7 @@ func TestHandler(t *testing.T) {
 	assert.Equal(t, "urn:invitekit:problem:rate-limited", p["type"])
 	assert.EqualValues(t, 429, p["status"])
 	assert.NotEmpty(t, p["detail"])
+	assert.Equal(t, p["requestId"], w.Header().Get("X-Request-Id"), "the request log names the ID the client got")
 	assert.Equal(t, 15, calls, "a throttled request never reaches the handler")
 
 	assert.Equal(t, http.StatusOK, do("192.0.2.2:1000", "good").Code, "another address is served")
