@@ -151,6 +151,18 @@ func (c *limitConn) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// CloseWrite passes the server's half-close through: after refusing a
+// body it did not read (413), net/http sends FIN and waits before closing,
+// so that the reset the unread upload causes does not discard the answer
+// on the client (BSD and Windows stacks do). It finds the method on the
+// connection it accepted, which is this wrapper.
+func (c *limitConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 func (c *limitConn) Close() error {
 	err := c.Conn.Close()
 	c.closeOnce.Do(func() { <-c.limit.slots })
