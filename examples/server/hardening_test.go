@@ -388,6 +388,12 @@ func TestReadyzWithoutStore(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	for _, path := range []string{"/readyz", "/healthz"} {
+		resp, err = http.Head(srv.URL + path)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode, "HEAD %s, as some probes send", path)
+	}
 
 	require.NoError(t, st.Close())
 	resp, err = http.Get(srv.URL + "/readyz")
