@@ -46,7 +46,11 @@ func prepareFile(path string) error {
 	case err == nil:
 		return f.Close()
 	case errors.Is(err, fs.ErrExist):
-		return nil
+		// Checked before SQLite opens the file: it would open it
+		// read-only and create -wal and -shm files with its read-only
+		// mode, which it cannot remove on close, so that the database
+		// stayed unwritable after its own mode was fixed.
+		return readOnlyFile(path)
 	case denied(err):
 		return fmt.Errorf("%w: directory %s is not writable, so the database file cannot be created in it", ErrReadOnly, dir)
 	default:
@@ -86,15 +90,8 @@ func sqliteCode(err error) int {
 // (SQLITE_READONLY or SQLITE_CANTOPEN), by trying to write each, or returns
 // err when none of them is read-only.
 func explainReadOnly(path string, err error) error {
-	for _, f := range []string{path, path + "-wal", path + "-shm"} {
-		w, oerr := os.OpenFile(f, os.O_WRONLY, 0)
-		if oerr == nil {
-			w.Close()
-			continue
-		}
-		if denied(oerr) {
-			return fmt.Errorf("%w: file %s is not writable", ErrReadOnly, f)
-		}
+	if rerr := readOnlyFile(path); rerr != nil {
+		return rerr
 	}
 	dir := filepath.Dir(path)
 	probe, derr := os.CreateTemp(dir, ".sqlitestore-probe-*")
@@ -107,6 +104,23 @@ func explainReadOnly(path string, err error) error {
 		return fmt.Errorf("%w: directory %s is not writable, and SQLite creates the -wal and -shm files beside the database", ErrReadOnly, dir)
 	}
 	return err
+}
+
+// readOnlyFile returns an error wrapping ErrReadOnly that names the
+// database file, or its -wal or -shm file, when one exists and cannot be
+// written.
+func readOnlyFile(path string) error {
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		w, err := os.OpenFile(f, os.O_WRONLY, 0)
+		if err == nil {
+			w.Close()
+			continue
+		}
+		if denied(err) {
+			return fmt.Errorf("%w: file %s is not writable", ErrReadOnly, f)
+		}
+	}
+	return nil
 }
 
 // denied reports whether err is a refusal to write: permissions, or a

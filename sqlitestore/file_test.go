@@ -102,6 +102,28 @@ func TestOpenRefusesReadOnly(t *testing.T) {
 			_, err := Open(ctx, path)
 			require.ErrorIs(t, err, ErrReadOnly)
 			assert.ErrorContains(t, err, tc.want)
+			for _, f := range []string{path + "-wal", path + "-shm"} {
+				_, err := os.Stat(f)
+				assert.ErrorIs(t, err, fs.ErrNotExist, "a refused Open leaves no %s behind", f)
+			}
 		})
 	}
+}
+
+// TestOpenAfterFixingMode: once the file's mode is fixed, the refused
+// Open left nothing that keeps the database read-only.
+func TestOpenAfterFixingMode(t *testing.T) {
+	if unprivileged(t) {
+		return
+	}
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "x.db")
+	require.NoError(t, openStore(t, path).Close())
+	require.NoError(t, os.Chmod(path, 0o400))
+	_, err := Open(context.Background(), path)
+	require.ErrorIs(t, err, ErrReadOnly)
+	require.NoError(t, os.Chmod(path, 0o600))
+	s, err := Open(context.Background(), path)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
 }

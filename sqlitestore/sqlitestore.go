@@ -113,8 +113,9 @@ func WithSynchronous(s Synchronous) Option {
 // WithBusyTimeout sets how long a write waits for another process that holds
 // the file's write lock before failing with an error that wraps
 // store.ErrUnavailable and SQLITE_BUSY; 5 seconds when not given. Keep it
-// shorter than the deadlines of the calls that write. Writers of one Store never wait on each other this way: they queue
-// for its single write connection.
+// shorter than the deadlines of the calls that write. Writers of one Store
+// never wait on each other this way: they queue for its single write
+// connection.
 func WithBusyTimeout(d time.Duration) Option {
 	return func(c *config) { c.busyTimeout = d }
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"flag"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,6 +94,19 @@ func TestTokenKey(t *testing.T) {
 	mem, _, err := tokenKey("", "")
 	require.NoError(t, err)
 	assert.Len(t, mem, 32)
+}
+
+// TestRotateTokenKeyWithoutFile: the flag's warning names the reason it
+// does nothing, which is not always an existing key file.
+func TestRotateTokenKeyWithoutFile(t *testing.T) {
+	t.Parallel()
+	var log strings.Builder
+	logger := slog.New(slog.NewTextHandler(&log, nil))
+	cfg := config{db: ":memory:", rotateTokenKey: true}
+	_, err := loadTokenKey(t.Context(), cfg, "", logger)
+	require.NoError(t, err)
+	assert.Contains(t, log.String(), "the token key is not kept in a file")
+	assert.NotContains(t, log.String(), "file exists")
 }
 
 func TestParseConfigWebhooks(t *testing.T) {

@@ -9,27 +9,33 @@ import (
 
 // connLimit caps the connections a server holds open, so that clients
 // holding idle connections cannot exhaust its file descriptors. At the cap
-// it closes the connection that has waited longest without a request in
-// progress (idle between keep-alive requests, or new and not yet sending)
-// to make room: a new client is served, and an idle client loses only a
-// connection it reopens. When every connection is busy with a request,
-// Accept waits until one closes, and further connections wait in the
-// kernel's backlog.
+// it closes, to make room, the connection without a request in progress
+// (idle between keep-alive requests, or new) that has been quiet longest:
+// a new client is served, and an idle client loses only a connection it
+// reopens. A connection that has just sent bytes is the last one chosen,
+// as they may be a request the server has not finished reading. When
+// every connection is busy with a request, Accept waits until one closes
+// or goes idle, and further connections wait in the kernel's backlog.
 //
 // Wrap the listener with listener and pass track as the http.Server's
 // ConnState.
 type connLimit struct {
 	slots chan struct{} // one per open connection
 	done  chan struct{} // closed by the listener's Close
+	// quiet is signalled when a connection stops having a request in
+	// progress, so that an Accept waiting for a slot can close it
+	// rather than wait for the idle timeout.
+	quiet chan struct{}
 
 	mu sync.Mutex
 	// waiting holds the connections without a request in progress, and
-	// since when.
+	// when each was last active.
 	waiting map[net.Conn]time.Time
 }
 
 func newConnLimit(max int) *connLimit {
-	return &connLimit{slots: make(chan struct{}, max), done: make(chan struct{}), waiting: map[net.Conn]time.Time{}}
+	return &connLimit{slots: make(chan struct{}, max), done: make(chan struct{}), quiet: make(chan struct{}, 1),
+		waiting: map[net.Conn]time.Time{}}
 }
 
 // listener returns ln limited to the cap.
@@ -44,44 +50,61 @@ func (c *connLimit) track(conn net.Conn, state http.ConnState) {
 	switch state {
 	case http.StateNew, http.StateIdle:
 		c.waiting[conn] = time.Now()
+		select {
+		case c.quiet <- struct{}{}:
+		default:
+		}
 	default:
 		delete(c.waiting, conn)
 	}
 }
 
-// acquire takes a slot for a new connection, closing the connection that
-// waited longest when there is none; it returns false when the listener is
-// closed first.
-func (c *connLimit) acquire() bool {
-	select {
-	case c.slots <- struct{}{}:
-		return true
-	default:
-	}
-	c.closeOldestWaiting()
-	select {
-	case c.slots <- struct{}{}:
-		return true
-	case <-c.done:
-		return false
+// read records that conn received bytes: while it waits, they begin a
+// request the server reports only once it has read the whole header.
+func (c *connLimit) read(conn net.Conn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.waiting[conn]; ok {
+		c.waiting[conn] = time.Now()
 	}
 }
 
-func (c *connLimit) closeOldestWaiting() {
-	c.mu.Lock()
-	var oldest net.Conn
-	var since time.Time
-	for conn, t := range c.waiting {
-		if oldest == nil || t.Before(since) {
-			oldest, since = conn, t
+// acquire takes a slot for a new connection, closing the quietest waiting
+// connection while there is none; it returns false when the listener is
+// closed first.
+func (c *connLimit) acquire() bool {
+	for {
+		select {
+		case c.slots <- struct{}{}:
+			return true
+		default:
+		}
+		c.closeQuietest()
+		select {
+		case c.slots <- struct{}{}:
+			return true
+		case <-c.quiet:
+		case <-c.done:
+			return false
 		}
 	}
-	delete(c.waiting, oldest)
+}
+
+func (c *connLimit) closeQuietest() {
+	c.mu.Lock()
+	var quietest net.Conn
+	var since time.Time
+	for conn, t := range c.waiting {
+		if quietest == nil || t.Before(since) {
+			quietest, since = conn, t
+		}
+	}
+	delete(c.waiting, quietest)
 	c.mu.Unlock()
-	if oldest != nil {
+	if quietest != nil {
 		// The server's read fails, and it closes the connection, which
 		// frees the slot.
-		oldest.Close()
+		quietest.Close()
 	}
 }
 
@@ -105,7 +128,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		conn.Close()
 		return nil, net.ErrClosed
 	}
-	return &limitConn{Conn: conn, slots: l.limit.slots}, nil
+	return &limitConn{Conn: conn, limit: l.limit}, nil
 }
 
 func (l *limitListener) Close() error {
@@ -116,12 +139,32 @@ func (l *limitListener) Close() error {
 // limitConn frees its slot when first closed.
 type limitConn struct {
 	net.Conn
-	slots     chan struct{}
+	limit     *connLimit
 	closeOnce sync.Once
+}
+
+func (c *limitConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if n > 0 {
+		c.limit.read(c)
+	}
+	return n, err
+}
+
+// CloseWrite passes the server's half-close through: after refusing a
+// body it did not read (413), net/http sends FIN and waits before closing,
+// so that the reset the unread upload causes does not discard the answer
+// on the client (BSD and Windows stacks do). It finds the method on the
+// connection it accepted, which is this wrapper.
+func (c *limitConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
 }
 
 func (c *limitConn) Close() error {
 	err := c.Conn.Close()
-	c.closeOnce.Do(func() { <-c.slots })
+	c.closeOnce.Do(func() { <-c.limit.slots })
 	return err
 }

@@ -24,15 +24,22 @@ func throttleGuesses(h http.Handler, cfg config) (http.Handler, error) {
 }
 
 // guessFailed tells the answers that spend an address's budget: every 401
-// (a wrong or missing credential), and a 404 from the routes a token opens,
-// which answer 404 only for a token that matches no invitation.
+// (a wrong or missing credential), and from the routes a token opens a 404,
+// their answer to a token that matches no invitation, and a 403, their
+// answer to an email other than the invitation's: whoever holds a leaked
+// link may not try addresses at full speed either.
 func guessFailed(r *http.Request, status int) bool {
-	if status == http.StatusUnauthorized {
+	switch status {
+	case http.StatusUnauthorized:
 		return true
+	case http.StatusNotFound, http.StatusForbidden:
+		return opensWithToken(r)
 	}
-	if status != http.StatusNotFound {
-		return false
-	}
+	return false
+}
+
+// opensWithToken tells the requests that carry an invitation token.
+func opensWithToken(r *http.Request) bool {
 	switch r.URL.Path {
 	case "/v1/invitations/accept", "/guest-invitations/accept", "/v1/invite-links/redeem":
 		return r.Method == http.MethodPost

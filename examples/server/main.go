@@ -15,8 +15,9 @@
 // database; the server refuses to start when a database with invitations
 // has lost its key file (-rotate-token-key makes a new one). Failed
 // authentications and invalid tokens are throttled per client address, the
-// connections held are capped, and /healthz and /readyz answer probes. Every change is recorded as an event, listed
-// at /v1/organizations/{id}/events; with -webhook URL (repeatable) and
+// connections held are capped, and /healthz and /readyz answer probes.
+// Every change is recorded as an event, listed at
+// /v1/organizations/{id}/events; with -webhook URL (repeatable) and
 // INVITEKIT_WEBHOOK_SECRET the server also runs the outbox relay, which
 // POSTs each event to every URL, signed as Standard Webhooks specify, and
 // stops with the server. With -smtp and -mail-from it also emails every

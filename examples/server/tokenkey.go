@@ -118,6 +118,8 @@ func loadTokenKey(ctx context.Context, cfg config, keyFile string, logger *slog.
 			"resend the invitations still wanted", "file", keyFile)
 	case created:
 		logger.Info("created token signing key file; back it up with the database", "file", keyFile)
+	case cfg.rotateTokenKey && (cfg.tokenKey != "" || keyFile == ""):
+		logger.Warn("-rotate-token-key has no effect: the token key is not kept in a file (INVITEKIT_TOKEN_KEY is set, or -db is :memory:)")
 	case cfg.rotateTokenKey:
 		logger.Warn("-rotate-token-key has no effect: the token key file exists; to rotate, move it away first", "file", keyFile)
 	}

@@ -36,8 +36,8 @@ type Config struct {
 	Per time.Duration
 	// MaxClients bounds the addresses remembered; 100,000 when zero.
 	// At the bound, the addresses whose budget has refilled are
-	// forgotten; when they are too few, an arbitrary eighth of all, which
-	// then start again with a whole budget.
+	// forgotten, and then arbitrary ones, which start again with a whole
+	// budget, until an eighth of the room is free.
 	MaxClients int
 	// Failed tells whether the answer status to r spends budget.
 	Failed func(r *http.Request, status int) bool
@@ -121,9 +121,11 @@ func (l *Limiter) Fail(addr string) {
 }
 
 // makeRoom forgets addresses when there is no room for one more: those
-// whose budget has refilled, else an arbitrary eighth of them, so that the
-// walk over the map is paid once per many new addresses, even when many
-// addresses are failing at once.
+// whose budget has refilled, then arbitrary ones until an eighth of the
+// room is free. The walk over the map, under the lock every request takes,
+// is so paid once per MaxClients/8 new addresses: were it to stop at the
+// refilled ones, a walk that found one would be repeated for the next new
+// address, by an attacker with many addresses for every one it sends from.
 func (l *Limiter) makeRoom(now time.Time) {
 	if len(l.clients) < l.cfg.MaxClients {
 		return
@@ -132,9 +134,6 @@ func (l *Limiter) makeRoom(now time.Time) {
 		if l.refill(b, now).tokens >= float64(l.cfg.Failures) {
 			delete(l.clients, addr)
 		}
-	}
-	if len(l.clients) < l.cfg.MaxClients {
-		return
 	}
 	keep := l.cfg.MaxClients - 1 - l.cfg.MaxClients/8
 	for addr := range l.clients {
@@ -171,18 +170,21 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 	})
 }
 
-// tooMany answers 429.
+// tooMany answers 429. The request ID is in a header too, as the
+// httpadapter's are, so that the request log names it.
 func tooMany(w http.ResponseWriter, wait time.Duration) {
 	secs := int(math.Ceil(wait.Seconds()))
 	detail := fmt.Sprintf("too many failed authentications or invalid tokens from this address: retry after %d seconds", secs)
+	id := uuid.NewString()
 	body, _ := json.Marshal(map[string]any{
 		"status":    http.StatusTooManyRequests,
 		"error":     detail,
-		"requestId": uuid.NewString(),
+		"requestId": id,
 		"type":      httpadapter.ProblemTypePrefix + "rate-limited",
 		"title":     "Too many requests",
 		"detail":    detail,
 	})
+	w.Header().Set(httpadapter.RequestIDHeader, id)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(http.StatusTooManyRequests)

@@ -77,6 +77,23 @@ func TestMemoryIsBounded(t *testing.T) {
 	assert.NotZero(t, l.Wait("busy"), "an address that spent its budget is remembered over idle ones")
 }
 
+// TestMakingRoomFreesAnEighth: a walk over the map that finds only a few
+// refilled addresses still frees an eighth of the room, so the next new
+// addresses do not each pay for a walk.
+func TestMakingRoomFreesAnEighth(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	l := newLimiter(t, c, 100)
+	l.Fail("old")
+	c.add(time.Minute)
+	for i := range 99 {
+		l.Fail(fmt.Sprint("10.0.0.", i))
+	}
+	require.Equal(t, 100, l.Len())
+	l.Fail("new")
+	assert.Equal(t, 100-100/8, l.Len(), "the refilled address and then arbitrary ones are forgotten")
+}
+
 func TestHandler(t *testing.T) {
 	t.Parallel()
 	c := newClock()
@@ -111,6 +128,7 @@ func TestHandler(t *testing.T) {
 	assert.Equal(t, "urn:invitekit:problem:rate-limited", p["type"])
 	assert.EqualValues(t, 429, p["status"])
 	assert.NotEmpty(t, p["detail"])
+	assert.Equal(t, p["requestId"], w.Header().Get("X-Request-Id"), "the request log names the ID the client got")
 	assert.Equal(t, 15, calls, "a throttled request never reaches the handler")
 
 	assert.Equal(t, http.StatusOK, do("192.0.2.2:1000", "good").Code, "another address is served")
