@@ -36,13 +36,21 @@
 // transaction back), also when an accept hook's own statement on the
 // transaction saw the connection die, so the hook runs again; so does a
 // create whose statement was lost, which then recognises its own record
-// by ID if the lost attempt had committed. A
-// COMMIT the server answered by terminating the session is settled on the
-// server, and the store looks for the transaction's event to learn how.
-// Only a connection lost to the network while the commit itself is under
-// way leaves the outcome unknown, as with any database: that call fails
+// by ID if the lost attempt had committed. A connection lost while COMMIT
+// is under way (terminated, reset, cut off, timed out) is settled: from
+// another connection the store makes sure the transaction's server process
+// has ended, terminating it if need be (PostgreSQL lets a commit under way
+// finish first), and then looks for the transaction's event: found, the
+// call succeeds; not found, the transaction rolled back and runs again.
+// The outcome stays unknown only when that cannot be done within the
+// commit timeout (5 s): the server is unreachable, the store's role may
+// not terminate the process (its own connections' role may; another needs
+// pg_signal_backend), or a connection pooler such as PgBouncer between
+// store and server hides which process it is; and for an outbox claim,
+// which records no event (its lease runs out anyway). Such a call fails
 // with store.ErrUnavailable and is not retried. A context that ends before
-// COMMIT rolls the transaction back; COMMIT itself is not cut short by it.
+// COMMIT rolls the transaction back; neither COMMIT nor settling it is cut
+// short by it.
 // Broken connections are dropped from the pool, so the next call takes a
 // working one.
 //
@@ -130,7 +138,10 @@ const DefaultLockTimeout = 5 * time.Second
 // for each transaction: a unique index entry another transaction is
 // inserting, say). Waiting for one of the connections write transactions
 // may use (all of the pool's but one, so that reads and creates always
-// find one) counts against the bound.
+// find one) counts against the bound. COMMIT is not bounded by it (nor by
+// the context), and neither is settling a COMMIT whose connection was
+// lost (see the package documentation): each takes at most 5 s, past which
+// the call fails with store.ErrUnavailable, its outcome unknown.
 func WithLockTimeout(d time.Duration) Option {
 	return func(c *config) { c.lockTimeout = d }
 }
@@ -312,13 +323,16 @@ func (d driver) Writer() sqlcore.Querier { return querier{d.pool} }
 // before COMMIT was sent (the transaction cannot have committed; the
 // server rolls it back) is wrapped in abortedError; one that lost it while
 // COMMIT was under way is wrapped in commitUnknownError, never retried
-// blindly. When the server itself ended the session (57P01), it finished
-// the commit first, so the core may look for the transaction's event to
-// learn the outcome (sqlcore.CheckableCommitError). Any other loss (a
-// reset, a timeout, a crashed server) is left unknown: the backend may
-// still be committing while another connection looks, so "not found" would
-// be a guess; the caller gets store.ErrUnavailable and the documented
-// uncertainty instead.
+// blindly. The core may look for the transaction's event to learn the
+// outcome (sqlcore.CheckableCommitError) once the transaction has ended
+// for good: when the server itself ended the session (57P01), it finished
+// the commit first; after any other loss (a reset, a network cut, a
+// timeout, a crashed server) the server process may still be committing,
+// or not have read the COMMIT yet, so WriteTx first makes sure it has
+// exited (settle), which its transaction cannot outlive. When that cannot
+// be made sure of, "not found" would be a guess: the error stays a plain
+// commitUnknownError, and the caller gets store.ErrUnavailable and the
+// documented uncertainty.
 //
 // A row lock held elsewhere fails the transaction at once (FOR UPDATE
 // NOWAIT); WriteTx then rolls back, giving its connection back, and tries
@@ -403,6 +417,15 @@ func (d driver) writeTx(ctx context.Context, f func(context.Context, sqlcore.Que
 		return &abortedError{err}
 	}
 	defer func() { _ = tx.Rollback(ctx) }() // a no-op after Commit
+	// Which server process runs the transaction, known before COMMIT, so
+	// that a COMMIT whose answer is lost can be settled (see settle).
+	be, err := backendOf(ctx, tx)
+	if err != nil {
+		if tx.Conn().IsClosed() && !lost(err) {
+			err = errors.Join(err, errTxConnGone)
+		}
+		return &abortedError{err}
+	}
 	if err := f(context.WithValue(ctx, txKey{}, tx), querier{tx}); err != nil {
 		if tx.Conn().IsClosed() && !lost(err) {
 			// f reported the failure in its own words (an accept hook's
@@ -418,6 +441,11 @@ func (d driver) writeTx(ctx context.Context, f func(context.Context, sqlcore.Que
 		// it will be told failed.
 		return &abortedError{err}
 	}
+	if tx.Conn().IsClosed() {
+		// f swallowed a failure that took the connection: COMMIT cannot
+		// be sent, and the server rolls the transaction back.
+		return &abortedError{errTxConnGone}
+	}
 	// COMMIT does not end with ctx: cut short, its outcome would be
 	// unknown, while it takes little time and the caller is still there
 	// to be told.
@@ -426,7 +454,12 @@ func (d driver) writeTx(ctx context.Context, f func(context.Context, sqlcore.Que
 	if err := tx.Commit(commitCtx); err != nil {
 		var pgErr *pgconn.PgError
 		switch {
-		case pgconn.SafeToRetry(err), errors.Is(err, pgx.ErrTxCommitRollback),
+		// Not "conn closed", although pgx calls it safe to retry: the
+		// connection was open when COMMIT was sent (see above), and pgx
+		// reports a connection lost while it waits for the answer that
+		// way too (pgx v5.12: MultiResultReader.NextResult closes the
+		// connection on a read error and then fails to lock it).
+		case pgconn.SafeToRetry(err) && !errors.Is(err, pgconn.ErrConnClosed), errors.Is(err, pgx.ErrTxCommitRollback),
 			errors.As(err, &pgErr) && !lost(pgErr):
 			// COMMIT was not sent, or the server answered it by rolling
 			// back (a deferred constraint, a serialization failure).
@@ -439,10 +472,118 @@ func (d driver) writeTx(ctx context.Context, f func(context.Context, sqlcore.Que
 			// connection can see how.
 			return &sqlcore.CheckableCommitError{Err: &commitUnknownError{err}}
 		}
-		return &commitUnknownError{err}
+		// Any other loss (a reset, a network cut, a timeout): the server
+		// process may still be committing, or about to read the COMMIT.
+		// Once it has exited, its transaction has ended one way or the
+		// other, and another connection sees which. Not cut short by
+		// ctx either, for the same reason as COMMIT.
+		settleCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+		defer cancel()
+		if serr := d.settle(settleCtx, be); serr != nil {
+			// %v: the settling's own error must not decide how the
+			// commit's is classified.
+			return &commitUnknownError{fmt.Errorf("%w (its server process could not be made sure to have ended: %v)", err, serr)}
+		}
+		return &sqlcore.CheckableCommitError{Err: &commitUnknownError{err}}
 	}
 	return nil
 }
+
+// backend identifies the server process of a connection: its process ID
+// and, since an ID is reused once a process has exited, its start time.
+type backend struct {
+	pid   int32
+	start time.Time // zero: unknown, the transaction cannot be settled
+}
+
+// backendKey is where a connection's backend is kept, in the connection's
+// CustomData.
+const backendKey = "github.com/invitekit/invitekit/postgresstore.backend"
+
+// backendOf returns the backend of tx's connection. It asks the server
+// once per connection (one round trip, inside the connection's first write
+// transaction) and keeps the answer with the connection: backend_start
+// comes with no message PostgreSQL sends on its own, and a pool the caller
+// passes to New has no hook in which to ask at connect time. When the
+// server's process ID is not the one the connection was given at startup
+// (a connection pooler such as PgBouncer in between makes that one up),
+// the backend is left unknown: terminating that process could end other
+// clients' sessions.
+func backendOf(ctx context.Context, tx pgx.Tx) (backend, error) {
+	pc := tx.Conn().PgConn()
+	if b, ok := pc.CustomData()[backendKey].(backend); ok {
+		return b, nil
+	}
+	var pid int32
+	var start *time.Time
+	err := tx.QueryRow(ctx, `SELECT pg_backend_pid(),
+		(SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid())`).Scan(&pid, &start)
+	if err != nil {
+		return backend{}, err
+	}
+	b := backend{pid: pid}
+	if start != nil && uint32(pid) == pc.PID() {
+		b.start = *start
+	}
+	pc.CustomData()[backendKey] = b
+	return b, nil
+}
+
+// settle makes sure that the server process b, whose connection was lost
+// while its COMMIT was under way, has exited, terminating it
+// (pg_terminate_backend) if needed, from another of the pool's
+// connections. PostgreSQL holds a termination off while a commit is under
+// way (interrupts are held from the commit record until the transaction
+// has ended) and rolls back an open transaction before the process leaves
+// pg_stat_activity; so once b is gone its transaction has committed or
+// rolled back for good, and a read sees which. A process that has not read
+// the COMMIT yet dies with its transaction rolled back.
+//
+// It fails when that cannot be made sure of within ctx: the server is
+// unreachable, the role may not terminate b (pg_terminate_backend needs
+// the same role or pg_signal_backend), or b is unknown (see backendOf).
+func (d driver) settle(ctx context.Context, b backend) error {
+	if b.start.IsZero() {
+		return errBackendUnknown
+	}
+	for wait := settleWaitMin; ; wait = min(2*wait, settleWaitMax) {
+		var start *time.Time
+		var signalled *bool
+		// The CASE: a process that took b's ID after b exited is never
+		// signalled.
+		err := d.pool.QueryRow(ctx, `SELECT backend_start,
+			CASE WHEN backend_start = $2 THEN pg_terminate_backend(pid) END
+			FROM pg_stat_activity WHERE pid = $1`, b.pid, b.start).Scan(&start, &signalled)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return nil // gone
+		case err == nil && start == nil:
+			return errBackendHidden
+		case err == nil && !start.Equal(b.start):
+			return nil // gone, and its ID taken by another process
+		case err != nil && !lost(err):
+			return err // not allowed to terminate it, say
+		}
+		// Still there (terminating), or the connection used to look was
+		// lost too: look again.
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+}
+
+// The first and the longest wait between two looks of settle.
+const (
+	settleWaitMin = time.Millisecond
+	settleWaitMax = 50 * time.Millisecond
+)
+
+var (
+	errBackendUnknown = errors.New("postgresstore: the transaction's server process is not known (a connection pooler in between?)")
+	errBackendHidden  = errors.New("postgresstore: the transaction's server process is not visible to this role in pg_stat_activity")
+)
 
 // commitTimeout bounds a COMMIT, which the caller's context does not (see
 // WriteTx): long enough for a synchronous standby to answer.

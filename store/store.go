@@ -46,7 +46,13 @@ var (
 	// under way, the change may have committed. Stores do not retry such a
 	// write behind the caller's back, as it could apply twice; a caller
 	// that retries may find it applied (a create then fails with
-	// ErrAlreadyExists, an accept with ErrAlreadyAccepted).
+	// ErrAlreadyExists, an accept with ErrAlreadyAccepted). postgresstore
+	// settles such a commit whenever it can (it makes sure the
+	// transaction has ended, then looks for its event), so there the
+	// exception is narrower: the server stayed unreachable for the commit
+	// timeout, the store's role may not end the transaction's server
+	// process, or a connection pooler in between hides which process that
+	// is (see the postgresstore package documentation).
 	ErrUnavailable = errors.New("invitekit: the store is busy or unreachable")
 
 	// ErrClosed is returned by every method of a store called after its

@@ -24,6 +24,7 @@ type commitDriver struct {
 	lookupFails  int // lookups that fail with errLost first
 	attempts     int
 	stored       map[uuid.UUID]bool
+	onCommit     func() // called as the commit is lost, if set
 }
 
 func (d *commitDriver) WriteTx(ctx context.Context, f func(context.Context, Querier) error) error {
@@ -38,6 +39,9 @@ func (d *commitDriver) WriteTx(ctx context.Context, f func(context.Context, Quer
 		}
 	}
 	if d.lose(d.attempts) {
+		if d.onCommit != nil {
+			d.onCommit()
+		}
 		return &CheckableCommitError{Err: errCommitLost}
 	}
 	return nil
@@ -130,4 +134,28 @@ func TestLostCommitIsLookedUp(t *testing.T) {
 		assert.Equal(t, tc.runs, runs, "%s: runs of the update", tc.name)
 		assert.Len(t, d.stored, tc.stored, "%s: committed once at most", tc.name)
 	}
+}
+
+// TestLostCommitIsLookedUpAfterTheCallerGaveUp: a caller whose context
+// ends while its commit is lost and settled is told that the commit went
+// through, as it did, rather than an error for a change that was applied.
+func TestLostCommitIsLookedUpAfterTheCallerGaveUp(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	always := func(int) bool { return true }
+	d := &commitDriver{lose: always, commit: always, stored: map[uuid.UUID]bool{}, onCommit: cancel}
+	c := New("teststore", d, Dialect{
+		ID:   func(id uuid.UUID) any { return id },
+		Time: func(t time.Time) any { return t },
+		Bool: func(b bool) any { return b },
+	}, "")
+	err := c.run(ctx, "update invitation", func() error {
+		return c.writeEvents(ctx, func(context.Context, Querier) (event.Event, error) {
+			return event.Event{ID: uuid.New(), Type: event.InvitationResent}, nil
+		})
+	})
+	require.NoError(t, err, "the event was found although the context had ended")
+	assert.Equal(t, 1, d.attempts)
+	assert.Len(t, d.stored, 1)
 }

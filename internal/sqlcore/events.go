@@ -203,7 +203,13 @@ func (c *Core) writeEvents(ctx context.Context, f func(ctx context.Context, q Qu
 	})
 	var checkable *CheckableCommitError
 	if errors.As(err, &checkable) && wrote != uuid.Nil {
-		switch found, cerr := c.eventExists(ctx, wrote); {
+		// Not cut short by ctx, as the COMMIT it settles is not: a caller
+		// whose deadline passed meanwhile is told that its change was
+		// applied, rather than that it failed while it was applied.
+		lookupCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lostCommitLookupTimeout)
+		found, cerr := c.eventExists(lookupCtx, wrote)
+		cancel()
+		switch {
 		case cerr != nil:
 			// Still unknown: the call fails with both errors.
 			err = fmt.Errorf("%w (looking for its event: %w)", err, cerr)
@@ -218,6 +224,10 @@ func (c *Core) writeEvents(ctx context.Context, f func(ctx context.Context, q Qu
 	}
 	return err
 }
+
+// lostCommitLookupTimeout bounds writeEvents' look for the event of a
+// commit whose outcome the database settled.
+const lostCommitLookupTimeout = 5 * time.Second
 
 // eventExists reports whether the event with id is stored, as a read: it
 // runs again, after a backoff, on a connection that turns out lost too, as

@@ -89,7 +89,8 @@ type Driver interface {
 // but the database settled the transaction's outcome before it ended the
 // connection, so that a read on another connection sees whether it
 // committed. (PostgreSQL: the server terminated the session, 57P01, which
-// waits for a commit under way to finish.) Where the core knows a row the
+// waits for a commit under way to finish; or the store made sure the
+// transaction's server process has exited.) Where the core knows a row the
 // transaction wrote (its event), it looks; elsewhere the error stands, and
 // as the outcome is unknown it must not be Retryable.
 type CheckableCommitError struct{ Err error }
