@@ -421,20 +421,10 @@ func (d driver) writeTx(ctx context.Context, f func(context.Context, sqlcore.Que
 	// that a COMMIT whose answer is lost can be settled (see settle).
 	be, err := backendOf(ctx, tx)
 	if err != nil {
-		if tx.Conn().IsClosed() && !lost(err) {
-			err = errors.Join(err, errTxConnGone)
-		}
-		return &abortedError{err}
+		return abortedIn(tx, err)
 	}
 	if err := f(context.WithValue(ctx, txKey{}, tx), querier{tx}); err != nil {
-		if tx.Conn().IsClosed() && !lost(err) {
-			// f reported the failure in its own words (an accept hook's
-			// statement on the transaction, say), but the connection is
-			// gone, and the transaction with it: as retryable as any
-			// lost before COMMIT.
-			err = errors.Join(err, errTxConnGone)
-		}
-		return &abortedError{err}
+		return abortedIn(tx, err)
 	}
 	if err := ctx.Err(); err != nil {
 		// The caller has given up: roll back rather than commit a change
@@ -592,6 +582,18 @@ const commitTimeout = 5 * time.Second
 // errNoTxSlot is the error of a write transaction that found no free slot
 // (see driver.txSlots) within the lock timeout.
 var errNoTxSlot = errors.New("postgresstore: every connection for write transactions stayed busy for the lock timeout")
+
+// abortedIn returns err, a failure of tx before its COMMIT was sent, as an
+// abortedError. When err reports the failure in its own words (an accept
+// hook's statement on the transaction, say) but the connection is gone,
+// and the transaction with it, errTxConnGone joins it: as retryable as any
+// loss before COMMIT.
+func abortedIn(tx pgx.Tx, err error) error {
+	if tx.Conn().IsClosed() && !lost(err) {
+		err = errors.Join(err, errTxConnGone)
+	}
+	return &abortedError{err}
+}
 
 // errTxConnGone joins the error of a write transaction whose connection
 // was gone when it failed.
