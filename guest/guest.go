@@ -15,6 +15,7 @@
 package guest
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -66,6 +67,14 @@ type Invitation struct {
 	// Nonce is the random value the current token is signed over. Resend
 	// replaces it, which invalidates every earlier token.
 	Nonce []byte
+	// Metadata is the application's JSON object given at create, compact
+	// (see CreateParams.Metadata); nil when none. Events and accept hooks
+	// carry it.
+	Metadata json.RawMessage
+	// ExpiryRecorded is whether Sweep has recorded that the invitation
+	// expired at ExpiredAt (its guest_invitation.expired event): each
+	// expiry is recorded once. A Resend that moves the expiry clears it.
+	ExpiryRecorded bool
 }
 
 // Expired reports whether inv is sent and now is at or after ExpiredAt.
@@ -122,20 +131,25 @@ func (inv *Invitation) setArchived(now time.Time, archived bool) {
 }
 
 // resend rotates the nonce and moves the last sent time and, when expiredAt
-// is set, the expiry. Without a new expiry an expired invitation stays dead.
-func (inv *Invitation) resend(now time.Time, expiredAt *time.Time, nonce []byte) error {
+// is set, the expiry. An expired invitation given no new expiry is revived
+// until revive, the configured default.
+func (inv *Invitation) resend(now time.Time, expiredAt *time.Time, revive time.Time, nonce []byte) error {
 	switch {
 	case inv.Status != StatusSent:
 		return store.ErrAlreadyAccepted
 	case inv.Archived:
 		return ErrArchived
 	}
-	if expiredAt != nil {
+	switch {
+	case expiredAt != nil:
 		inv.ExpiredAt = *expiredAt
+	case inv.Expired(now):
+		inv.ExpiredAt = revive
 	}
-	if inv.Expired(now) {
+	if !inv.ExpiredAt.After(now) {
 		return store.ErrExpired
 	}
+	inv.ExpiryRecorded = false
 	inv.Nonce = nonce
 	inv.LastInvitationSentAt = now
 	inv.UpdatedAt = now

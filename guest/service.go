@@ -3,6 +3,7 @@ package guest
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,13 @@ import (
 // Bounds of the documented fields and of list pages.
 const (
 	DefaultMaxExpiry = 365 * 24 * time.Hour
+	// DefaultExpiry is how long Resend revives an expired invitation for
+	// when it is given no new expiry, unless Config.DefaultExpiry says
+	// otherwise.
+	DefaultExpiry = 7 * 24 * time.Hour
+
+	// MaxMetadataBytes bounds CreateParams.Metadata, compact.
+	MaxMetadataBytes = service.MaxMetadataBytes
 
 	DefaultLimit = 20
 	MaxLimit     = 100
@@ -46,6 +54,7 @@ const (
 	FieldOrder                = "Order"
 	FieldLimit                = "Limit"
 	FieldOffset               = "Offset"
+	FieldMetadata             = "Metadata"
 )
 
 // EmailPolicy relaxes the rules on the domain of an email address, for
@@ -72,6 +81,27 @@ type Config struct {
 	// MaxExpiry bounds how far ahead of now expired_at may be;
 	// DefaultMaxExpiry when zero.
 	MaxExpiry time.Duration
+	// DefaultExpiry is how long an expired invitation that Resend revives
+	// without a new expired_at stays open: DefaultExpiry when zero, at
+	// most MaxExpiry.
+	DefaultExpiry time.Duration
+	// Limits bound the open invitations and the creates per hour of
+	// every host organization, as invitation.Config.Limits does: nil is
+	// the generous default, a zero field sets no bound. A create, or a
+	// Resend or unarchive that opens an invitation again, fails with a
+	// *store.LimitError beyond them.
+	Limits *store.Limits
+	// LimitsFor, when set, returns the limits of each host organization
+	// in place of Limits. It is asked on every Create, Resend and
+	// SetArchived(false); its error fails the call.
+	LimitsFor func(ctx context.Context, hostID uuid.UUID) (store.Limits, error)
+	// Retention is how long Sweep keeps an invitation after it ended
+	// (accepted, or expired and its expiry recorded) before it deletes
+	// it; 0, the default, keeps every invitation.
+	Retention time.Duration
+	// SweepBatch is the most invitations one transaction of Sweep
+	// touches: 1 to 1000, 500 when zero.
+	SweepBatch int
 	// Clock returns the current time; time.Now when nil.
 	Clock func() time.Time
 	// NewID returns a new invitation ID; uuid.NewV7 when nil.
@@ -83,12 +113,15 @@ type Config struct {
 // Service applies the guest invitation rules on top of a Store. It is safe
 // for concurrent use.
 type Service struct {
-	core        *service.Core
-	store       Store
-	directory   Directory
-	maxExpiry   time.Duration
-	emailPolicy EmailPolicy
-	records     service.Records[Invitation]
+	core          *service.Core
+	store         Store
+	directory     Directory
+	maxExpiry     time.Duration
+	defaultExpiry time.Duration
+	emailPolicy   EmailPolicy
+	records       service.Records[Invitation]
+	limiter       service.Limiter
+	sweeper       service.Sweeper
 }
 
 // NewService checks cfg and returns a Service.
@@ -105,10 +138,27 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.MaxExpiry < 0 {
 		return nil, fmt.Errorf("guest: Config.MaxExpiry %v is negative", cfg.MaxExpiry)
 	}
-	s := &Service{core: core, store: cfg.Store, directory: cfg.Directory, maxExpiry: cfg.MaxExpiry, emailPolicy: cfg.EmailPolicy}
+	s := &Service{core: core, store: cfg.Store, directory: cfg.Directory, maxExpiry: cfg.MaxExpiry,
+		defaultExpiry: cfg.DefaultExpiry, emailPolicy: cfg.EmailPolicy,
+		limiter: service.Limiter{Default: cfg.Limits, For: cfg.LimitsFor}}
 	if s.maxExpiry == 0 {
 		s.maxExpiry = DefaultMaxExpiry
 	}
+	if s.defaultExpiry == 0 {
+		s.defaultExpiry = min(DefaultExpiry, s.maxExpiry)
+	}
+	if s.defaultExpiry < 0 || s.defaultExpiry > s.maxExpiry {
+		return nil, fmt.Errorf("guest: Config.DefaultExpiry %v is outside 0 to MaxExpiry (%v)", cfg.DefaultExpiry, s.maxExpiry)
+	}
+	if err := s.limiter.Check("guest"); err != nil {
+		return nil, err
+	}
+	batch, err := service.CheckSweep("guest", cfg.Retention, cfg.SweepBatch)
+	if err != nil {
+		return nil, err
+	}
+	s.sweeper = service.Sweeper{Name: "guest", Retention: cfg.Retention, Batch: batch,
+		Expire: s.expire, Purge: s.store.PurgeGuestInvitations}
 	s.records = service.Records[Invitation]{Find: s.store.FindGuestInvitation, Update: s.updateFound, Nonce: nonceOf}
 	return s, nil
 }
@@ -116,7 +166,7 @@ func NewService(cfg Config) (*Service, error) {
 // updateFound runs change on found through the store's updater, for the
 // accept flow, which finds an invitation by ID across host organizations.
 func (s *Service) updateFound(ctx context.Context, found Invitation, now time.Time, change func(context.Context, *Invitation) (event.Event, error)) (Invitation, error) {
-	return s.store.UpdateGuestInvitation(ctx, found.HostOrganizationID, found.ID, now, change)
+	return s.store.UpdateGuestInvitation(ctx, found.HostOrganizationID, found.ID, now, store.Limits{}, change)
 }
 
 // nonceOf lets the shared accept flow read the stored nonce it compares.
@@ -152,14 +202,20 @@ type CreateParams struct {
 	ExpiredAt          time.Time
 	// ParentOrganizationID is optional.
 	ParentOrganizationID *uuid.UUID
+	// Metadata is optional: the application's JSON object, returned on
+	// reads and carried in events and to accept hooks, with the bounds of
+	// invitation.CreateParams.Metadata (MaxMetadataBytes, compact, no
+	// name twice in one object). Nil or JSON null is none.
+	Metadata json.RawMessage
 }
 
 // Create validates p (see ValidateCreate), asks the Directory for the
 // parent organization's name, and stores a new sent invitation. It fails
 // with a *store.ValidationError naming each invalid field (including a
-// parent organization the Directory does not know), or with
+// parent organization the Directory does not know), with
 // store.ErrAlreadyExists when the host already has an open invitation for
-// the email.
+// the email, or with a *store.LimitError when the host is at one of its
+// limits (see Config.Limits).
 func (s *Service) Create(ctx context.Context, p CreateParams) (Invitation, error) {
 	now := s.Now()
 	v, verr := s.checkCreate(now, p)
@@ -189,12 +245,21 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (Invitation, error
 		ParentOrganizationID:   p.ParentOrganizationID,
 		ParentOrganizationName: parentName,
 		Nonce:                  nonce,
+		Metadata:               v.metadata,
 	}
 	ev, err := s.event(ctx, event.GuestInvitationCreated, inv, now)
 	if err != nil {
 		return Invitation{}, fmt.Errorf("guest: create: %w", err)
 	}
-	if err := s.store.CreateGuestInvitation(ctx, inv, now, ev); err != nil {
+	limits, err := s.limiter.Limits(ctx, p.HostOrganizationID)
+	if err == nil {
+		err = service.CreateOne(limits,
+			func() error { return s.store.CreateGuestInvitation(ctx, inv, now, ev) },
+			func(l store.Limits) ([]error, error) {
+				return s.store.CreateGuestInvitations(ctx, []Invitation{inv}, now, []event.Event{ev}, l)
+			})
+	}
+	if err != nil {
 		return Invitation{}, fmt.Errorf("guest: create: %w", err)
 	}
 	return inv, nil
@@ -222,6 +287,7 @@ func (s *Service) ValidateCreate(p CreateParams) error {
 type valid struct {
 	email     string
 	expiredAt time.Time
+	metadata  json.RawMessage
 }
 
 // checkCreate validates p at now, without I/O.
@@ -243,6 +309,9 @@ func (s *Service) checkCreate(now time.Time, p CreateParams) (valid, store.Valid
 	}
 	if p.ParentOrganizationID != nil && *p.ParentOrganizationID == uuid.Nil {
 		verr.Add(FieldParentOrganizationID, "must not be the nil UUID")
+	}
+	if v.metadata, err = service.Metadata(p.Metadata); err != nil {
+		verr.Add(FieldMetadata, err.Error())
 	}
 	return v, verr
 }
@@ -410,10 +479,11 @@ func distinctStatuses(in []Status) []Status {
 }
 
 // update runs change on the invitation of hostID with id through the store's
-// transactional updater and records the event of the type change returns;
-// an empty type means change changed nothing, and nothing is written.
-func (s *Service) update(ctx context.Context, op string, hostID, id uuid.UUID, change func(now time.Time, inv *Invitation) (event.Type, error)) (Invitation, error) {
-	inv, err := s.store.UpdateGuestInvitation(ctx, hostID, id, s.Now(), func(ctx context.Context, inv *Invitation) (event.Event, error) {
+// transactional updater, under limits, and records the event of the type
+// change returns; an empty type means change changed nothing, and nothing
+// is written.
+func (s *Service) update(ctx context.Context, op string, hostID, id uuid.UUID, limits store.Limits, change func(now time.Time, inv *Invitation) (event.Type, error)) (Invitation, error) {
+	inv, err := s.store.UpdateGuestInvitation(ctx, hostID, id, s.Now(), limits, func(ctx context.Context, inv *Invitation) (event.Event, error) {
 		// The clock is read again under the store's lock, so that the
 		// instants of one invitation's changes (and events) come in the
 		// order the changes commit.
@@ -433,9 +503,17 @@ func (s *Service) update(ctx context.Context, op string, hostID, id uuid.UUID, c
 // SetArchived archives or unarchives an invitation; setting the value it
 // already has changes nothing. Unarchiving fails with store.ErrAlreadyExists when
 // the invitation would become open beside another open invitation for the
-// same email.
+// same email, and with a *store.LimitError when it would become open while
+// the host is at its limit of open invitations.
 func (s *Service) SetArchived(ctx context.Context, hostID, id uuid.UUID, archived bool) (Invitation, error) {
-	return s.update(ctx, "set archived", hostID, id, func(now time.Time, inv *Invitation) (event.Type, error) {
+	var limits store.Limits
+	if !archived {
+		var err error
+		if limits, err = s.limiter.Limits(ctx, hostID); err != nil {
+			return Invitation{}, fmt.Errorf("guest: set archived %s: %w", id, err)
+		}
+	}
+	return s.update(ctx, "set archived", hostID, id, limits, func(now time.Time, inv *Invitation) (event.Type, error) {
 		switch {
 		case inv.Archived == archived:
 			return "", nil
@@ -451,15 +529,23 @@ func (s *Service) SetArchived(ctx context.Context, hostID, id uuid.UUID, archive
 // Resend rotates the token, so earlier links stop working, and sets
 // last_invitation_sent_at to now; first_invitation_sent_at stays. When
 // expiredAt is not nil it becomes the new expiry (same bounds as at
-// create), which can revive an expired invitation. It fails with
-// store.ErrAlreadyAccepted, ErrArchived, or store.ErrExpired when the invitation is
-// expired and no new expiry is given.
+// create). An expired invitation is revived: it is open again until
+// expiredAt or, without one, for Config.DefaultExpiry, and a later Sweep
+// records its new expiry when that passes. It fails with
+// store.ErrAlreadyAccepted or ErrArchived; reviving fails with
+// store.ErrAlreadyExists when the host has opened another invitation for
+// the email since, and with a *store.LimitError when the host is at its
+// limit of open invitations.
 func (s *Service) Resend(ctx context.Context, hostID, id uuid.UUID, expiredAt *time.Time) (Invitation, error) {
 	nonce, err := s.core.NewNonce()
 	if err != nil {
 		return Invitation{}, fmt.Errorf("guest: resend %s: %w", id, err)
 	}
-	return s.update(ctx, "resend", hostID, id, func(now time.Time, inv *Invitation) (event.Type, error) {
+	limits, err := s.limiter.Limits(ctx, hostID)
+	if err != nil {
+		return Invitation{}, fmt.Errorf("guest: resend %s: %w", id, err)
+	}
+	return s.update(ctx, "resend", hostID, id, limits, func(now time.Time, inv *Invitation) (event.Type, error) {
 		var newExpiry *time.Time
 		if expiredAt != nil {
 			t, msg := s.checkExpiry(now, *expiredAt)
@@ -470,7 +556,25 @@ func (s *Service) Resend(ctx context.Context, hostID, id uuid.UUID, expiredAt *t
 			}
 			newExpiry = &t
 		}
-		return event.GuestInvitationResent, inv.resend(now, newExpiry, nonce)
+		return event.GuestInvitationResent, inv.resend(now, newExpiry, now.Add(s.defaultExpiry), nonce)
+	})
+}
+
+// Sweep records, once each, the expiry of invitations whose expired_at has
+// passed while they were sent (archived or not), with a
+// guest_invitation.expired event, and, with a Config.Retention, deletes
+// the invitations that ended more than Retention ago, exactly as
+// invitation.Service.Sweep does: a bounded amount of work per call, in
+// transactions of at most Config.SweepBatch invitations, safe on any
+// number of instances at once.
+func (s *Service) Sweep(ctx context.Context) (store.SweepResult, error) {
+	return s.sweeper.Sweep(ctx, s.Now())
+}
+
+// expire records up to limit expiries at now.
+func (s *Service) expire(ctx context.Context, now time.Time, limit int) (int, error) {
+	return s.store.ExpireGuestInvitations(ctx, now, limit, func(inv Invitation) (event.Event, error) {
+		return s.event(ctx, event.GuestInvitationExpired, inv, now)
 	})
 }
 
@@ -487,7 +591,7 @@ type AcceptHook func(ctx context.Context, inv Invitation) error
 // store.ErrExpired. The hooks run, in order, inside the accept's
 // transaction (see AcceptHook).
 func (s *Service) AcceptBySystem(ctx context.Context, hostID, id uuid.UUID, hooks ...AcceptHook) (Invitation, error) {
-	inv, err := s.store.UpdateGuestInvitation(ctx, hostID, id, s.Now(), func(ctx context.Context, inv *Invitation) (event.Event, error) {
+	inv, err := s.store.UpdateGuestInvitation(ctx, hostID, id, s.Now(), store.Limits{}, func(ctx context.Context, inv *Invitation) (event.Event, error) {
 		return s.accept(ctx, s.Now(), inv, StatusAcceptedBySystem, hooks) // under the lock, as in update
 	})
 	if err != nil {

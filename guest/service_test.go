@@ -328,10 +328,16 @@ func TestResend(t *testing.T) {
 	assert.Equal(t, inv.ExpiredAt, got.ExpiredAt, "without a new expiry the expiry stays")
 	assert.NotEqual(t, f.svc.Token(inv), f.svc.Token(got))
 
-	// An expired invitation needs a new expiry to be resent.
+	// An expired invitation is revived: for the default expiry without a
+	// new one, which a second resend may then set.
 	f.now = inv.ExpiredAt
-	_, err = f.svc.Resend(ctx, host, inv.ID, nil)
-	assert.ErrorIs(t, err, store.ErrExpired)
+	tokenBefore := f.svc.Token(got)
+	got, err = f.svc.Resend(ctx, host, inv.ID, nil)
+	require.NoError(t, err)
+	assert.Equal(t, f.now.Add(guest.DefaultExpiry), got.ExpiredAt, "revived for the default expiry")
+	assert.False(t, got.Expired(f.now))
+	_, err = f.svc.AcceptByGuest(ctx, tokenBefore)
+	assert.ErrorIs(t, err, store.ErrInvalidToken, "the revived invitation's old link is dead")
 	newExpiry := f.now.Add(24 * time.Hour)
 	got, err = f.svc.Resend(ctx, host, inv.ID, &newExpiry)
 	require.NoError(t, err)

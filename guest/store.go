@@ -32,6 +32,11 @@ type Store interface {
 	// one host and email never both succeed.
 	CreateGuestInvitation(ctx context.Context, inv Invitation, now time.Time, ev event.Event) error
 
+	// CreateGuestInvitations stores invs, all of one host organization,
+	// each with its event, in one transaction, under limits, exactly as
+	// invitation.Store.CreateInvitations does.
+	CreateGuestInvitations(ctx context.Context, invs []Invitation, now time.Time, evs []event.Event, limits store.Limits) ([]error, error)
+
 	// GetGuestInvitation returns the invitation of host organization hostID
 	// with id, or store.ErrNotFound.
 	GetGuestInvitation(ctx context.Context, hostID, id uuid.UUID) (Invitation, error)
@@ -47,9 +52,11 @@ type Store interface {
 	// invitation.Store.UpdateInvitation does (the context update gets, an
 	// event with a zero ID for no change, retries). The ID, host, email and
 	// CreatedAt never change; if the updated invitation is open at now, the
-	// same uniqueness rule as CreateGuestInvitation applies. It returns the
-	// stored result, or store.ErrNotFound.
-	UpdateGuestInvitation(ctx context.Context, hostID, id uuid.UUID, now time.Time, update func(ctx context.Context, inv *Invitation) (event.Event, error)) (Invitation, error)
+	// same uniqueness rule as CreateGuestInvitation applies, and when it
+	// was not open before (a resend revived it, or it was unarchived), so
+	// does limits.MaxOpen, as in invitation.Store.UpdateInvitation. It
+	// returns the stored result, or store.ErrNotFound.
+	UpdateGuestInvitation(ctx context.Context, hostID, id uuid.UUID, now time.Time, limits store.Limits, update func(ctx context.Context, inv *Invitation) (event.Event, error)) (Invitation, error)
 
 	// DeleteGuestInvitation removes the invitation of hostID with id and
 	// appends the event deleted returns for the removed invitation, in one
@@ -62,6 +69,18 @@ type Store interface {
 	// skipping q.Offset and returning at most q.Limit, and the number of
 	// matching invitations in all.
 	ListGuestInvitations(ctx context.Context, q ListQuery) ([]Invitation, int, error)
+
+	// ExpireGuestInvitations records the expiry of up to limit
+	// invitations, across all host organizations, that are sent, expired
+	// at now (archived or not) and not ExpiryRecorded, exactly as
+	// invitation.Store.ExpireInvitations does.
+	ExpireGuestInvitations(ctx context.Context, now time.Time, limit int, expired func(Invitation) (event.Event, error)) (int, error)
+
+	// PurgeGuestInvitations deletes up to limit invitations, across all
+	// host organizations, that ended before before: accepted before it, or
+	// expired before it with their expiry recorded, exactly as
+	// invitation.Store.PurgeInvitations does.
+	PurgeGuestInvitations(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // Directory names organizations, for parent_organization_name. It is

@@ -1,6 +1,7 @@
 package guest
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/invitekit/invitekit/internal/service"
@@ -28,6 +29,9 @@ type View struct {
 	ArchivedAt             *string `json:"archived_at"`
 	ParentOrganizationID   *string `json:"parent_organization_id"`
 	ParentOrganizationName *string `json:"parent_organization_name"`
+	// Metadata is the application's JSON object given at create, null
+	// when none (additive: the documented API has no such field).
+	Metadata json.RawMessage `json:"metadata"`
 }
 
 // NewView returns inv's API shape, expired evaluated at now, without a
@@ -48,6 +52,7 @@ func NewView(inv Invitation, now time.Time) View {
 		AcceptedAt:             service.TimestampOrNull(inv.AcceptedAt),
 		ArchivedAt:             service.TimestampOrNull(inv.ArchivedAt),
 		ParentOrganizationName: inv.ParentOrganizationName,
+		Metadata:               inv.Metadata,
 	}
 	if inv.ParentOrganizationID != nil {
 		id := inv.ParentOrganizationID.String()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
@@ -44,6 +45,7 @@ var (
 	probTooLarge        = problem{http.StatusRequestEntityTooLarge, "body-too-large", "Request body too large"}
 	probMediaType       = problem{http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type"}
 	probValidation      = problem{http.StatusUnprocessableEntity, "validation-failed", "Invalid field values"}
+	probLimit           = problem{http.StatusTooManyRequests, "limit-exceeded", "Limit exceeded"}
 	probInternal        = problem{http.StatusInternalServerError, "internal", "Internal server error"}
 	probUnavailable     = problem{http.StatusServiceUnavailable, "unavailable", "Request not completed"}
 )
@@ -160,6 +162,19 @@ type failure struct {
 	fields []store.FieldError
 	// internal is set when the cause must be logged, not shown.
 	internal bool
+	// retryAfter, when set, is the Retry-After of a 429.
+	retryAfter time.Duration
+}
+
+// limitDetail says which limit refused a request, in the words of the API.
+func limitDetail(e *store.LimitError) string {
+	switch e.Limit {
+	case store.LimitMaxOpen:
+		return fmt.Sprintf("the organization has %d open invitations, its limit; revoke one or wait until one expires", e.Max)
+	case store.LimitCreatesPerHour:
+		return fmt.Sprintf("the organization created %d invitations in the last hour, its limit; try again later", e.Max)
+	}
+	return "the organization reached a limit; try again later"
 }
 
 // classify maps err to its response. Errors it does not know are
@@ -180,6 +195,10 @@ func classify(err error) failure {
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return failure{kind: probTooLarge, detail: "the request body is larger than the limit"}
+	}
+	var limit *store.LimitError
+	if errors.As(err, &limit) {
+		return failure{kind: probLimit, detail: limitDetail(limit), retryAfter: limit.RetryAfter}
 	}
 	for _, e := range errorTable {
 		if errors.Is(err, e.err) {

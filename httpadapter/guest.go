@@ -1,6 +1,7 @@
 package httpadapter
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -123,9 +124,10 @@ func (h *Handler) createGuest(x *exchange) error {
 		return err
 	}
 	var body struct {
-		Email                string  `json:"email"`
-		ExpiredAt            *string `json:"expired_at"`
-		ParentOrganizationID *string `json:"parent_organization_id"`
+		Email                string          `json:"email"`
+		ExpiredAt            *string         `json:"expired_at"`
+		ParentOrganizationID *string         `json:"parent_organization_id"`
+		Metadata             json.RawMessage `json:"metadata"`
 	}
 	if err := x.decode(&body); err != nil {
 		return err
@@ -133,7 +135,7 @@ func (h *Handler) createGuest(x *exchange) error {
 	var invalid []store.FieldError
 	expiredAt := parseTimeField("expired_at", body.ExpiredAt, &invalid)
 	parent := parseUUIDField("parent_organization_id", body.ParentOrganizationID, &invalid)
-	p := guest.CreateParams{HostOrganizationID: host, Email: body.Email, ParentOrganizationID: parent}
+	p := guest.CreateParams{HostOrganizationID: host, Email: body.Email, ParentOrganizationID: parent, Metadata: body.Metadata}
 	if expiredAt != nil {
 		p.ExpiredAt = *expiredAt
 	}

@@ -16,11 +16,11 @@ import (
 )
 
 // guestFields are the documented members of a guest invitation, in the
-// documented order.
+// documented order, and the additive metadata.
 var guestFields = []string{
 	"id", "host_organization_id", "email", "first_invitation_sent_at", "last_invitation_sent_at", "expired_at",
 	"expired", "status", "invitation_token", "archived", "created_at", "updated_at", "accepted_at", "archived_at",
-	"parent_organization_id", "parent_organization_name",
+	"parent_organization_id", "parent_organization_name", "metadata",
 }
 
 func TestGuestCreateAndGet(t *testing.T) {
@@ -180,11 +180,17 @@ func TestGuestExpired(t *testing.T) {
 	assertProblem(t, f.do(request{method: http.MethodPost, path: item + "/accept", header: h}), http.StatusGone, "expired")
 	assertProblem(t, f.do(request{method: http.MethodPost, path: "/guest-invitations/accept",
 		body: map[string]string{"invitation_token": str(created, "invitation_token")}}), http.StatusGone, "expired")
-	assertProblem(t, f.do(request{method: http.MethodPost, path: item + "/resend", header: h, body: `{}`}), http.StatusGone, "expired")
+	// A resend revives it: for the default expiry without a new one.
+	r = f.do(request{method: http.MethodPost, path: item + "/resend", header: h, body: `{}`})
+	require.Equal(t, http.StatusOK, r.status, "a resend revives it: %s", r.raw)
+	assert.Equal(t, false, r.json["expired"])
+	assert.Equal(t, f.clock.Now().Add(guest.DefaultExpiry).Format(time.RFC3339Nano), str(r.json, "expired_at"))
+	assertProblem(t, f.do(request{method: http.MethodPost, path: "/guest-invitations/accept",
+		body: map[string]string{"invitation_token": str(created, "invitation_token")}}), http.StatusNotFound, "invalid-token")
 
 	r = f.do(request{method: http.MethodPost, path: item + "/resend", header: h, body: map[string]string{"expired_at": "2030-01-10T00:00:00Z"}})
-	require.Equal(t, http.StatusOK, r.status, "a new expiry revives it: %s", r.raw)
-	assert.Equal(t, false, r.json["expired"])
+	require.Equal(t, http.StatusOK, r.status, "a new expiry moves it: %s", r.raw)
+	assert.Equal(t, "2030-01-10T00:00:00Z", str(r.json, "expired_at"))
 }
 
 func TestGuestCrossOrganization(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -187,6 +188,7 @@ func routeTable(cfg Config) []route {
 		rs = append(rs,
 			route{method: http.MethodGet, path: coll, serve: (*Handler).listInvitations},
 			route{method: http.MethodPost, path: coll, serve: (*Handler).createInvitation},
+			route{method: http.MethodPost, path: coll + "/bulk", serve: (*Handler).createInvitations},
 			route{method: http.MethodGet, path: item, serve: (*Handler).getInvitation},
 			route{method: http.MethodDelete, path: item, serve: (*Handler).deleteInvitation},
 			route{method: http.MethodPost, path: item + "/revoke", serve: (*Handler).revokeInvitation},
@@ -335,6 +337,8 @@ func (x *exchange) writeFailure(f failure) {
 		x.w.Header().Set("WWW-Authenticate", challenge)
 	case http.StatusServiceUnavailable:
 		x.w.Header().Set("Retry-After", retryAfter)
+	case http.StatusTooManyRequests:
+		x.w.Header().Set("Retry-After", strconv.Itoa(int(f.retryAfter/time.Second)))
 	}
 	x.writeJSON(f.kind.status, "application/problem+json", f.body(x.api, x.id))
 }

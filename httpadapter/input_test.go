@@ -145,6 +145,7 @@ func TestMalformedQueryOnEveryRoute(t *testing.T) {
 	}{
 		{http.MethodGet, orgPath(host), nil, nil},
 		{http.MethodPost, orgPath(host), nil, map[string]string{"email": "bob@example.com", "role": "admin"}},
+		{http.MethodPost, orgPath(host) + "/bulk", nil, map[string]any{"invitations": []map[string]string{{"email": "cy@example.com", "role": "admin"}}}},
 		{http.MethodGet, item, nil, nil},
 		{http.MethodDelete, item, nil, nil},
 		{http.MethodPost, item + "/revoke", nil, nil},

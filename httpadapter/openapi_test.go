@@ -28,9 +28,9 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		// want is how many operations the document must have.
 		want int
 	}{
-		{"both services and events", options{}, 16},
-		{"no events", options{noEvents: true}, 15},
-		{"organizations only", options{noGuest: true}, 9},
+		{"both services and events", options{}, 17},
+		{"no events", options{noEvents: true}, 16},
+		{"organizations only", options{noGuest: true}, 10},
 		{"guests only", options{noOrg: true}, 9},
 		{"events only", options{noOrg: true, noGuest: true}, 2},
 	}
@@ -97,7 +97,7 @@ func TestSchemaCheckerRejects(t *testing.T) {
 		`"email":"g@example.com","first_invitation_sent_at":"2030-01-01T00:00:00Z","last_invitation_sent_at":"2030-01-01T00:00:00Z",` +
 		`"expired_at":"2030-01-02T00:00:00Z","expired":false,"status":"sent","invitation_token":"0123456789abc","archived":false,` +
 		`"created_at":"2030-01-01T00:00:00Z","updated_at":"2030-01-01T00:00:00Z","accepted_at":null,"archived_at":null,` +
-		`"parent_organization_id":null,"parent_organization_name":null}`
+		`"parent_organization_id":null,"parent_organization_name":null,"metadata":null}`
 	path := "/guest-invitations/0190f0a0-0000-7000-8000-000000000001"
 	require.NoError(t, doc.checkResponse(http.MethodGet, path, 200, jsonHeader, []byte(goodGuest)))
 

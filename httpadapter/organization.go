@@ -1,8 +1,10 @@
 package httpadapter
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -129,27 +131,38 @@ func (x *exchange) nextPageURL(cursor string) string {
 	return x.requestPath() + "?" + q.Encode()
 }
 
+// createJSON is the body of a create, and one item of a bulk create.
+type createJSON struct {
+	Email           string          `json:"email"`
+	Role            string          `json:"role"`
+	AssignedRoleIDs []string        `json:"assignedRoleIds"`
+	Metadata        json.RawMessage `json:"metadata"`
+}
+
+// params returns the create of b for orgID by principal, and the invalid
+// values the adapter found in it itself.
+func (b createJSON) params(orgID uuid.UUID, p Principal) (invitation.CreateParams, []store.FieldError) {
+	ids, invalid := roleIDs(b.AssignedRoleIDs)
+	return invitation.CreateParams{
+		OrganizationID:  orgID,
+		Email:           b.Email,
+		Role:            b.Role,
+		AssignedRoleIDs: ids,
+		InviterID:       p.ID,
+		Metadata:        b.Metadata,
+	}, invalid
+}
+
 func (h *Handler) createInvitation(x *exchange) error {
 	orgID, err := h.organization(x)
 	if err != nil {
 		return err
 	}
-	var body struct {
-		Email           string   `json:"email"`
-		Role            string   `json:"role"`
-		AssignedRoleIDs []string `json:"assignedRoleIds"`
-	}
+	var body createJSON
 	if err := x.decode(&body); err != nil {
 		return err
 	}
-	ids, invalid := roleIDs(body.AssignedRoleIDs)
-	p := invitation.CreateParams{
-		OrganizationID:  orgID,
-		Email:           body.Email,
-		Role:            body.Role,
-		AssignedRoleIDs: ids,
-		InviterID:       x.principal.ID,
-	}
+	p, invalid := body.params(orgID, x.principal)
 	if len(invalid) > 0 {
 		return invalidRequest(x.api, invalid, h.cfg.Invitations.ValidateCreate(p))
 	}
@@ -158,6 +171,82 @@ func (h *Handler) createInvitation(x *exchange) error {
 		return err
 	}
 	return h.invitationResult(x, inv, true)
+}
+
+// bulkItemJSON is the outcome of one item of a bulk create: its index in
+// the request, its status, and the invitation (status 200) or the error
+// in the members of the organization routes' error body.
+type bulkItemJSON struct {
+	Index  int              `json:"index"`
+	Status int              `json:"status"`
+	Result *invitation.View `json:"result,omitempty"`
+	Error  string           `json:"error,omitempty"`
+	Type   string           `json:"type,omitempty"`
+	Title  string           `json:"title,omitempty"`
+	Detail string           `json:"detail,omitempty"`
+	Errors []fieldJSON      `json:"errors,omitempty"`
+	// RetryAfter is in seconds, with status 429.
+	RetryAfter int `json:"retryAfter,omitempty"`
+}
+
+// createInvitations is the bulk create: each item succeeds or fails on its
+// own, in one store transaction (invitation.Service.CreateMany).
+func (h *Handler) createInvitations(x *exchange) error {
+	orgID, err := h.organization(x)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Invitations []createJSON `json:"invitations"`
+	}
+	if err := x.decode(&body); err != nil {
+		return err
+	}
+	if n := len(body.Invitations); n < 1 || n > invitation.MaxBulk {
+		return &store.ValidationError{Fields: []store.FieldError{field("invitations",
+			fmt.Sprintf("must hold 1 to %d invitations, holds %d", invitation.MaxBulk, n))}}
+	}
+	out := make([]bulkItemJSON, len(body.Invitations))
+	var ps []invitation.CreateParams
+	var at []int // the item of each of ps
+	for i, b := range body.Invitations {
+		p, invalid := b.params(orgID, x.principal)
+		if len(invalid) > 0 {
+			out[i] = bulkItemError(i, invalidRequest(x.api, invalid, h.cfg.Invitations.ValidateCreate(p)))
+			continue
+		}
+		ps, at = append(ps, p), append(at, i)
+	}
+	if len(ps) > 0 {
+		res, err := h.cfg.Invitations.CreateMany(x.ctx(), orgID, ps)
+		if err != nil {
+			return err
+		}
+		now := h.cfg.Invitations.Now()
+		for j, r := range res {
+			i := at[j]
+			if r.Err != nil {
+				out[i] = bulkItemError(i, inWireTerms(x.api, r.Err))
+				continue
+			}
+			v := invitation.NewView(r.Invitation, now)
+			v.Token = h.cfg.Invitations.Token(r.Invitation)
+			out[i] = bulkItemJSON{Index: i, Status: http.StatusOK, Result: &v}
+		}
+	}
+	return x.result(out)
+}
+
+// bulkItemError is the outcome of item i that failed with err, in wire
+// terms.
+func bulkItemError(i int, err error) bulkItemJSON {
+	f := classify(err)
+	item := bulkItemJSON{Index: i, Status: f.kind.status, Error: f.detail, Type: ProblemTypePrefix + f.kind.slug,
+		Title: f.kind.title, Detail: f.detail, RetryAfter: int(f.retryAfter / time.Second)}
+	if len(f.fields) > 0 {
+		item.Errors = fieldsJSON(f.fields)
+	}
+	return item
 }
 
 // roleIDs parses the assignedRoleIds of a create, naming each entry that

@@ -225,8 +225,17 @@ func TestOrganizationAcceptExpired(t *testing.T) {
 
 	r = f.do(request{method: http.MethodPost, path: "/v1/invitations/accept", body: map[string]string{"token": str(created, "token"), "email": "ada@example.com"}})
 	assertProblem(t, r, http.StatusGone, "expired")
+	// A resend revives it: open again, with a new token and expiry; the
+	// old link stays dead.
 	r = f.do(request{method: http.MethodPost, path: orgPath(org) + "/" + str(created, "id") + "/resend"})
-	assertProblem(t, r, http.StatusGone, "expired")
+	require.Equal(t, http.StatusOK, r.status, "%s", r.raw)
+	revived := r.result()
+	assert.Equal(t, "pending", str(revived, "status"))
+	assert.Equal(t, f.clock.Now().Add(invitation.DefaultTTL).Format(time.RFC3339Nano), str(revived, "expireAt"))
+	r = f.do(request{method: http.MethodPost, path: "/v1/invitations/accept", body: map[string]string{"token": str(created, "token"), "email": "ada@example.com"}})
+	assertProblem(t, r, http.StatusNotFound, "invalid-token")
+	r = f.do(request{method: http.MethodPost, path: "/v1/invitations/accept", body: map[string]string{"token": str(revived, "token"), "email": "ada@example.com"}})
+	require.Equal(t, http.StatusOK, r.status, "the revived link accepts: %s", r.raw)
 }
 
 func TestOrganizationAcceptWithPrincipalEmail(t *testing.T) {

@@ -70,7 +70,7 @@ func TestCreateLikeClickHouseCLI(t *testing.T) {
 	}
 	slices.Sort(members)
 	assert.Equal(t, []string{"acceptedAt", "assignedRoles", "createdAt", "email", "expireAt", "id", "inviterId",
-		"organizationId", "revokedAt", "sentAt", "status", "token"}, members, "no role: the invitation assigns a custom role only")
+		"metadata", "organizationId", "revokedAt", "sentAt", "status", "token"}, members, "no role: the invitation assigns a custom role only")
 	assert.JSONEq(t, `[`+billingJSON+`]`, string(res["assignedRoles"]))
 	assert.JSONEq(t, `"ada@example.com"`, string(res["email"]))
 	assert.JSONEq(t, `"pending"`, string(res["status"]))

@@ -28,6 +28,8 @@ var wireNames = map[api]map[string]string{
 		invitation.FieldStatus:          "status",
 		invitation.FieldCursor:          "cursor",
 		invitation.FieldLimit:           "limit",
+		invitation.FieldMetadata:        "metadata",
+		invitation.FieldInvitations:     "invitations",
 		// The events route's other fields, event.FieldCursor and
 		// event.FieldLimit, are spelt as the invitation list's, which
 		// already maps them: "Cursor" and "Limit".
@@ -45,6 +47,7 @@ var wireNames = map[api]map[string]string{
 		guest.FieldOrder:                "order",
 		guest.FieldLimit:                "limit",
 		guest.FieldOffset:               "offset",
+		guest.FieldMetadata:             "metadata",
 	},
 }
 

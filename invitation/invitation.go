@@ -14,6 +14,7 @@
 package invitation
 
 import (
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -71,6 +72,14 @@ type Invitation struct {
 	ExpireAt   time.Time
 	AcceptedAt *time.Time
 	RevokedAt  *time.Time
+	// Metadata is the application's JSON object given at create, compact
+	// (see CreateParams.Metadata); nil when none. Events and accept hooks
+	// carry it, so an application can hand it on to the membership.
+	Metadata json.RawMessage
+	// ExpiryRecorded is whether Sweep has recorded that the invitation
+	// expired at ExpireAt (its invitation.expired event): each expiry is
+	// recorded once. A Resend that revives the invitation clears it.
+	ExpiryRecorded bool
 }
 
 // EffectiveStatus returns the status at now: StatusExpired when the
@@ -134,18 +143,16 @@ func (inv *Invitation) revoke(now time.Time) error {
 	return nil
 }
 
-// resend gives a pending, unexpired invitation a new nonce, sent time and
-// expiry. An expired invitation is not revived: create a new one, which an
-// expired invitation does not block.
+// resend gives a pending invitation a new nonce, sent time and expiry. An
+// expired one is revived: it is open again until its new expiry, which a
+// later Sweep records once more when it passes.
 func (inv *Invitation) resend(now time.Time, ttl time.Duration, nonce []byte) error {
 	if err := inv.finalErr(); err != nil {
 		return err
 	}
-	if !inv.Open(now) {
-		return store.ErrExpired
-	}
 	inv.Nonce = nonce
 	inv.SentAt = now
 	inv.ExpireAt = now.Add(ttl)
+	inv.ExpiryRecorded = false
 	return nil
 }

@@ -2,6 +2,7 @@ package invitation
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,11 @@ const (
 
 	DefaultLimit = 20
 	MaxLimit     = 100
+
+	// MaxBulk is the most invitations one CreateMany takes.
+	MaxBulk = 100
+	// MaxMetadataBytes bounds CreateParams.Metadata, compact.
+	MaxMetadataBytes = service.MaxMetadataBytes
 )
 
 // Field names of the ValidationErrors this package returns: the Go names of
@@ -39,6 +45,9 @@ const (
 	FieldStatus          = "Status"
 	FieldCursor          = "Cursor"
 	FieldLimit           = "Limit"
+	FieldMetadata        = "Metadata"
+	// FieldInvitations names the list of CreateMany.
+	FieldInvitations = "Invitations"
 )
 
 // Email length bounds, in characters.
@@ -81,6 +90,25 @@ type Config struct {
 	// When nil, the organizations have only the two system roles, admin
 	// (AdminRoleID) and developer (DeveloperRoleID).
 	Roles RoleCatalog
+	// Limits bound the open invitations and the creates per hour of
+	// every organization (see store.Limits; a zero field sets no bound),
+	// counted by the store, so they hold across instances. Nil is the
+	// generous default: store.DefaultMaxOpen open invitations and
+	// store.DefaultCreatesPerHour creates an hour. A create, a CreateMany
+	// item or a Resend that revives an invitation fails with a
+	// *store.LimitError (errors.Is store.ErrLimitExceeded) beyond them.
+	Limits *store.Limits
+	// LimitsFor, when set, returns the limits of each organization in
+	// place of Limits: an application's plans, say. It is asked on every
+	// Create, CreateMany and Resend; its error fails the call.
+	LimitsFor func(ctx context.Context, orgID uuid.UUID) (store.Limits, error)
+	// Retention is how long Sweep keeps an invitation after it ended
+	// (accepted, revoked, or expired and its expiry recorded) before it
+	// deletes it; 0, the default, keeps every invitation.
+	Retention time.Duration
+	// SweepBatch is the most invitations one transaction of Sweep
+	// touches: 1 to 1000, 500 when zero.
+	SweepBatch int
 	// Clock returns the current time; time.Now when nil.
 	Clock func() time.Time
 	// NewID returns a new invitation ID; uuid.NewV7 when nil.
@@ -99,6 +127,8 @@ type Service struct {
 	roles        RoleCatalog
 	emailPolicy  EmailPolicy
 	records      service.Records[Invitation]
+	limiter      service.Limiter
+	sweeper      service.Sweeper
 }
 
 // NewService checks cfg and returns a Service.
@@ -113,8 +143,18 @@ func NewService(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{core: core, store: cfg.Store, ttl: cfg.TTL, validateRole: cfg.ValidateRole,
-		roles: cfg.Roles, emailPolicy: cfg.EmailPolicy}
+		roles: cfg.Roles, emailPolicy: cfg.EmailPolicy,
+		limiter: service.Limiter{Default: cfg.Limits, For: cfg.LimitsFor}}
 	s.records = service.Records[Invitation]{Find: s.store.FindInvitation, Update: s.updateFound, Nonce: nonceOf}
+	if err := s.limiter.Check("invitation"); err != nil {
+		return nil, err
+	}
+	batch, err := service.CheckSweep("invitation", cfg.Retention, cfg.SweepBatch)
+	if err != nil {
+		return nil, err
+	}
+	s.sweeper = service.Sweeper{Name: "invitation", Retention: cfg.Retention, Batch: batch,
+		Expire: s.expire, Purge: s.store.PurgeInvitations}
 	if s.ttl == 0 {
 		s.ttl = DefaultTTL
 	}
@@ -130,7 +170,7 @@ func NewService(cfg Config) (*Service, error) {
 // updateFound runs change on found through the store's updater, for the
 // accept flow, which finds an invitation by ID across organizations.
 func (s *Service) updateFound(ctx context.Context, found Invitation, now time.Time, change func(context.Context, *Invitation) (event.Event, error)) (Invitation, error) {
-	return s.store.UpdateInvitation(ctx, found.OrganizationID, found.ID, now, change)
+	return s.store.UpdateInvitation(ctx, found.OrganizationID, found.ID, now, store.Limits{}, change)
 }
 
 // nonceOf lets the shared accept flow read the stored nonce it compares.
@@ -188,6 +228,12 @@ type CreateParams struct {
 	AssignedRoleIDs []uuid.UUID
 	// InviterID is optional.
 	InviterID string
+	// Metadata is optional: the application's JSON object, returned on
+	// reads and carried in events and to accept hooks (to hand on to the
+	// membership, say). At most MaxMetadataBytes once compacted, and
+	// stored compact; a name twice in one object is refused. Nil or JSON
+	// null is none.
+	Metadata json.RawMessage
 }
 
 // ValidateCreate checks p as Create does before it touches anything, and
@@ -202,15 +248,25 @@ func (s *Service) ValidateCreate(p CreateParams) error {
 	return err
 }
 
-// checkCreate validates p and returns its normalised email.
-func (s *Service) checkCreate(p CreateParams) (string, error) {
+// checked holds the normalised values of valid CreateParams.
+type checked struct {
+	email    string
+	metadata json.RawMessage
+}
+
+// checkCreate validates p and returns its normalised values.
+func (s *Service) checkCreate(p CreateParams) (checked, error) {
 	var verr store.ValidationError
+	var c checked
 	if p.OrganizationID == uuid.Nil {
 		verr.Add(FieldOrganizationID, "is required")
 	}
-	addr, err := email.Normalize(p.Email, minEmailLen, maxEmailLen, s.emailPolicy)
-	if err != nil {
+	var err error
+	if c.email, err = email.Normalize(p.Email, minEmailLen, maxEmailLen, s.emailPolicy); err != nil {
 		verr.Add(FieldEmail, err.Error())
+	}
+	if c.metadata, err = service.Metadata(p.Metadata); err != nil {
+		verr.Add(FieldMetadata, err.Error())
 	}
 	checkRoleIDs(&verr, p.AssignedRoleIDs)
 	switch {
@@ -221,7 +277,7 @@ func (s *Service) checkCreate(p CreateParams) (string, error) {
 	case len(p.AssignedRoleIDs) == 0:
 		verr.Add(FieldRole, "is required when no assigned role IDs are given")
 	}
-	return addr, verr.Err()
+	return c, verr.Err()
 }
 
 // Create validates p (see ValidateCreate), resolves the roles it assigns
@@ -229,27 +285,49 @@ func (s *Service) checkCreate(p CreateParams) (string, error) {
 // that expires after the configured TTL. It fails with a
 // *store.ValidationError naming each invalid field, including each
 // assigned role ID the organization has no role with; with the role
-// catalog's error, wrapped; or with store.ErrAlreadyExists when the
-// organization already has an open invitation for the email. Send
-// Token(inv) to the invitee.
+// catalog's error, wrapped; with store.ErrAlreadyExists when the
+// organization already has an open invitation for the email; or with a
+// *store.LimitError when the organization is at one of its limits (see
+// Config.Limits). Send Token(inv) to the invitee.
 func (s *Service) Create(ctx context.Context, p CreateParams) (Invitation, error) {
-	addr, err := s.checkCreate(p)
+	inv, ev, err := s.prepare(ctx, p, s.Now())
 	if err != nil {
 		return Invitation{}, err
 	}
-	role, roles, err := s.assign(ctx, p)
-	if err != nil {
-		return Invitation{}, err
+	limits, err := s.limiter.Limits(ctx, p.OrganizationID)
+	if err == nil {
+		err = service.CreateOne(limits,
+			func() error { return s.store.CreateInvitation(ctx, inv, inv.CreatedAt, ev) },
+			func(l store.Limits) ([]error, error) {
+				return s.store.CreateInvitations(ctx, []Invitation{inv}, inv.CreatedAt, []event.Event{ev}, l)
+			})
 	}
-	id, nonce, err := s.core.NewRecord()
 	if err != nil {
 		return Invitation{}, fmt.Errorf("invitation: create: %w", err)
 	}
-	now := s.Now()
+	return inv, nil
+}
+
+// prepare validates p and returns the invitation it creates at now, with
+// its event. It fails with the *store.ValidationError of ValidateCreate, or
+// the catalog's, as they are.
+func (s *Service) prepare(ctx context.Context, p CreateParams, now time.Time) (Invitation, event.Event, error) {
+	c, err := s.checkCreate(p)
+	if err != nil {
+		return Invitation{}, event.Event{}, err
+	}
+	role, roles, err := s.assign(ctx, p)
+	if err != nil {
+		return Invitation{}, event.Event{}, err
+	}
+	id, nonce, err := s.core.NewRecord()
+	if err != nil {
+		return Invitation{}, event.Event{}, fmt.Errorf("invitation: create: %w", err)
+	}
 	inv := Invitation{
 		ID:             id,
 		OrganizationID: p.OrganizationID,
-		Email:          addr,
+		Email:          c.email,
 		Role:           role,
 		AssignedRoles:  roles,
 		InviterID:      p.InviterID,
@@ -258,15 +336,88 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (Invitation, error
 		CreatedAt:      now,
 		SentAt:         now,
 		ExpireAt:       now.Add(s.ttl),
+		Metadata:       c.metadata,
 	}
 	ev, err := s.event(ctx, event.InvitationCreated, inv, now)
 	if err != nil {
-		return Invitation{}, fmt.Errorf("invitation: create: %w", err)
+		return Invitation{}, event.Event{}, fmt.Errorf("invitation: create: %w", err)
 	}
-	if err := s.store.CreateInvitation(ctx, inv, now, ev); err != nil {
-		return Invitation{}, fmt.Errorf("invitation: create: %w", err)
+	return inv, ev, nil
+}
+
+// CreateResult is the outcome of one item of CreateMany: the invitation
+// created, or Err, the error Create would have returned for that item
+// alone.
+type CreateResult struct {
+	Invitation Invitation
+	Err        error
+}
+
+// CreateMany creates an invitation for each of ps, for the organization
+// orgID, in one store transaction, and returns one result per item, in
+// order: each item succeeds or fails on its own (partial success). An item
+// fails with what Create would return for it: a *store.ValidationError,
+// store.ErrAlreadyExists (also for the second item of one email), or a
+// *store.LimitError once the organization reaches a limit (the items
+// before it count). Each p.OrganizationID must be orgID or uuid.Nil. The
+// call itself fails, creating nothing, with a *store.ValidationError
+// naming FieldInvitations when ps holds no item or more than MaxBulk, and
+// with the error of the role catalog, LimitsFor or the store.
+//
+// Being one transaction, a batch costs one commit instead of one per
+// invitation, and a store that fails (store.ErrUnavailable) leaves none of
+// it written.
+func (s *Service) CreateMany(ctx context.Context, orgID uuid.UUID, ps []CreateParams) ([]CreateResult, error) {
+	if n := len(ps); n < 1 || n > MaxBulk {
+		verr := &store.ValidationError{}
+		verr.Add(FieldInvitations, fmt.Sprintf("must hold 1 to %d invitations, holds %d", MaxBulk, n))
+		return nil, verr
 	}
-	return inv, nil
+	res := make([]CreateResult, len(ps))
+	now := s.Now()
+	var invs []Invitation
+	var evs []event.Event
+	var at []int // the item of each of invs
+	for i, p := range ps {
+		if p.OrganizationID == uuid.Nil {
+			p.OrganizationID = orgID
+		}
+		if p.OrganizationID != orgID {
+			verr := &store.ValidationError{}
+			verr.Add(FieldOrganizationID, "must be the organization of the batch")
+			res[i].Err = verr
+			continue
+		}
+		inv, ev, err := s.prepare(ctx, p, now)
+		var verr *store.ValidationError
+		switch {
+		case errors.As(err, &verr):
+			res[i].Err = err
+			continue
+		case err != nil:
+			return nil, err
+		}
+		invs, evs, at = append(invs, inv), append(evs, ev), append(at, i)
+	}
+	if len(invs) == 0 {
+		return res, nil
+	}
+	limits, err := s.limiter.Limits(ctx, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("invitation: create many: %w", err)
+	}
+	errs, err := s.store.CreateInvitations(ctx, invs, now, evs, limits)
+	if err != nil {
+		return nil, fmt.Errorf("invitation: create many: %w", err)
+	}
+	for j, i := range at {
+		if errs[j] != nil {
+			res[i].Err = fmt.Errorf("invitation: create: %w", errs[j])
+			continue
+		}
+		res[i].Invitation = invs[j]
+	}
+	return res, nil
 }
 
 // assign returns the deprecated role and the roles a valid p assigns, by
@@ -294,9 +445,9 @@ func (s *Service) event(ctx context.Context, typ event.Type, inv Invitation, now
 }
 
 // update applies transition to the invitation of orgID with id inside the
-// store's updater and records the event typ of the change.
-func (s *Service) update(ctx context.Context, op string, orgID, id uuid.UUID, typ event.Type, transition func(now time.Time, inv *Invitation) error) (Invitation, error) {
-	inv, err := s.store.UpdateInvitation(ctx, orgID, id, s.Now(), func(ctx context.Context, inv *Invitation) (event.Event, error) {
+// store's updater, under limits, and records the event typ of the change.
+func (s *Service) update(ctx context.Context, op string, orgID, id uuid.UUID, limits store.Limits, typ event.Type, transition func(now time.Time, inv *Invitation) error) (Invitation, error) {
+	inv, err := s.store.UpdateInvitation(ctx, orgID, id, s.Now(), limits, func(ctx context.Context, inv *Invitation) (event.Event, error) {
 		// The clock is read again under the store's lock, so that the
 		// instants of one invitation's changes (and events) come in the
 		// order the changes commit.
@@ -448,23 +599,52 @@ func (s *Service) Delete(ctx context.Context, orgID, id uuid.UUID) error {
 // Revoke moves a pending invitation, expired or not, to revoked. It fails
 // with store.ErrAlreadyAccepted or store.ErrRevoked when the invitation is final.
 func (s *Service) Revoke(ctx context.Context, orgID, id uuid.UUID) (Invitation, error) {
-	return s.update(ctx, "revoke", orgID, id, event.InvitationRevoked, func(now time.Time, inv *Invitation) error {
+	return s.update(ctx, "revoke", orgID, id, store.Limits{}, event.InvitationRevoked, func(now time.Time, inv *Invitation) error {
 		return inv.revoke(now)
 	})
 }
 
-// Resend rotates the token of an open invitation, so earlier links stop
-// working, sets SentAt to now and moves ExpireAt to now plus the TTL. Send
-// Token of the result. It fails with store.ErrExpired for an expired invitation
-// (create a new one instead) and with store.ErrAlreadyAccepted or store.ErrRevoked for a
-// final one.
+// Resend rotates the token of a pending invitation, so earlier links stop
+// working, sets SentAt to now and moves ExpireAt to now plus the TTL. An
+// expired invitation is revived: it is open again, and a later Sweep
+// records its new expiry when that passes. Send Token of the result. It
+// fails with store.ErrAlreadyAccepted or store.ErrRevoked for a final
+// invitation; reviving one fails with store.ErrAlreadyExists when the
+// organization has opened another invitation for the email since, and
+// with a *store.LimitError when it is at its limit of open invitations.
 func (s *Service) Resend(ctx context.Context, orgID, id uuid.UUID) (Invitation, error) {
 	nonce, err := s.core.NewNonce()
 	if err != nil {
 		return Invitation{}, fmt.Errorf("invitation: resend %s: %w", id, err)
 	}
-	return s.update(ctx, "resend", orgID, id, event.InvitationResent, func(now time.Time, inv *Invitation) error {
+	limits, err := s.limiter.Limits(ctx, orgID)
+	if err != nil {
+		return Invitation{}, fmt.Errorf("invitation: resend %s: %w", id, err)
+	}
+	return s.update(ctx, "resend", orgID, id, limits, event.InvitationResent, func(now time.Time, inv *Invitation) error {
 		return inv.resend(now, s.ttl, nonce)
+	})
+}
+
+// Sweep records, once each, the expiry of invitations whose ExpireAt has
+// passed while they were pending, with an invitation.expired event, and,
+// with a Config.Retention, deletes the invitations that ended more than
+// Retention ago (their last event says how they ended; no event records
+// the deletion). One call does a bounded amount of work, each part in a
+// transaction of at most Config.SweepBatch invitations: call it
+// periodically, and again at once while the result says More. Any number
+// of instances may sweep at the same time: each expiry is recorded once.
+//
+// An invitation revoked after its expiry passed but before a sweep saw it,
+// or revived by Resend, has no invitation.expired event for that expiry.
+func (s *Service) Sweep(ctx context.Context) (store.SweepResult, error) {
+	return s.sweeper.Sweep(ctx, s.Now())
+}
+
+// expire records up to limit expiries at now.
+func (s *Service) expire(ctx context.Context, now time.Time, limit int) (int, error) {
+	return s.store.ExpireInvitations(ctx, now, limit, func(inv Invitation) (event.Event, error) {
+		return s.event(ctx, event.InvitationExpired, inv, now)
 	})
 }
 

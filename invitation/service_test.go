@@ -339,10 +339,37 @@ func TestResend(t *testing.T) {
 	_, err = f.svc.Resend(ctx, org, inv.ID)
 	assert.ErrorIs(t, err, store.ErrAlreadyAccepted)
 
+	// An expired invitation is revived: a new token and a new expiry,
+	// open again, and the old link dead.
 	expired := f.create(t, "bob@example.com")
 	f.now = expired.ExpireAt
-	_, err = f.svc.Resend(ctx, org, expired.ID)
-	assert.ErrorIs(t, err, store.ErrExpired)
+	revived, err := f.svc.Resend(ctx, org, expired.ID)
+	require.NoError(t, err)
+	assert.Equal(t, f.now.Add(invitation.DefaultTTL), revived.ExpireAt)
+	assert.True(t, revived.Open(f.now))
+	_, err = f.svc.Accept(ctx, f.svc.Token(expired), "bob@example.com")
+	assert.ErrorIs(t, err, store.ErrInvalidToken, "the expired link stays dead")
+	_, err = f.svc.Accept(ctx, f.svc.Token(revived), "bob@example.com")
+	assert.NoError(t, err, "the revived link accepts")
+
+	// Reviving beside a newer open invitation for the email is a
+	// conflict, and changes nothing.
+	old := f.create(t, "cy@example.com")
+	f.now = old.ExpireAt
+	newer := f.create(t, "cy@example.com")
+	_, err = f.svc.Resend(ctx, org, old.ID)
+	assert.ErrorIs(t, err, store.ErrAlreadyExists)
+	got, err = f.svc.Get(ctx, org, old.ID)
+	require.NoError(t, err)
+	assert.Equal(t, old, got, "the refused revive changed nothing")
+	_, err = f.svc.Revoke(ctx, org, newer.ID)
+	require.NoError(t, err)
+	_, err = f.svc.Resend(ctx, org, old.ID)
+	assert.NoError(t, err, "once the newer one is revoked, the old one revives")
+
+	// Revoked invitations stay final.
+	_, err = f.svc.Resend(ctx, org, newer.ID)
+	assert.ErrorIs(t, err, store.ErrRevoked)
 }
 
 func TestListValidates(t *testing.T) {

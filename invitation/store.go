@@ -29,6 +29,19 @@ type Store interface {
 	// one organization and email never both succeed.
 	CreateInvitation(ctx context.Context, inv Invitation, now time.Time, ev event.Event) error
 
+	// CreateInvitations stores invs, which the Service has validated and
+	// which all belong to one organization, each with its event (evs[i]
+	// of invs[i]), in one transaction, under limits: it counts what the
+	// organization has (see store.Usage) and decides with a store.Quota,
+	// locked against every other write of the organization that limits
+	// bind. It returns one error per invitation, nil for each stored:
+	// store.ErrAlreadyExists as CreateInvitation would fail, or the
+	// quota's *store.LimitError; an invitation refused takes no place in
+	// the limits. Earlier invitations of invs come first: a later one for
+	// the same email fails with store.ErrAlreadyExists. Any other failure
+	// is the call's error, and then nothing is stored.
+	CreateInvitations(ctx context.Context, invs []Invitation, now time.Time, evs []event.Event, limits store.Limits) ([]error, error)
+
 	// GetInvitation returns the invitation of organization orgID with id,
 	// or store.ErrNotFound.
 	GetInvitation(ctx context.Context, orgID, id uuid.UUID) (Invitation, error)
@@ -49,10 +62,14 @@ type Store interface {
 	// a zero ID means update changed nothing, and nothing is written
 	// either. The ID, organization, email and CreatedAt never change; if
 	// the updated invitation is open at now, the same uniqueness rule as
-	// CreateInvitation applies. It returns the stored result, or
-	// store.ErrNotFound. update may run more than once, each time on a
-	// fresh copy, when a store retries a transaction the database aborted.
-	UpdateInvitation(ctx context.Context, orgID, id uuid.UUID, now time.Time, update func(ctx context.Context, inv *Invitation) (event.Event, error)) (Invitation, error)
+	// CreateInvitation applies, and when it was not open before the
+	// update (a resend revived it), so does limits.MaxOpen, counted in
+	// the same transaction as for CreateInvitations: the call fails with
+	// the *store.LimitError and writes nothing. It returns the stored
+	// result, or store.ErrNotFound. update may run more than once, each
+	// time on a fresh copy, when a store retries a transaction the
+	// database aborted.
+	UpdateInvitation(ctx context.Context, orgID, id uuid.UUID, now time.Time, limits store.Limits, update func(ctx context.Context, inv *Invitation) (event.Event, error)) (Invitation, error)
 
 	// DeleteInvitation removes the invitation of orgID with id and appends
 	// the event deleted returns for the removed invitation, in one
@@ -69,6 +86,25 @@ type Store interface {
 	// organizations, addressed to email (already normalised) and open at
 	// now, newest first in the same order as ListInvitations.
 	ListInvitationsForEmail(ctx context.Context, email string, now time.Time, limit int) ([]Invitation, error)
+
+	// ExpireInvitations records the expiry of up to limit invitations,
+	// across all organizations, that are pending, expired at now and not
+	// ExpiryRecorded, soonest expiry first: in one transaction it sets
+	// their ExpiryRecorded, releases their hold on their email, and
+	// appends the event expired returns for each (given the invitation
+	// with ExpiryRecorded set). Concurrent calls, in this process or
+	// others, never record one invitation twice: each passes over the
+	// invitations another holds. It returns how many it recorded. An
+	// error from expired is returned unchanged and nothing is written.
+	ExpireInvitations(ctx context.Context, now time.Time, limit int, expired func(Invitation) (event.Event, error)) (int, error)
+
+	// PurgeInvitations deletes up to limit invitations, across all
+	// organizations, that ended before before: accepted or revoked
+	// before it, or expired before it with their expiry recorded (see
+	// ExpireInvitations), so that every purged invitation's last event
+	// says how it ended. It records no event and returns how many it
+	// deleted; concurrent calls never delete more than there is.
+	PurgeInvitations(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // ListQuery selects a page of one organization's invitations.

@@ -1,6 +1,7 @@
 package invitation
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/invitekit/invitekit/internal/service"
@@ -31,6 +32,9 @@ type View struct {
 	SentAt     string  `json:"sentAt"`
 	AcceptedAt *string `json:"acceptedAt"`
 	RevokedAt  *string `json:"revokedAt"`
+	// Metadata is the application's JSON object given at create, null
+	// when none.
+	Metadata json.RawMessage `json:"metadata"`
 	// Token is set only where the invitation is being sent: the results
 	// of create and resend. Events never carry it.
 	Token string `json:"token,omitempty"`
@@ -50,6 +54,7 @@ func NewView(inv Invitation, now time.Time) View {
 		SentAt:         service.Timestamp(inv.SentAt),
 		AcceptedAt:     service.TimestampOrNull(inv.AcceptedAt),
 		RevokedAt:      service.TimestampOrNull(inv.RevokedAt),
+		Metadata:       inv.Metadata,
 	}
 	v.AssignedRoles = make([]AssignedRole, len(inv.AssignedRoles))
 	for i, r := range inv.AssignedRoles {

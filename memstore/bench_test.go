@@ -80,7 +80,7 @@ func BenchmarkAcceptInvitation(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		_, err := s.UpdateInvitation(benchCtx, org, invs[i].ID, benchT0, storetest.Change(func(inv *invitation.Invitation) error {
+		_, err := s.UpdateInvitation(benchCtx, org, invs[i].ID, benchT0, store.Limits{}, storetest.Change(func(inv *invitation.Invitation) error {
 			inv.Status = invitation.StatusAccepted
 			inv.AcceptedAt = &benchT0
 			return nil

@@ -12,10 +12,36 @@ import (
 	"github.com/invitekit/invitekit/store"
 )
 
+type gi = guest.Invitation
+
+// guestRecord describes guest invitations to the generic operations.
+var guestRecord = record[gi]{
+	key:     func(r *gi) (uuid.UUID, uuid.UUID, string) { return r.HostOrganizationID, r.ID, r.Email },
+	created: func(r *gi) time.Time { return r.CreatedAt },
+	open:    func(r *gi, now time.Time) bool { return r.Open(now) },
+	expiry:  func(r *gi) time.Time { return r.ExpiredAt },
+	expiring: func(r *gi) (time.Time, bool) {
+		return r.ExpiredAt, r.Status == guest.StatusSent && !r.ExpiryRecorded
+	},
+	recorded: func(r *gi) *bool { return &r.ExpiryRecorded },
+	ended: func(r *gi) (time.Time, bool) {
+		if r.AcceptedAt != nil {
+			return *r.AcceptedAt, true
+		}
+		return r.ExpiredAt, r.Status == guest.StatusSent && r.ExpiryRecorded
+	},
+	createdType: event.GuestInvitationCreated,
+	clone:       cloneGuest,
+	setKey: func(next, cur *gi) {
+		next.ID, next.HostOrganizationID, next.Email, next.CreatedAt = cur.ID, cur.HostOrganizationID, cur.Email, cur.CreatedAt
+	},
+}
+
 func cloneGuest(inv guest.Invitation) guest.Invitation {
 	inv.Nonce = slices.Clone(inv.Nonce)
 	inv.AcceptedAt = cloneTime(inv.AcceptedAt)
 	inv.ArchivedAt = cloneTime(inv.ArchivedAt)
+	inv.Metadata = slices.Clone(inv.Metadata)
 	if inv.ParentOrganizationID != nil {
 		id := *inv.ParentOrganizationID
 		inv.ParentOrganizationID = &id
@@ -27,113 +53,44 @@ func cloneGuest(inv guest.Invitation) guest.Invitation {
 	return inv
 }
 
-func guestKey(inv *guest.Invitation) key { return key{inv.CreatedAt, inv.ID} }
-
-// openGuestIn returns whether a guest invitation is an open one of host at
-// now.
-func openGuestIn(host uuid.UUID, now time.Time) func(*guest.Invitation) bool {
-	return func(inv *guest.Invitation) bool { return inv.HostOrganizationID == host && inv.Open(now) }
-}
-
 // CreateGuestInvitation implements guest.Store.
 func (s *Store) CreateGuestInvitation(ctx context.Context, inv guest.Invitation, now time.Time, ev event.Event) error {
-	return s.write(ctx, func() error {
-		if _, ok := s.guests.byID[inv.ID]; ok {
-			return store.ErrAlreadyExists
-		}
-		c := cloneGuest(inv)
-		rec := &c
-		if rec.Open(now) && s.guests.anyOpen(rec.Email, rec.ID, openGuestIn(rec.HostOrganizationID, now)) {
-			return store.ErrAlreadyExists
-		}
-		s.guests.insert(rec.HostOrganizationID, guestKey(rec), rec.Email, rec)
-		s.events.add(ev)
-		return nil
-	})
+	return createOne(ctx, s, &s.guests, inv, now, ev)
 }
 
-// getGuest returns the stored record of hostID with id; call it with the
-// lock held.
-func (s *Store) getGuest(hostID, id uuid.UUID) (*guest.Invitation, error) {
-	rec, ok := s.guests.byID[id]
-	if !ok || rec.HostOrganizationID != hostID {
-		return nil, store.ErrNotFound
-	}
-	return rec, nil
+// CreateGuestInvitations implements guest.Store.
+func (s *Store) CreateGuestInvitations(ctx context.Context, invs []guest.Invitation, now time.Time, evs []event.Event, limits store.Limits) ([]error, error) {
+	return createMany(ctx, s, &s.guests, invs, now, evs, limits)
 }
 
 // GetGuestInvitation implements guest.Store.
 func (s *Store) GetGuestInvitation(ctx context.Context, hostID, id uuid.UUID) (guest.Invitation, error) {
-	var out guest.Invitation
-	err := s.read(ctx, func() error {
-		rec, err := s.getGuest(hostID, id)
-		if err == nil {
-			out = cloneGuest(*rec)
-		}
-		return err
-	})
-	return out, err
+	return get(ctx, s, &s.guests, hostID, id)
 }
 
 // FindGuestInvitation implements guest.Store.
 func (s *Store) FindGuestInvitation(ctx context.Context, id uuid.UUID) (guest.Invitation, error) {
-	var out guest.Invitation
-	err := s.read(ctx, func() error {
-		rec, ok := s.guests.byID[id]
-		if !ok {
-			return store.ErrNotFound
-		}
-		out = cloneGuest(*rec)
-		return nil
-	})
-	return out, err
+	return find(ctx, s, &s.guests, id)
 }
 
 // UpdateGuestInvitation implements guest.Store.
-func (s *Store) UpdateGuestInvitation(ctx context.Context, hostID, id uuid.UUID, now time.Time, update func(context.Context, *guest.Invitation) (event.Event, error)) (guest.Invitation, error) {
-	var out guest.Invitation
-	err := s.write(ctx, func() error {
-		rec, err := s.getGuest(hostID, id)
-		if err != nil {
-			return err
-		}
-		next := cloneGuest(*rec)
-		ev, err := update(ctx, &next)
-		if err != nil {
-			return err
-		}
-		if ev.ID == uuid.Nil {
-			out = cloneGuest(*rec)
-			return nil
-		}
-		// The record's identity and index keys never change.
-		next.ID, next.HostOrganizationID, next.Email, next.CreatedAt = rec.ID, rec.HostOrganizationID, rec.Email, rec.CreatedAt
-		if next.Open(now) && s.guests.anyOpen(next.Email, next.ID, openGuestIn(next.HostOrganizationID, now)) {
-			return store.ErrAlreadyExists
-		}
-		*rec = next
-		s.events.add(ev)
-		out = cloneGuest(*rec)
-		return nil
-	})
-	return out, err
+func (s *Store) UpdateGuestInvitation(ctx context.Context, hostID, id uuid.UUID, now time.Time, limits store.Limits, update func(context.Context, *guest.Invitation) (event.Event, error)) (guest.Invitation, error) {
+	return updateRecord(ctx, s, &s.guests, hostID, id, now, limits, update)
 }
 
 // DeleteGuestInvitation implements guest.Store.
 func (s *Store) DeleteGuestInvitation(ctx context.Context, hostID, id uuid.UUID, deleted func(guest.Invitation) (event.Event, error)) error {
-	return s.write(ctx, func() error {
-		rec, err := s.getGuest(hostID, id)
-		if err != nil {
-			return err
-		}
-		ev, err := deleted(cloneGuest(*rec))
-		if err != nil {
-			return err
-		}
-		s.guests.remove(rec.HostOrganizationID, guestKey(rec), rec.Email)
-		s.events.add(ev)
-		return nil
-	})
+	return remove(ctx, s, &s.guests, hostID, id, deleted)
+}
+
+// ExpireGuestInvitations implements guest.Store.
+func (s *Store) ExpireGuestInvitations(ctx context.Context, now time.Time, limit int, expired func(guest.Invitation) (event.Event, error)) (int, error) {
+	return expire(ctx, s, &s.guests, now, limit, expired)
+}
+
+// PurgeGuestInvitations implements guest.Store.
+func (s *Store) PurgeGuestInvitations(ctx context.Context, before time.Time, limit int) (int, error) {
+	return purge(ctx, s, &s.guests, before, limit)
 }
 
 // ListGuestInvitations implements guest.Store.

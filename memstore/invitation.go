@@ -12,120 +12,82 @@ import (
 	"github.com/invitekit/invitekit/store"
 )
 
+type inv = invitation.Invitation
+
+// invitationRecord describes organization invitations to the generic
+// operations.
+var invitationRecord = record[inv]{
+	key:     func(r *inv) (uuid.UUID, uuid.UUID, string) { return r.OrganizationID, r.ID, r.Email },
+	created: func(r *inv) time.Time { return r.CreatedAt },
+	open:    func(r *inv, now time.Time) bool { return r.Open(now) },
+	expiry:  func(r *inv) time.Time { return r.ExpireAt },
+	expiring: func(r *inv) (time.Time, bool) {
+		return r.ExpireAt, r.Status == invitation.StatusPending && !r.ExpiryRecorded
+	},
+	recorded: func(r *inv) *bool { return &r.ExpiryRecorded },
+	ended: func(r *inv) (time.Time, bool) {
+		switch {
+		case r.AcceptedAt != nil:
+			return *r.AcceptedAt, true
+		case r.RevokedAt != nil:
+			return *r.RevokedAt, true
+		}
+		return r.ExpireAt, r.Status == invitation.StatusPending && r.ExpiryRecorded
+	},
+	createdType: event.InvitationCreated,
+	clone:       cloneInvitation,
+	setKey: func(next, cur *inv) {
+		next.ID, next.OrganizationID, next.Email, next.CreatedAt = cur.ID, cur.OrganizationID, cur.Email, cur.CreatedAt
+	},
+}
+
 func cloneInvitation(inv invitation.Invitation) invitation.Invitation {
 	inv.Nonce = slices.Clone(inv.Nonce)
 	inv.AssignedRoles = slices.Clone(inv.AssignedRoles)
 	inv.AcceptedAt = cloneTime(inv.AcceptedAt)
 	inv.RevokedAt = cloneTime(inv.RevokedAt)
+	inv.Metadata = slices.Clone(inv.Metadata)
 	return inv
-}
-
-func invKey(inv *invitation.Invitation) key { return key{inv.CreatedAt, inv.ID} }
-
-// openIn returns whether an invitation is an open one of org at now.
-func openIn(org uuid.UUID, now time.Time) func(*invitation.Invitation) bool {
-	return func(inv *invitation.Invitation) bool { return inv.OrganizationID == org && inv.Open(now) }
 }
 
 // CreateInvitation implements invitation.Store.
 func (s *Store) CreateInvitation(ctx context.Context, inv invitation.Invitation, now time.Time, ev event.Event) error {
-	return s.write(ctx, func() error {
-		if _, ok := s.orgs.byID[inv.ID]; ok {
-			return store.ErrAlreadyExists
-		}
-		c := cloneInvitation(inv)
-		rec := &c
-		if rec.Open(now) && s.orgs.anyOpen(rec.Email, rec.ID, openIn(rec.OrganizationID, now)) {
-			return store.ErrAlreadyExists
-		}
-		s.orgs.insert(rec.OrganizationID, invKey(rec), rec.Email, rec)
-		s.events.add(ev)
-		return nil
-	})
+	return createOne(ctx, s, &s.orgs, inv, now, ev)
 }
 
-// getInvitation returns the stored record of orgID with id; call it with
-// the lock held.
-func (s *Store) getInvitation(orgID, id uuid.UUID) (*invitation.Invitation, error) {
-	rec, ok := s.orgs.byID[id]
-	if !ok || rec.OrganizationID != orgID {
-		return nil, store.ErrNotFound
-	}
-	return rec, nil
+// CreateInvitations implements invitation.Store.
+func (s *Store) CreateInvitations(ctx context.Context, invs []invitation.Invitation, now time.Time, evs []event.Event, limits store.Limits) ([]error, error) {
+	return createMany(ctx, s, &s.orgs, invs, now, evs, limits)
 }
 
 // GetInvitation implements invitation.Store.
 func (s *Store) GetInvitation(ctx context.Context, orgID, id uuid.UUID) (invitation.Invitation, error) {
-	var out invitation.Invitation
-	err := s.read(ctx, func() error {
-		rec, err := s.getInvitation(orgID, id)
-		if err == nil {
-			out = cloneInvitation(*rec)
-		}
-		return err
-	})
-	return out, err
+	return get(ctx, s, &s.orgs, orgID, id)
 }
 
 // FindInvitation implements invitation.Store.
 func (s *Store) FindInvitation(ctx context.Context, id uuid.UUID) (invitation.Invitation, error) {
-	var out invitation.Invitation
-	err := s.read(ctx, func() error {
-		rec, ok := s.orgs.byID[id]
-		if !ok {
-			return store.ErrNotFound
-		}
-		out = cloneInvitation(*rec)
-		return nil
-	})
-	return out, err
+	return find(ctx, s, &s.orgs, id)
 }
 
 // UpdateInvitation implements invitation.Store.
-func (s *Store) UpdateInvitation(ctx context.Context, orgID, id uuid.UUID, now time.Time, update func(context.Context, *invitation.Invitation) (event.Event, error)) (invitation.Invitation, error) {
-	var out invitation.Invitation
-	err := s.write(ctx, func() error {
-		rec, err := s.getInvitation(orgID, id)
-		if err != nil {
-			return err
-		}
-		next := cloneInvitation(*rec)
-		ev, err := update(ctx, &next)
-		if err != nil {
-			return err
-		}
-		if ev.ID == uuid.Nil {
-			out = cloneInvitation(*rec)
-			return nil
-		}
-		// The record's identity and index keys never change.
-		next.ID, next.OrganizationID, next.Email, next.CreatedAt = rec.ID, rec.OrganizationID, rec.Email, rec.CreatedAt
-		if next.Open(now) && s.orgs.anyOpen(next.Email, next.ID, openIn(next.OrganizationID, now)) {
-			return store.ErrAlreadyExists
-		}
-		*rec = next
-		s.events.add(ev)
-		out = cloneInvitation(*rec)
-		return nil
-	})
-	return out, err
+func (s *Store) UpdateInvitation(ctx context.Context, orgID, id uuid.UUID, now time.Time, limits store.Limits, update func(context.Context, *invitation.Invitation) (event.Event, error)) (invitation.Invitation, error) {
+	return updateRecord(ctx, s, &s.orgs, orgID, id, now, limits, update)
 }
 
 // DeleteInvitation implements invitation.Store.
 func (s *Store) DeleteInvitation(ctx context.Context, orgID, id uuid.UUID, deleted func(invitation.Invitation) (event.Event, error)) error {
-	return s.write(ctx, func() error {
-		rec, err := s.getInvitation(orgID, id)
-		if err != nil {
-			return err
-		}
-		ev, err := deleted(cloneInvitation(*rec))
-		if err != nil {
-			return err
-		}
-		s.orgs.remove(rec.OrganizationID, invKey(rec), rec.Email)
-		s.events.add(ev)
-		return nil
-	})
+	return remove(ctx, s, &s.orgs, orgID, id, deleted)
+}
+
+// ExpireInvitations implements invitation.Store.
+func (s *Store) ExpireInvitations(ctx context.Context, now time.Time, limit int, expired func(invitation.Invitation) (event.Event, error)) (int, error) {
+	return expire(ctx, s, &s.orgs, now, limit, expired)
+}
+
+// PurgeInvitations implements invitation.Store.
+func (s *Store) PurgeInvitations(ctx context.Context, before time.Time, limit int) (int, error) {
+	return purge(ctx, s, &s.orgs, before, limit)
 }
 
 // ListInvitations implements invitation.Store.

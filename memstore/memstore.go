@@ -49,8 +49,8 @@ var (
 // New returns an empty Store.
 func New() *Store {
 	return &Store{
-		orgs:   newTable[invitation.Invitation](),
-		guests: newTable[guest.Invitation](),
+		orgs:   newTable(invitationRecord),
+		guests: newTable(guestRecord),
 		events: newEvents(),
 	}
 }
@@ -60,8 +60,8 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
-	s.orgs = newTable[invitation.Invitation]()
-	s.guests = newTable[guest.Invitation]()
+	s.orgs = newTable(invitationRecord)
+	s.guests = newTable(guestRecord)
 	s.events.close()
 	return nil
 }
@@ -116,19 +116,31 @@ func compareEntry[T any](e entry[T], k key) int { return compareKeys(e.key, k) }
 
 // table holds one kind of record with the indexes both kinds need.
 type table[T any] struct {
+	rec   record[T]
 	byID  map[uuid.UUID]*T
 	byOrg map[uuid.UUID][]entry[T] // sorted ascending by key
 	// byEmail indexes records by email across organizations: for the
 	// uniqueness rule (filtered by organization) and the invitations
 	// addressed to one email.
 	byEmail map[string][]uuid.UUID
+	// claims holds, per organization, the records that were open when
+	// last written, among which its open ones are counted for its limits;
+	// creates the times of its creates within the last hour or so.
+	claims  map[uuid.UUID]map[uuid.UUID]*T
+	creates map[uuid.UUID][]time.Time
+	// expiring and ended order records for the sweep: by the expiry it
+	// has to record, and by when they ended.
+	expiring, ended dueHeap
 }
 
-func newTable[T any]() table[T] {
+func newTable[T any](rec record[T]) table[T] {
 	return table[T]{
+		rec:     rec,
 		byID:    make(map[uuid.UUID]*T),
 		byOrg:   make(map[uuid.UUID][]entry[T]),
 		byEmail: make(map[string][]uuid.UUID),
+		claims:  make(map[uuid.UUID]map[uuid.UUID]*T),
+		creates: make(map[uuid.UUID][]time.Time),
 	}
 }
 

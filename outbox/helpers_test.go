@@ -16,6 +16,7 @@ import (
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/memstore"
 	"github.com/invitekit/invitekit/outbox"
+	"github.com/invitekit/invitekit/store"
 	"github.com/invitekit/invitekit/storetest"
 )
 
@@ -104,7 +105,7 @@ func (f *fixture) record(inv uuid.UUID, n int) []event.Event {
 			}, now, ev)
 			require.NoError(f.t, err)
 		} else {
-			_, err := f.store.UpdateInvitation(ctx, f.org, inv, now, func(context.Context, *invitation.Invitation) (event.Event, error) {
+			_, err := f.store.UpdateInvitation(ctx, f.org, inv, now, store.Limits{}, func(context.Context, *invitation.Invitation) (event.Event, error) {
 				return ev, nil
 			})
 			require.NoError(f.t, err)

@@ -246,7 +246,7 @@ func BenchmarkAcceptInvitation(b *testing.B) {
 			return nil
 		}
 		run(b, n, func(i int) error {
-			_, err := s.UpdateInvitation(benchCtx, org, invs[i].ID, benchNow, storetest.Change(accept))
+			_, err := s.UpdateInvitation(benchCtx, org, invs[i].ID, benchNow, store.Limits{}, storetest.Change(accept))
 			return err
 		})
 	})

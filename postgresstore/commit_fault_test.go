@@ -280,7 +280,7 @@ func TestCommitReplyLost(t *testing.T) {
 
 	proxy.arm(loseReply)
 	calls := 0
-	got, err := in.store.UpdateInvitation(ctx, inv.OrganizationID, inv.ID, clock.Now(), revoke(clock, &calls, nil))
+	got, err := in.store.UpdateInvitation(ctx, inv.OrganizationID, inv.ID, clock.Now(), store.Limits{}, revoke(clock, &calls, nil))
 	require.NoError(t, err, "the commit went through, and the call says so")
 	assert.Equal(t, 1, calls, "never run again")
 	assert.Equal(t, invitation.StatusRevoked, got.Status)
@@ -314,7 +314,7 @@ func TestCommitNeverArrived(t *testing.T) {
 
 	proxy.arm(dropCommit)
 	calls := 0
-	got, err := in.store.UpdateInvitation(ctx, inv.OrganizationID, inv.ID, clock.Now(), revoke(clock, &calls, func() {
+	got, err := in.store.UpdateInvitation(ctx, inv.OrganizationID, inv.ID, clock.Now(), store.Limits{}, revoke(clock, &calls, func() {
 		if calls > 1 {
 			assert.Equal(t, "pending", statusOf(t, schema, inv), "the lost attempt left nothing behind")
 			assert.Zero(t, changeEvents(), "nor an event")
@@ -339,7 +339,7 @@ func TestCommitLostWithTheServer(t *testing.T) {
 
 	proxy.arm(loseReplyAndGoDown)
 	calls := 0
-	_, err := in.store.UpdateInvitation(ctx, inv.OrganizationID, inv.ID, clock.Now(), revoke(clock, &calls, nil))
+	_, err := in.store.UpdateInvitation(ctx, inv.OrganizationID, inv.ID, clock.Now(), store.Limits{}, revoke(clock, &calls, nil))
 	require.Error(t, err)
 	t.Logf("commit lost with the server: %v", err)
 	assert.ErrorIs(t, err, store.ErrUnavailable)

@@ -81,7 +81,7 @@ func TestConnectionKilledInsideUpdate(t *testing.T) {
 	}
 
 	calls := 0
-	got, err := in.store.UpdateInvitation(ctx, inv.OrganizationID, inv.ID, clock.Now(), storetest.Change(func(i *invitation.Invitation) error {
+	got, err := in.store.UpdateInvitation(ctx, inv.OrganizationID, inv.ID, clock.Now(), store.Limits{}, storetest.Change(func(i *invitation.Invitation) error {
 		calls++
 		if calls == 1 {
 			killBackends(t, app)
@@ -115,7 +115,7 @@ func TestConnectionKilledOnEveryAttempt(t *testing.T) {
 	in, inv, app, schema, clock := faultSetup(t, "invitekit_fault_")
 
 	calls := 0
-	_, err := in.store.UpdateInvitation(ctx, inv.OrganizationID, inv.ID, clock.Now(), storetest.Change(func(i *invitation.Invitation) error {
+	_, err := in.store.UpdateInvitation(ctx, inv.OrganizationID, inv.ID, clock.Now(), store.Limits{}, storetest.Change(func(i *invitation.Invitation) error {
 		calls++
 		killBackends(t, app)
 		now := clock.Now()
@@ -284,7 +284,7 @@ func TestDeadlockIsRetried(t *testing.T) {
 	}()
 
 	calls := 0
-	got, err := s.UpdateInvitation(ctx, org, y.ID, t1, storetest.Change(func(i *invitation.Invitation) error {
+	got, err := s.UpdateInvitation(ctx, org, y.ID, t1, store.Limits{}, storetest.Change(func(i *invitation.Invitation) error {
 		calls++
 		i.ExpireAt = t1.Add(time.Hour)
 		return nil
@@ -334,7 +334,7 @@ func TestDeadlineBeforeCommitRollsBack(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	_, err = in.store.UpdateInvitation(ctx, inv.OrganizationID, inv.ID, clock.Now(), storetest.Change(func(i *invitation.Invitation) error {
+	_, err = in.store.UpdateInvitation(ctx, inv.OrganizationID, inv.ID, clock.Now(), store.Limits{}, storetest.Change(func(i *invitation.Invitation) error {
 		<-ctx.Done()
 		i.Status = invitation.StatusRevoked
 		return nil

@@ -76,16 +76,17 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/internal/migrate"
 	"github.com/invitekit/invitekit/internal/sqlcore"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/outbox"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // DefaultSchema is the schema the tables live in unless WithSchema names
@@ -259,6 +260,9 @@ var dialect = sqlcore.Dialect{
 	ForUpdate:  " FOR UPDATE NOWAIT",
 	SkipLocked: " FOR UPDATE SKIP LOCKED",
 	InsertWith: true,
+	// A one-key advisory lock: the two-key form the migrations take is
+	// another key space.
+	LockTenant: "SELECT pg_advisory_xact_lock($1)",
 	Contains: func(column, arg string) string {
 		// strpos matches literally: no LIKE wildcards to escape.
 		return "strpos(" + column + ", " + arg + ") > 0"

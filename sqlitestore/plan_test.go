@@ -9,14 +9,15 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/internal/sqlcore"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/store"
 	"github.com/invitekit/invitekit/storetest"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // plan returns SQLite's query plan for query, one detail line per step.
@@ -125,7 +126,7 @@ func TestQueriesSeekAnIndex(t *testing.T) {
 	require.NoError(t, err)
 	_, err = core.FindInvitation(ctx, inv.ID)
 	require.NoError(t, err)
-	_, err = core.UpdateInvitation(ctx, org, inv.ID, now, storetest.Change(func(*invitation.Invitation) error { return nil }))
+	_, err = core.UpdateInvitation(ctx, org, inv.ID, now, store.Limits{}, storetest.Change(func(*invitation.Invitation) error { return nil }))
 	require.NoError(t, err)
 	_, err = core.ListInvitationsForEmail(ctx, inv.Email, now, 10)
 	require.NoError(t, err)
@@ -150,7 +151,7 @@ func TestQueriesSeekAnIndex(t *testing.T) {
 	require.NoError(t, err)
 	_, err = core.FindGuestInvitation(ctx, g.ID)
 	require.NoError(t, err)
-	_, err = core.UpdateGuestInvitation(ctx, org, g.ID, now, storetest.Change(func(*guest.Invitation) error { return nil }))
+	_, err = core.UpdateGuestInvitation(ctx, org, g.ID, now, store.Limits{}, storetest.Change(func(*guest.Invitation) error { return nil }))
 	require.NoError(t, err)
 	seeks("guest writes and reads", false)
 

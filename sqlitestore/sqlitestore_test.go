@@ -399,7 +399,7 @@ func TestContextEndsWaitForWriter(t *testing.T) {
 			inUpdate, release := make(chan struct{}), make(chan struct{})
 			updated := make(chan error)
 			go func() {
-				_, err := s.UpdateInvitation(ctx, inv.OrganizationID, inv.ID, t0, storetest.Change(func(i *invitation.Invitation) error {
+				_, err := s.UpdateInvitation(ctx, inv.OrganizationID, inv.ID, t0, store.Limits{}, storetest.Change(func(i *invitation.Invitation) error {
 					close(inUpdate)
 					<-release
 					i.Role = "member"

@@ -155,7 +155,7 @@ var eventTests = []test{
 		org := newOrg()
 		inv := h.createInvitation(h.newInvitation(org, "ada@example.com"))
 		before := h.eventsOf(org)
-		_, err := h.istore.UpdateInvitation(h.ctx, org, inv.ID, h.clock.Now(), func(_ context.Context, i *invitation.Invitation) (event.Event, error) {
+		_, err := h.istore.UpdateInvitation(h.ctx, org, inv.ID, h.clock.Now(), store.Limits{}, func(_ context.Context, i *invitation.Invitation) (event.Event, error) {
 			i.Status = invitation.StatusRevoked
 			return NewEvent(event.InvitationRevoked), errUpdater
 		})

@@ -14,6 +14,7 @@ import (
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/outbox"
+	"github.com/invitekit/invitekit/store"
 )
 
 // start is the fake clock's first reading: microsecond precision, like
@@ -87,7 +88,7 @@ func (h *harness) createInv(ctx context.Context, inv invitation.Invitation, now 
 }
 
 func (h *harness) updateInv(ctx context.Context, org, id uuid.UUID, now time.Time, f func(*invitation.Invitation) error) (invitation.Invitation, error) {
-	return h.istore.UpdateInvitation(ctx, org, id, now, Change(f))
+	return h.istore.UpdateInvitation(ctx, org, id, now, store.Limits{}, Change(f))
 }
 
 func (h *harness) deleteInv(ctx context.Context, org, id uuid.UUID) error {
@@ -99,7 +100,7 @@ func (h *harness) createGuestAt(ctx context.Context, inv guest.Invitation, now t
 }
 
 func (h *harness) updateGuest(ctx context.Context, host, id uuid.UUID, now time.Time, f func(*guest.Invitation) error) (guest.Invitation, error) {
-	return h.gstore.UpdateGuestInvitation(ctx, host, id, now, Change(f))
+	return h.gstore.UpdateGuestInvitation(ctx, host, id, now, store.Limits{}, Change(f))
 }
 
 func (h *harness) deleteGuest(ctx context.Context, host, id uuid.UUID) error {

@@ -56,6 +56,27 @@ func (j jsonDest) Scan(src any) error {
 	return nil
 }
 
+// encNullJSON and destNullJSON store JSON that may be absent (nil) as
+// nullable text, byte for byte.
+func encNullJSON(_ *Dialect, b json.RawMessage) any {
+	if b == nil {
+		return nil
+	}
+	return string(b)
+}
+
+func destNullJSON(_ *Dialect, p *json.RawMessage) any { return nullJSONDest{p} }
+
+type nullJSONDest struct{ p *json.RawMessage }
+
+func (j nullJSONDest) Scan(src any) error {
+	if src == nil {
+		*j.p = nil
+		return nil
+	}
+	return jsonDest(j).Scan(src)
+}
+
 // encList and destList store a list of subscriber names, which never
 // contain a comma (outbox.New checks), as one comma-separated text.
 func encList(_ *Dialect, l []string) any { return strings.Join(l, ",") }
@@ -81,6 +102,10 @@ type eventTable struct {
 	c                                    *Core
 	name, cols, selectFrom               string
 	insert, claim, settle, exists, retry string
+	// countCreates counts, of the tenant $1, the events of type $2 after
+	// $3, at most the $4 newest, with the oldest counted: the creates the
+	// creates-per-hour limit bounds (see table.usage).
+	countCreates string
 }
 
 func newEventTable(c *Core, name string) eventTable {
@@ -103,7 +128,47 @@ func newEventTable(c *Core, name string) eventTable {
 	t.exists = "SELECT count(*) FROM " + name + " WHERE id = $1"
 	t.retry = "UPDATE " + name + " SET state = 'pending', attempts = 0, next_attempt_at = $2, lease_owner = NULL, lease_until = NULL" +
 		" WHERE id = $1 AND state = 'dead'"
+	t.countCreates = "SELECT count(*), min(occurred_at) FROM (SELECT occurred_at FROM " + name +
+		" WHERE organization_id = $1 AND type = $2 AND occurred_at > $3 ORDER BY occurred_at DESC LIMIT $4) c"
 	return t
+}
+
+// maxEventRows is the most events one INSERT appends: 12 arguments each
+// stay well under SQLite's 32766 and PostgreSQL's 65535.
+const maxEventRows = 100
+
+// insertStmts returns the statements that append evs, pending and due at
+// once: one INSERT of up to maxEventRows rows per chunk.
+func (t *eventTable) insertStmts(evs []event.Event) []Stmt {
+	var out []Stmt
+	for len(evs) > 0 {
+		n := min(len(evs), maxEventRows)
+		if n == 1 {
+			out = append(out, t.insertStmt(evs[0]))
+			evs = evs[1:]
+			continue
+		}
+		var b strings.Builder
+		b.WriteString("INSERT INTO " + t.name + " (" + t.cols + ") VALUES ")
+		a := make([]any, 0, n*len(eventColumns))
+		for i, ev := range evs[:n] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(")
+			for j, arg := range t.insertStmt(ev).Args {
+				if j > 0 {
+					b.WriteString(", ")
+				}
+				a = append(a, arg)
+				b.WriteString("$" + strconv.Itoa(len(a)))
+			}
+			b.WriteString(")")
+		}
+		out = append(out, Stmt{b.String(), a})
+		evs = evs[n:]
+	}
+	return out
 }
 
 // insertAfter returns the event insert with its placeholders numbered
@@ -183,23 +248,39 @@ func (b bySeq) Swap(i, j int) {
 // writeEvents runs f in a write transaction and appends the event it
 // returns, unless that has a zero ID. Listeners in this process wake once
 // the event has committed.
-//
-// When the driver reports a commit whose outcome the database settled but
-// the connection did not tell (CheckableCommitError), the event's ID tells:
-// found, the transaction committed and the call succeeds; not found, it
-// rolled back and runs again.
 func (c *Core) writeEvents(ctx context.Context, f func(ctx context.Context, q Querier) (event.Event, error)) error {
-	var wrote uuid.UUID
-	err := c.drv.WriteTx(ctx, func(ctx context.Context, q Querier) error {
+	return c.writeEventList(ctx, func(ctx context.Context, q Querier) ([]event.Event, error) {
 		ev, err := f(ctx, q)
 		if err != nil || ev.ID == uuid.Nil {
+			return nil, err
+		}
+		return []event.Event{ev}, nil
+	})
+}
+
+// writeEventList runs f in a write transaction and appends the events it
+// returns, in order. Listeners in this process wake once they have
+// committed.
+//
+// When the driver reports a commit whose outcome the database settled but
+// the connection did not tell (CheckableCommitError), the first event's ID
+// tells: found, the transaction committed and the call succeeds; not
+// found, it rolled back and runs again.
+func (c *Core) writeEventList(ctx context.Context, f func(ctx context.Context, q Querier) ([]event.Event, error)) error {
+	var wrote uuid.UUID
+	err := c.drv.WriteTx(ctx, func(ctx context.Context, q Querier) error {
+		wrote = uuid.Nil // each attempt afresh
+		evs, err := f(ctx, q)
+		if err != nil || len(evs) == 0 {
 			return err
 		}
-		st := c.events.insertStmt(ev)
-		if _, err = q.Exec(ctx, st.Query, st.Args...); err == nil {
-			wrote = ev.ID
+		for _, st := range c.events.insertStmts(evs) {
+			if _, err := q.Exec(ctx, st.Query, st.Args...); err != nil {
+				return err
+			}
 		}
-		return err
+		wrote = evs[0].ID
+		return nil
 	})
 	var checkable *CheckableCommitError
 	if errors.As(err, &checkable) && wrote != uuid.Nil {

@@ -74,8 +74,8 @@ func destText[S ~string](_ *Dialect, p *S) any {
 
 func destNullText(_ *Dialect, p *string) any { return textDest[string]{p} }
 
-// record describes how a record type is stored: its row descriptor and its
-// part in the one-open-invitation rule.
+// record describes how a record type is stored: its row descriptor, its
+// part in the one-open-invitation rule, and its life (expiry, limits).
 type record[T any] struct {
 	// tenant is the column of the organization that owns the record.
 	tenant  string
@@ -85,8 +85,24 @@ type record[T any] struct {
 	// open is the domain's Open: whether the record claims its tenant and
 	// email at now.
 	open func(r *T, now time.Time) bool
-	// openSQL is open in SQL, with now as $4 (see table.release).
-	openSQL string
+	// openSQL is open in SQL, with now as the placeholder now.
+	openSQL func(now string) string
+	// expiry returns until when the record is open, and expiryColumn is
+	// that time's column.
+	expiry       func(*T) time.Time
+	expiryColumn string
+	// expirableSQL is the condition of the records whose expiry at now a
+	// sweep has still to record: the domain's expired, and not
+	// ExpiryRecorded.
+	expirableSQL func(now string) string
+	// endedSQL is the condition of the records that ended before the
+	// placeholder before, final or expired with the expiry recorded: what
+	// a purge deletes. Its COALESCE is the expression of the index that
+	// serves it (see the migrations).
+	endedSQL func(before string) string
+	// created is the type of the event of a create, which the
+	// creates-per-hour limit counts.
+	created event.Type
 	// loaded, when set, completes a record after its row is scanned, from
 	// more than one column (see invitationRecord).
 	loaded func(*T)
@@ -105,6 +121,8 @@ type table[T any] struct {
 	// insertWithEvent inserts a record and its event in one statement,
 	// where the dialect allows (Dialect.InsertWith).
 	insertWithEvent string
+	// The statements of limits and sweeps; see lifecycle.go.
+	insertSkip, countOpen, expire, purge string
 }
 
 func newTable[T any](c *Core, kind, name string, rec record[T]) table[T] {
@@ -133,7 +151,8 @@ func newTable[T any](c *Core, kind, name string, rec record[T]) table[T] {
 	// open at $4. The unique index on open claims allows one per tenant
 	// and email; see the migrations.
 	t.release = "UPDATE " + name + " SET open_claim = FALSE WHERE " + rec.tenant +
-		" = $1 AND email = $2 AND open_claim AND id <> $3 AND NOT (" + rec.openSQL + ")"
+		" = $1 AND email = $2 AND open_claim AND id <> $3 AND NOT (" + rec.openSQL("$4") + ")"
+	t.lifecycle(d)
 	return t
 }
 
@@ -328,9 +347,16 @@ func (t *table[T]) insertBoth(ctx context.Context, record, event Stmt) error {
 // that the update's own claim collides only with a record open at now. fn
 // may run again, on a fresh copy, when the transaction is retried after a
 // deadlock.
-func (t *table[T]) updateRecord(ctx context.Context, tenant, id uuid.UUID, now time.Time, fn func(context.Context, *T) (event.Event, error)) (T, error) {
+func (t *table[T]) updateRecord(ctx context.Context, tenant, id uuid.UUID, now time.Time, limits store.Limits, fn func(context.Context, *T) (event.Event, error)) (T, error) {
 	return do(ctx, t, "update", func() (out T, err error) {
 		err = t.c.writeEvents(ctx, func(ctx context.Context, q Querier) (event.Event, error) {
+			if limits.MaxOpen > 0 {
+				// The tenant's lock before the row's, the order of
+				// creates, which take it before releasing claims.
+				if err := t.lockTenant(ctx, q, tenant); err != nil {
+					return event.Event{}, err
+				}
+			}
 			cur, err := t.one(ctx, q, t.lock, t.ids(tenant, id)...)
 			if err != nil {
 				return event.Event{}, err
@@ -342,6 +368,9 @@ func (t *table[T]) updateRecord(ctx context.Context, tenant, id uuid.UUID, now t
 			}
 			if out = cur; ev.ID == uuid.Nil {
 				return ev, nil // no change
+			}
+			if err := t.reopenQuota(ctx, q, tenant, &cur, &next, now, limits); err != nil {
+				return event.Event{}, err
 			}
 			open := t.rec.open(&next, now)
 			if open {

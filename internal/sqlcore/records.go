@@ -5,6 +5,7 @@ package sqlcore
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -34,10 +35,21 @@ var invitationRecord = record[inv]{
 		nullCol("accepted_at", func(r *inv) **time.Time { return &r.AcceptedAt }, encTime, destTime),
 		nullCol("revoked_at", func(r *inv) **time.Time { return &r.RevokedAt }, encTime, destTime),
 		col("assigned_roles", func(r *inv) *[]invitation.Role { return &r.AssignedRoles }, encRoles, destRoles),
+		col("metadata", func(r *inv) *json.RawMessage { return &r.Metadata }, encNullJSON, destNullJSON).immutable(),
+		col("expiry_recorded", func(r *inv) *bool { return &r.ExpiryRecorded }, encBool, addr),
 	},
-	key:     func(r *inv) (uuid.UUID, uuid.UUID, string) { return r.OrganizationID, r.ID, r.Email },
-	open:    func(r *inv, now time.Time) bool { return r.Open(now) },
-	openSQL: "status = 'pending' AND expire_at > $4",
+	key:          func(r *inv) (uuid.UUID, uuid.UUID, string) { return r.OrganizationID, r.ID, r.Email },
+	open:         func(r *inv, now time.Time) bool { return r.Open(now) },
+	openSQL:      func(now string) string { return "status = 'pending' AND expire_at > " + now },
+	expiry:       func(r *inv) time.Time { return r.ExpireAt },
+	expiryColumn: "expire_at",
+	expirableSQL: func(now string) string {
+		return "status = 'pending' AND NOT expiry_recorded AND expire_at <= " + now
+	},
+	endedSQL: func(before string) string {
+		return "(status <> 'pending' OR expiry_recorded) AND COALESCE(accepted_at, revoked_at, expire_at) < " + before
+	},
+	created: event.InvitationCreated,
 	loaded:  legacyRoles,
 }
 
@@ -69,10 +81,25 @@ func (c *Core) FindInvitation(ctx context.Context, id uuid.UUID) (invitation.Inv
 	return c.invitations.findRecord(ctx, id)
 }
 
+// CreateInvitations implements invitation.Store.
+func (c *Core) CreateInvitations(ctx context.Context, rs []invitation.Invitation, now time.Time, evs []event.Event, limits store.Limits) ([]error, error) {
+	return c.invitations.createRecords(ctx, rs, now, evs, limits)
+}
+
 // UpdateInvitation implements invitation.Store. The row stays locked from
 // the read to the commit.
-func (c *Core) UpdateInvitation(ctx context.Context, orgID, id uuid.UUID, now time.Time, update func(context.Context, *invitation.Invitation) (event.Event, error)) (invitation.Invitation, error) {
-	return c.invitations.updateRecord(ctx, orgID, id, now, update)
+func (c *Core) UpdateInvitation(ctx context.Context, orgID, id uuid.UUID, now time.Time, limits store.Limits, update func(context.Context, *invitation.Invitation) (event.Event, error)) (invitation.Invitation, error) {
+	return c.invitations.updateRecord(ctx, orgID, id, now, limits, update)
+}
+
+// ExpireInvitations implements invitation.Store.
+func (c *Core) ExpireInvitations(ctx context.Context, now time.Time, limit int, expired func(invitation.Invitation) (event.Event, error)) (int, error) {
+	return c.invitations.expireRecords(ctx, now, limit, expired)
+}
+
+// PurgeInvitations implements invitation.Store.
+func (c *Core) PurgeInvitations(ctx context.Context, before time.Time, limit int) (int, error) {
+	return c.invitations.purgeRecords(ctx, before, limit)
 }
 
 // DeleteInvitation implements invitation.Store.
@@ -146,10 +173,21 @@ var guestRecord = record[gi]{
 		nullCol("parent_organization_id", func(r *gi) **uuid.UUID { return &r.ParentOrganizationID }, encID, addr),
 		nullCol("parent_organization_name", func(r *gi) **string { return &r.ParentOrganizationName }, encText, destNullText),
 		col("nonce", func(r *gi) *[]byte { return &r.Nonce }, asIs, addr),
+		col("metadata", func(r *gi) *json.RawMessage { return &r.Metadata }, encNullJSON, destNullJSON).immutable(),
+		col("expiry_recorded", func(r *gi) *bool { return &r.ExpiryRecorded }, encBool, addr),
 	},
-	key:     func(r *gi) (uuid.UUID, uuid.UUID, string) { return r.HostOrganizationID, r.ID, r.Email },
-	open:    func(r *gi, now time.Time) bool { return r.Open(now) },
-	openSQL: "status = 'sent' AND NOT archived AND expired_at > $4",
+	key:          func(r *gi) (uuid.UUID, uuid.UUID, string) { return r.HostOrganizationID, r.ID, r.Email },
+	open:         func(r *gi, now time.Time) bool { return r.Open(now) },
+	openSQL:      func(now string) string { return "status = 'sent' AND NOT archived AND expired_at > " + now },
+	expiry:       func(r *gi) time.Time { return r.ExpiredAt },
+	expiryColumn: "expired_at",
+	expirableSQL: func(now string) string {
+		return "status = 'sent' AND NOT expiry_recorded AND expired_at <= " + now
+	},
+	endedSQL: func(before string) string {
+		return "(status <> 'sent' OR expiry_recorded) AND COALESCE(accepted_at, expired_at) < " + before
+	},
+	created: event.GuestInvitationCreated,
 }
 
 // guestOrder is the one sort-column table: each documented order's column,
@@ -183,10 +221,25 @@ func (c *Core) FindGuestInvitation(ctx context.Context, id uuid.UUID) (guest.Inv
 	return c.guests.findRecord(ctx, id)
 }
 
+// CreateGuestInvitations implements guest.Store.
+func (c *Core) CreateGuestInvitations(ctx context.Context, rs []guest.Invitation, now time.Time, evs []event.Event, limits store.Limits) ([]error, error) {
+	return c.guests.createRecords(ctx, rs, now, evs, limits)
+}
+
 // UpdateGuestInvitation implements guest.Store. The row stays locked from
 // the read to the commit.
-func (c *Core) UpdateGuestInvitation(ctx context.Context, hostID, id uuid.UUID, now time.Time, update func(context.Context, *guest.Invitation) (event.Event, error)) (guest.Invitation, error) {
-	return c.guests.updateRecord(ctx, hostID, id, now, update)
+func (c *Core) UpdateGuestInvitation(ctx context.Context, hostID, id uuid.UUID, now time.Time, limits store.Limits, update func(context.Context, *guest.Invitation) (event.Event, error)) (guest.Invitation, error) {
+	return c.guests.updateRecord(ctx, hostID, id, now, limits, update)
+}
+
+// ExpireGuestInvitations implements guest.Store.
+func (c *Core) ExpireGuestInvitations(ctx context.Context, now time.Time, limit int, expired func(guest.Invitation) (event.Event, error)) (int, error) {
+	return c.guests.expireRecords(ctx, now, limit, expired)
+}
+
+// PurgeGuestInvitations implements guest.Store.
+func (c *Core) PurgeGuestInvitations(ctx context.Context, before time.Time, limit int) (int, error) {
+	return c.guests.purgeRecords(ctx, before, limit)
 }
 
 // DeleteGuestInvitation implements guest.Store.

@@ -134,6 +134,11 @@ type Dialect struct {
 	// (PostgreSQL), so that a record and its event are inserted by one
 	// statement; elsewhere they are a batch (see Batcher).
 	InsertWith bool
+	// LockTenant is the statement that takes, for the rest of a write
+	// transaction, the lock whose 64-bit key is $1: the writes that
+	// limits bind take their tenant's, so they count and write one at a
+	// time. Empty where write transactions run one at a time anyway.
+	LockTenant string
 }
 
 // Core implements invitation.Store and guest.Store on a Driver. Stores
