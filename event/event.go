@@ -25,8 +25,8 @@ import (
 type Type string
 
 // The event types. For guest invitations the organization of an event is
-// the host organization. The expired types (one per invitation whose
-// expiry passed, recorded by a sweep) and the invite_link types (join
+// the host organization. The expired types are recorded by the services'
+// Sweep, once per expiry, without an actor. The invite_link types (join
 // links) are part of the contract but not yet recorded by this release:
 // filtering for them finds nothing until then.
 const (

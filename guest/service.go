@@ -203,9 +203,10 @@ type CreateParams struct {
 	// ParentOrganizationID is optional.
 	ParentOrganizationID *uuid.UUID
 	// Metadata is optional: the application's JSON object, returned on
-	// reads and carried in events and to accept hooks, with the bounds of
-	// invitation.CreateParams.Metadata (MaxMetadataBytes, compact, no
-	// name twice in one object). Nil or JSON null is none.
+	// reads and carried in events and to accept hooks, with the bounds and
+	// the stored form of invitation.CreateParams.Metadata
+	// (MaxMetadataBytes once compacted, no name twice in one object).
+	// Nil or JSON null is none.
 	Metadata json.RawMessage
 }
 

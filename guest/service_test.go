@@ -90,10 +90,15 @@ func TestNewServiceRejectsBadConfig(t *testing.T) {
 	t.Parallel()
 	s := memstore.New()
 	for name, cfg := range map[string]guest.Config{
-		"no store":        {Keys: [][]byte{key}},
-		"no key":          {Store: s},
-		"short key":       {Store: s, Keys: [][]byte{key[:16]}},
-		"negative expiry": {Store: s, Keys: [][]byte{key}, MaxExpiry: -time.Hour},
+		"no store":                  {Keys: [][]byte{key}},
+		"no key":                    {Store: s},
+		"short key":                 {Store: s, Keys: [][]byte{key[:16]}},
+		"negative expiry":           {Store: s, Keys: [][]byte{key}, MaxExpiry: -time.Hour},
+		"default expiry beyond max": {Store: s, Keys: [][]byte{key}, MaxExpiry: time.Hour, DefaultExpiry: 2 * time.Hour},
+		"negative default expiry":   {Store: s, Keys: [][]byte{key}, DefaultExpiry: -time.Hour},
+		"negative limit":            {Store: s, Keys: [][]byte{key}, Limits: &store.Limits{MaxOpen: -1}},
+		"negative retention":        {Store: s, Keys: [][]byte{key}, Retention: -time.Hour},
+		"batch too large":           {Store: s, Keys: [][]byte{key}, SweepBatch: 1001},
 	} {
 		_, err := guest.NewService(cfg)
 		assert.Error(t, err, name)
@@ -541,4 +546,20 @@ func assertFieldErr(t *testing.T, err error, field string) {
 		require.Len(t, verr.Fields, 1, "%v", err)
 		assert.Equal(t, field, verr.Fields[0].Field)
 	}
+}
+
+// TestDefaultExpiryFollowsMaxExpiry: with a MaxExpiry shorter than the
+// default revival, a revived invitation lives MaxExpiry.
+func TestDefaultExpiryFollowsMaxExpiry(t *testing.T) {
+	t.Parallel()
+	s := memstore.New()
+	now := t0
+	svc, err := guest.NewService(guest.Config{Store: s, Keys: [][]byte{key}, MaxExpiry: time.Hour, Clock: func() time.Time { return now }})
+	require.NoError(t, err)
+	inv, err := svc.Create(ctx, guest.CreateParams{HostOrganizationID: host, Email: "g@example.com", ExpiredAt: now.Add(time.Hour)})
+	require.NoError(t, err)
+	now = inv.ExpiredAt
+	got, err := svc.Resend(ctx, host, inv.ID, nil)
+	require.NoError(t, err)
+	assert.Equal(t, now.Add(time.Hour), got.ExpiredAt)
 }

@@ -20,11 +20,12 @@
 // at fault, as application/problem+json.
 //
 //	GET    /v1/organizations/{organizationId}/invitations                       list: ?status= &email= &limit= &cursor=, Link rel="next"
-//	POST   /v1/organizations/{organizationId}/invitations                       create {email, assignedRoleIds and/or role}; the result has the token
+//	POST   /v1/organizations/{organizationId}/invitations                       create {email, assignedRoleIds and/or role, metadata?}; the result has the token
+//	POST   /v1/organizations/{organizationId}/invitations/bulk                  create 1 to 100: {invitations: [create, ...]}; one result per item
 //	GET    /v1/organizations/{organizationId}/invitations/{invitationId}        get
 //	DELETE /v1/organizations/{organizationId}/invitations/{invitationId}        delete
 //	POST   /v1/organizations/{organizationId}/invitations/{invitationId}/revoke revoke
-//	POST   /v1/organizations/{organizationId}/invitations/{invitationId}/resend resend; the result has the new token
+//	POST   /v1/organizations/{organizationId}/invitations/{invitationId}/resend resend, reviving an expired one; the result has the new token
 //	POST   /v1/invitations/accept                                               accept {token, email}
 //	GET    /v1/organizations/{organizationId}/events                            events: ?type= (repeatable) &limit= &cursor=, Link rel="next"
 //
@@ -38,8 +39,18 @@
 // (deprecated upstream, still returned: left out only when the invitation
 // assigns custom roles only), and the additive organizationId, status (the effective status: pending,
 // accepted, revoked or expired), inviterId (the Principal ID that created
-// it), sentAt, acceptedAt and revokedAt (null until then), and token in the
-// results of create and resend only.
+// it), sentAt, acceptedAt and revokedAt (null until then), metadata (the
+// application's JSON object given at create, null when none), and token in
+// the results of create and resend only.
+//
+// A bulk create answers 200 with one entry per item, in the request's
+// order: {index, status: 200, result} with the invitation and its token, or
+// {index, status, error, type, title, detail, errors?, retryAfter?} with the
+// item's own failure as the create route would answer it (409, 422, or 429
+// once the organization reaches a limit: the earlier items count). The
+// items are created in one store transaction (invitation.Service.CreateMany):
+// a store that fails answers 503 for the request and creates none of them.
+// 0 or more than 100 items is a 422 naming invitations.
 //
 // A create assigns roles with assignedRoleIds, as ClickHouse's CLI sends
 // them, with the deprecated role, or both (see invitation.CreateParams for
@@ -94,11 +105,11 @@
 // fault. Every route but accept-by-token needs the Requester-Organization-ID
 // and Target-Organization-ID headers; the target is the host organization.
 //
-//	POST   /guest-invitations               create {email, expired_at, parent_organization_id?}: 201, Location
+//	POST   /guest-invitations               create {email, expired_at, parent_organization_id?, metadata?}: 201, Location
 //	GET    /guest-invitations               list: ?statuses=(repeatable) &email= &expired= &archived= &order_by= &order= &limit= &offset=
 //	GET    /guest-invitations/{id}          get
 //	PATCH  /guest-invitations/{id}          {archived: bool}
-//	POST   /guest-invitations/{id}/resend   optional {expired_at}
+//	POST   /guest-invitations/{id}/resend   optional {expired_at}; an expired invitation is revived
 //	POST   /guest-invitations/{id}/accept   accept on the guest's behalf: accepted_by_system
 //	POST   /guest-invitations/accept        {invitation_token}: accepted_by_guest
 //
@@ -148,10 +159,12 @@
 //	409 already-accepted         the invitation was accepted
 //	409 revoked, archived        the invitation was revoked, or is archived
 //	4xx accept-refused           an accept hook refused with a *Refusal, with the status it chose
-//	410 expired                  accept or resend of an expired invitation
+//	410 expired                  accept of an expired invitation
 //	413 body-too-large           body beyond Config.MaxBodyBytes
 //	415 unsupported-media-type   a body without a JSON Content-Type
 //	422 validation-failed        field values the adapter or the services reject; errors names each
+//	429 limit-exceeded           the organization is at a limit (store.Limits): its open invitations
+//	                             or its creates in the last hour; with Retry-After
 //	500 internal                 anything else; the cause is logged, never shown
 //	503 unavailable              the store is busy or unreachable (store.ErrUnavailable), or the
 //	                             request's context was cancelled or timed out; with Retry-After

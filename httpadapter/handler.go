@@ -338,7 +338,11 @@ func (x *exchange) writeFailure(f failure) {
 	case http.StatusServiceUnavailable:
 		x.w.Header().Set("Retry-After", retryAfter)
 	case http.StatusTooManyRequests:
-		x.w.Header().Set("Retry-After", strconv.Itoa(int(f.retryAfter/time.Second)))
+		// Only a limit knows when to come back: an accept hook's own
+		// 429 (a Refusal) gets no Retry-After rather than "0", retry now.
+		if f.retryAfter > 0 {
+			x.w.Header().Set("Retry-After", strconv.Itoa(int(f.retryAfter/time.Second)))
+		}
 	}
 	x.writeJSON(f.kind.status, "application/problem+json", f.body(x.api, x.id))
 }

@@ -64,6 +64,10 @@ type options struct {
 	config func(*Config)
 	// roles is the invitation service's role catalog.
 	roles invitation.RoleCatalog
+	// invitations and guests change the services' Configs (their
+	// Limits, LimitsFor, ...) before the services are built.
+	invitations func(*invitation.Config)
+	guests      func(*guest.Config)
 }
 
 func newFixture(t *testing.T, opts ...options) *fixture {
@@ -82,11 +86,19 @@ func newFixture(t *testing.T, opts ...options) *fixture {
 	keys := [][]byte{bytes.Repeat([]byte("k"), 32)}
 	var err error
 	if !o.noOrg {
-		f.inv, err = invitation.NewService(invitation.Config{Store: f.store, Keys: keys, Clock: f.clock.Now, Roles: o.roles})
+		c := invitation.Config{Store: f.store, Keys: keys, Clock: f.clock.Now, Roles: o.roles}
+		if o.invitations != nil {
+			o.invitations(&c)
+		}
+		f.inv, err = invitation.NewService(c)
 		require.NoError(t, err)
 	}
 	if !o.noGuest {
-		f.guests, err = guest.NewService(guest.Config{Store: f.store, Keys: keys, Clock: f.clock.Now})
+		c := guest.Config{Store: f.store, Keys: keys, Clock: f.clock.Now}
+		if o.guests != nil {
+			o.guests(&c)
+		}
+		f.guests, err = guest.NewService(c)
 		require.NoError(t, err)
 	}
 	cfg := Config{

@@ -61,12 +61,12 @@ var backends = []struct {
 		require.NoError(t, err)
 		return st
 	}},
-	{"postgresstore", openPostgres},
+	{"postgresstore", func(t *testing.T) backend { return openPostgres(t) }},
 }
 
 // openPostgres opens a store in a fresh schema of its own, dropped when
 // the test ends.
-func openPostgres(t *testing.T) backend {
+func openPostgres(t testing.TB) backend {
 	conn := os.Getenv(postgresURLEnv)
 	if conn == "" {
 		t.Skipf("set %s=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run on PostgreSQL", postgresURLEnv)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -136,4 +137,108 @@ func ExampleRoleCatalogFunc() {
 	// developer system
 	// role: "developer"
 	// AssignedRoleIDs[1] is not a role of the organization
+}
+
+// CreateMany creates a batch in one transaction; each item succeeds or
+// fails on its own.
+func ExampleService_CreateMany() {
+	ctx := context.Background()
+	svc, err := invitation.NewService(invitation.Config{Store: memstore.New(), Keys: [][]byte{signingKey()}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	org := uuid.New()
+	res, err := svc.CreateMany(ctx, org, []invitation.CreateParams{
+		{Email: "ada@example.com", Role: "admin", Metadata: []byte(`{"team": "compilers"}`)},
+		{Email: "not an email", Role: "admin"},
+		{Email: "ADA@example.com", Role: "developer"},
+	})
+	if err != nil {
+		log.Fatal(err) // the store, the role catalog or LimitsFor failed: nothing was created
+	}
+	for i, r := range res {
+		switch {
+		case r.Err == nil:
+			fmt.Println(i, "created", r.Invitation.Email, string(r.Invitation.Metadata))
+		case errors.Is(r.Err, store.ErrAlreadyExists):
+			fmt.Println(i, "already invited")
+		default:
+			fmt.Println(i, r.Err)
+		}
+	}
+	// Output:
+	// 0 created ada@example.com {"team":"compilers"}
+	// 1 invitekit: invalid input: Email: must be a valid email address such as name@example.com
+	// 2 already invited
+}
+
+// Limits bound what each organization may have and make; LimitsFor gives
+// each organization its own, from the application's plans say.
+func ExampleConfig_limits() {
+	ctx := context.Background()
+	free := uuid.New()
+	svc, err := invitation.NewService(invitation.Config{
+		Store: memstore.New(),
+		Keys:  [][]byte{signingKey()},
+		LimitsFor: func(_ context.Context, org uuid.UUID) (store.Limits, error) {
+			if org == free {
+				return store.Limits{MaxOpen: 1, CreatesPerHour: 20}, nil
+			}
+			return store.Limits{MaxOpen: store.DefaultMaxOpen, CreatesPerHour: store.DefaultCreatesPerHour}, nil
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = svc.Create(ctx, invitation.CreateParams{OrganizationID: free, Email: "ada@example.com", Role: "admin"})
+	fmt.Println(err)
+	_, err = svc.Create(ctx, invitation.CreateParams{OrganizationID: free, Email: "bob@example.com", Role: "admin"})
+	var limit *store.LimitError
+	if errors.As(err, &limit) {
+		fmt.Println(limit.Limit, limit.Max, "retry after", limit.RetryAfter)
+	}
+	// Output:
+	// <nil>
+	// max-open 1 retry after 168h0m0s
+}
+
+// Sweep records each expiry once, with an invitation.expired event, and
+// deletes invitations that ended more than Retention ago. Run it
+// periodically, on any number of instances.
+func ExampleService_Sweep() {
+	ctx := context.Background()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := memstore.New()
+	svc, err := invitation.NewService(invitation.Config{
+		Store: s, Keys: [][]byte{signingKey()}, Retention: 30 * 24 * time.Hour,
+		Clock: func() time.Time { return now },
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	org := uuid.New()
+	if _, err := svc.Create(ctx, invitation.CreateParams{OrganizationID: org, Email: "ada@example.com", Role: "admin"}); err != nil {
+		log.Fatal(err)
+	}
+	sweep := func() {
+		for {
+			res, err := svc.Sweep(ctx)
+			if err != nil {
+				log.Fatal(err)
+			}
+			fmt.Printf("expired %d, purged %d\n", res.Expired, res.Purged)
+			if !res.More {
+				return
+			}
+		}
+	}
+	now = now.Add(invitation.DefaultTTL)
+	sweep()
+	sweep()
+	now = now.Add(31 * 24 * time.Hour)
+	sweep()
+	// Output:
+	// expired 1, purged 0
+	// expired 0, purged 0
+	// expired 0, purged 1
 }

@@ -230,9 +230,10 @@ type CreateParams struct {
 	InviterID string
 	// Metadata is optional: the application's JSON object, returned on
 	// reads and carried in events and to accept hooks (to hand on to the
-	// membership, say). At most MaxMetadataBytes once compacted, and
-	// stored compact; a name twice in one object is refused. Nil or JSON
-	// null is none.
+	// membership, say). At most MaxMetadataBytes once compacted; a name
+	// twice in one object is refused. It is stored as encoding/json writes
+	// it, compact and with <, > and & escaped, the bytes every read and
+	// event then shows. Nil or JSON null is none.
 	Metadata json.RawMessage
 }
 

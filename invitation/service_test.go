@@ -81,11 +81,16 @@ func TestNewServiceRejectsBadConfig(t *testing.T) {
 	t.Parallel()
 	s := memstore.New()
 	cases := map[string]invitation.Config{
-		"no store":  {Keys: [][]byte{keyOld}},
-		"no key":    {Store: s},
-		"short key": {Store: s, Keys: [][]byte{keyOld[:31]}},
-		"short ttl": {Store: s, Keys: [][]byte{keyOld}, TTL: time.Minute},
-		"long ttl":  {Store: s, Keys: [][]byte{keyOld}, TTL: 366 * 24 * time.Hour},
+		"no store":           {Keys: [][]byte{keyOld}},
+		"no key":             {Store: s},
+		"short key":          {Store: s, Keys: [][]byte{keyOld[:31]}},
+		"short ttl":          {Store: s, Keys: [][]byte{keyOld}, TTL: time.Minute},
+		"long ttl":           {Store: s, Keys: [][]byte{keyOld}, TTL: 366 * 24 * time.Hour},
+		"negative limit":     {Store: s, Keys: [][]byte{keyOld}, Limits: &store.Limits{MaxOpen: -1}},
+		"negative rate":      {Store: s, Keys: [][]byte{keyOld}, Limits: &store.Limits{CreatesPerHour: -1}},
+		"negative retention": {Store: s, Keys: [][]byte{keyOld}, Retention: -time.Hour},
+		"batch too large":    {Store: s, Keys: [][]byte{keyOld}, SweepBatch: 1001},
+		"negative batch":     {Store: s, Keys: [][]byte{keyOld}, SweepBatch: -1},
 	}
 	for name, cfg := range cases {
 		_, err := invitation.NewService(cfg)
@@ -570,4 +575,47 @@ func assertFieldErr(t *testing.T, err error, field string) {
 		require.Len(t, verr.Fields, 1, "%v", err)
 		assert.Equal(t, field, verr.Fields[0].Field)
 	}
+}
+
+// TestCreateManyFailsAsAWhole: a failure that is not one item's (the role
+// catalog's) fails the call and creates nothing.
+func TestCreateManyFailsAsAWhole(t *testing.T) {
+	t.Parallel()
+	failing := errors.New("catalog down")
+	f := newFixture(t, func(c *invitation.Config) {
+		c.Roles = invitation.RoleCatalogFunc(func(context.Context, uuid.UUID, []uuid.UUID) (map[uuid.UUID]invitation.Role, error) {
+			return nil, failing
+		})
+	})
+	custom := uuid.New()
+	_, err := f.svc.CreateMany(ctx, org, []invitation.CreateParams{
+		{Email: "a@example.com", Role: "admin"},
+		{Email: "b@example.com", AssignedRoleIDs: []uuid.UUID{custom}},
+	})
+	assert.ErrorIs(t, err, failing)
+	page, err := f.svc.List(ctx, org, invitation.ListOptions{})
+	require.NoError(t, err)
+	assert.Empty(t, page.Invitations, "nothing was created")
+}
+
+// TestCreateManyReturnsWhatCreateWould: every item's result is what Create
+// returns for it alone, the token included.
+func TestCreateManyReturnsWhatCreateWould(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	res, err := f.svc.CreateMany(ctx, org, []invitation.CreateParams{
+		{Email: " Ada@Example.com", Role: "admin", InviterID: "u1", Metadata: []byte(`{ "team" : "core" }`)},
+	})
+	require.NoError(t, err)
+	require.Len(t, res, 1)
+	require.NoError(t, res[0].Err)
+	inv := res[0].Invitation
+	assert.Equal(t, "ada@example.com", inv.Email)
+	assert.Equal(t, `{"team":"core"}`, string(inv.Metadata))
+	assert.Equal(t, t0.Add(invitation.DefaultTTL), inv.ExpireAt)
+	got, err := f.svc.Get(ctx, org, inv.ID)
+	require.NoError(t, err)
+	assert.Equal(t, inv, got)
+	_, err = f.svc.Accept(ctx, f.svc.Token(inv), "ada@example.com")
+	assert.NoError(t, err, "its token accepts it")
 }

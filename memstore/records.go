@@ -144,12 +144,12 @@ func (t *table[T]) usage(tenant uuid.UUID, now time.Time, limits store.Limits) s
 				delete(t.claims[tenant], id)
 				continue
 			}
-			if u.Open < limits.MaxOpen {
-				if exp := t.rec.expiry(rec); u.Open == 0 || exp.Before(u.SoonestExpiry) {
-					u.SoonestExpiry = exp
-				}
-				u.Open++
+			// The soonest of all, as the SQL stores read it first from
+			// their index by expiry.
+			if exp := t.rec.expiry(rec); u.SoonestExpiry.IsZero() || exp.Before(u.SoonestExpiry) {
+				u.SoonestExpiry = exp
 			}
+			u.Open = min(u.Open+1, limits.MaxOpen)
 		}
 	}
 	if limits.CreatesPerHour > 0 {
@@ -232,14 +232,15 @@ func updateRecord[T any](ctx context.Context, s *Store, t *table[T], tenant, id 
 		}
 		t.rec.setKey(&next, rec)
 		opens := t.rec.open(&next, now)
-		if opens && t.anyOpenOf(&next, now) {
-			return store.ErrAlreadyExists
-		}
+		// The limit before the email, as creates and the SQL stores check.
 		if opens && !t.rec.open(rec, now) && limits.MaxOpen > 0 {
 			limits := store.Limits{MaxOpen: limits.MaxOpen}
 			if err := store.NewQuota(limits, now, t.usage(tenant, now, limits)).Open(t.rec.expiry(&next)); err != nil {
 				return err
 			}
+		}
+		if opens && t.anyOpenOf(&next, now) {
+			return store.ErrAlreadyExists
 		}
 		*rec = next
 		t.written(rec, now)

@@ -299,3 +299,65 @@ func BenchmarkListGuestInvitations(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSweep records the expiry of 1,000,000 expired invitations of
+// 1,000 organizations, loaded with SQL into a schema of their own, through
+// invitation.Service.Sweep called until it has nothing left: each call one
+// transaction of SweepBatch (500) invitations and their events. It reports
+// the invitations expired per second and the peak Go heap, which stays
+// that of one batch however many there are. Run it alone:
+//
+//	INVITEKIT_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable \
+//		go test -run '^$' -bench Sweep -benchtime 1x ./postgresstore/
+func BenchmarkSweep(b *testing.B) {
+	n := 1_000_000
+	if v := os.Getenv("INVITEKIT_SWEEP_N"); v != "" {
+		// A smaller backlog, for a profile.
+		fmt.Sscan(v, &n)
+	}
+	for b.Loop() {
+		b.StopTimer()
+		schema := newSchema(b)
+		s := openStore(b, schema)
+		created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		table := pgx.Identifier{schema, "invitations"}.Sanitize()
+		// IDs grow with creation, as UUIDv7s do.
+		_, err := admin.Exec(benchCtx, `INSERT INTO `+table+` (id, organization_id, email, role, inviter_id, status, nonce,
+			created_at, sent_at, expire_at, open_claim, assigned_roles, expiry_recorded)
+			SELECT (lpad(to_hex(i), 16, '0') || substr(md5(i::text), 1, 16))::uuid,
+				('00000000-0000-4000-8000-' || lpad((i % 1000)::text, 12, '0'))::uuid,
+				'user' || i || '@example.com', 'developer', '', 'pending', decode(md5(i::text), 'hex'),
+				$2::timestamptz + i * interval '1 microsecond', $2::timestamptz + i * interval '1 microsecond',
+				$3::timestamptz + i * interval '1 microsecond',
+				true, '[]', false
+			FROM generate_series(0, $1 - 1) AS i`, n, created, created.Add(7*24*time.Hour))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := admin.Exec(benchCtx, "VACUUM ANALYZE "+table); err != nil {
+			b.Fatal(err)
+		}
+		now := created.Add(8 * 24 * time.Hour)
+		svc, err := invitation.NewService(invitation.Config{Store: s, Keys: [][]byte{signingKey},
+			Clock: func() time.Time { return now }})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		total, peak, err := storetest.SweepAll(benchCtx, svc.Sweep)
+		took := time.Since(start)
+		b.StopTimer()
+		if err != nil || total.Expired != n {
+			b.Fatalf("swept %+v: %v", total, err)
+		}
+		var events int
+		if err := admin.QueryRow(benchCtx, "SELECT count(*) FROM "+pgx.Identifier{schema, "events"}.Sanitize()+
+			" WHERE type = 'invitation.expired'").Scan(&events); err != nil || events != n {
+			b.Fatalf("%d expired events, want %d: %v", events, n, err)
+		}
+		b.ReportMetric(float64(n)/took.Seconds(), "invitations/s")
+		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+		b.StartTimer()
+	}
+}

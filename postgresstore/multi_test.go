@@ -3,6 +3,7 @@ package postgresstore_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/postgresstore"
@@ -131,6 +133,79 @@ func TestTwoInstances(t *testing.T) {
 			return err
 		}), store.ErrAlreadyExists)
 		assert.Equal(t, 2, countRows(t, schema, "invitations", "organization_id", org, email))
+	})
+
+	// Limits are counted in the database under the organization's lock:
+	// two instances together admit exactly the limit.
+	for _, limits := range []store.Limits{{MaxOpen: 10}, {CreatesPerHour: 10}} {
+		t.Run(fmt.Sprintf("Limits%+v", limits), func(t *testing.T) {
+			var limited [2]*invitation.Service
+			var guests [2]*guest.Service
+			for i := range in {
+				var err error
+				limited[i], err = invitation.NewService(invitation.Config{Store: in[i].store, Keys: [][]byte{signingKey}, Clock: clock.Now, Limits: &limits})
+				require.NoError(t, err)
+				guests[i], err = guest.NewService(guest.Config{Store: in[i].store, Keys: [][]byte{signingKey}, Clock: clock.Now, Limits: &limits})
+				require.NoError(t, err)
+			}
+			org := uuid.New()
+			errs := storetest.Race(racers, func(i int) error {
+				email := fmt.Sprintf("racer%d@example.com", i)
+				if i%4 < 2 {
+					_, err := limited[i%2].Create(ctx, invitation.CreateParams{OrganizationID: org, Email: email, Role: "admin"})
+					return err
+				}
+				_, err := guests[i%2].Create(ctx, guest.CreateParams{HostOrganizationID: org, Email: email, ExpiredAt: clock.Now().Add(time.Hour)})
+				return err
+			})
+			wins := map[bool]int{}
+			for i, err := range errs {
+				if err == nil {
+					wins[i%4 < 2]++
+					continue
+				}
+				assert.ErrorIs(t, err, store.ErrLimitExceeded)
+			}
+			assert.Equal(t, map[bool]int{true: 10, false: 10}, wins,
+				"each kind admits exactly its limit of the organization's creates, from both instances")
+		})
+	}
+
+	t.Run("SweepsOnBothInstances", func(t *testing.T) {
+		org := uuid.New()
+		var ids []uuid.UUID
+		for i := range 40 {
+			inv, err := in[i%2].orgs.Create(ctx, invitation.CreateParams{OrganizationID: org, Email: fmt.Sprintf("s%d@example.com", i), Role: "admin"})
+			require.NoError(t, err)
+			ids = append(ids, inv.ID)
+		}
+		clock.Advance(invitation.DefaultTTL)
+		var sweepers [2]*invitation.Service
+		for i := range in {
+			var err error
+			sweepers[i], err = invitation.NewService(invitation.Config{Store: in[i].store, Keys: [][]byte{signingKey}, Clock: clock.Now, SweepBatch: 3})
+			require.NoError(t, err)
+		}
+		for _, err := range storetest.Race(4, func(i int) error {
+			for {
+				res, err := sweepers[i%2].Sweep(ctx)
+				if err != nil || res.Expired == 0 {
+					return err
+				}
+			}
+		}) {
+			require.NoError(t, err)
+		}
+		evs, err := in[0].store.ListEvents(ctx, event.ListQuery{OrganizationID: org, Types: []event.Type{event.InvitationExpired}, Limit: 100})
+		require.NoError(t, err)
+		seen := map[uuid.UUID]int{}
+		for _, ev := range evs {
+			seen[ev.InvitationID]++
+		}
+		assert.Len(t, evs, len(ids), "one expired event per invitation")
+		for _, id := range ids {
+			assert.Equal(t, 1, seen[id])
+		}
 	})
 
 	t.Run("GuestCreatesAfterExpiry", func(t *testing.T) {

@@ -21,6 +21,11 @@ import (
 	"github.com/invitekit/invitekit/storetest"
 )
 
+// noLimits lets a benchmark make more creates an hour in one organization
+// than the default limits allow; it measures the create path without
+// them, as it did before there were any.
+var noLimits = &store.Limits{}
+
 // Run with: go test -run '^$' -bench . ./sqlitestore/
 //
 // Every benchmark uses a file store with the default options, as an
@@ -117,7 +122,7 @@ func BenchmarkGet(b *testing.B) {
 func BenchmarkAccept(b *testing.B) {
 	ctx := context.Background()
 	s := openStore(b, filepath.Join(b.TempDir(), "bench.db"))
-	svc, err := invitation.NewService(invitation.Config{Store: s, Keys: [][]byte{bytes.Repeat([]byte{7}, 32)}})
+	svc, err := invitation.NewService(invitation.Config{Store: s, Keys: [][]byte{bytes.Repeat([]byte{7}, 32)}, Limits: noLimits})
 	require.NoError(b, err)
 	org := uuid.New()
 	type pending struct{ token, email string }
@@ -251,4 +256,62 @@ func buildListDB(path string, rows int) (*listDatabase, error) {
 	db.size = fi.Size()
 	db.built = time.Since(began)
 	return db, nil
+}
+
+// BenchmarkSweep records the expiry of 1,000,000 expired invitations of
+// 1,000 organizations, loaded directly into a file store, through
+// invitation.Service.Sweep called until it has nothing left: each call one
+// transaction of SweepBatch (500) invitations and their events. It reports
+// the invitations expired per second and the peak Go heap, which stays
+// that of one batch however many there are. Run it alone:
+//
+//	go test -run '^$' -bench Sweep -benchtime 1x ./sqlitestore/
+func BenchmarkSweep(b *testing.B) {
+	n := 1_000_000
+	if v := os.Getenv("INVITEKIT_SWEEP_N"); v != "" {
+		// A smaller backlog, for a profile.
+		fmt.Sscan(v, &n)
+	}
+	ctx := context.Background()
+	for b.Loop() {
+		b.StopTimer()
+		s := openStore(b, filepath.Join(b.TempDir(), "sweep.db"))
+		created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		loadExpired(b, s, n, created)
+		now := created.Add(8 * 24 * time.Hour)
+		svc, err := invitation.NewService(invitation.Config{Store: s, Keys: [][]byte{bytes.Repeat([]byte{7}, 32)},
+			Clock: func() time.Time { return now }})
+		require.NoError(b, err)
+		b.StartTimer()
+		start := time.Now()
+		total, peak, err := storetest.SweepAll(ctx, svc.Sweep)
+		took := time.Since(start)
+		b.StopTimer()
+		require.NoError(b, err)
+		require.Equal(b, n, total.Expired)
+		var events int
+		require.NoError(b, s.drv.read.db.QueryRowContext(ctx, "SELECT count(*) FROM events WHERE type = 'invitation.expired'").Scan(&events))
+		require.Equal(b, n, events, "one expired event per invitation")
+		b.ReportMetric(float64(n)/took.Seconds(), "invitations/s")
+		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+		require.NoError(b, s.Close())
+		b.StartTimer()
+	}
+}
+
+// loadExpired inserts n pending invitations of 1,000 organizations,
+// created a microsecond apart from created on and expired a week later,
+// with SQL alone: the services would take minutes to make them. Their IDs
+// grow with their creation, as UUIDv7s do (the time first, then random
+// bytes), so that rows created together share pages as they would.
+func loadExpired(b *testing.B, s *Store, n int, created time.Time) {
+	b.Helper()
+	_, err := s.drv.write.db.ExecContext(context.Background(), `
+		WITH RECURSIVE seq(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM seq WHERE i + 1 < ?)
+		INSERT INTO invitations (id, organization_id, email, role, inviter_id, status, nonce, created_at, sent_at,
+			expire_at, open_claim, assigned_roles, expiry_recorded)
+		SELECT CAST(unhex(printf('%016x', ? + i)) || randomblob(8) AS BLOB), CAST(printf('org-%012d', i % 1000) AS BLOB),
+			'user' || i || '@example.com', 'developer', '', 'pending', randomblob(16), ? + i, ? + i, ? + i, 1, '[]', 0
+		FROM seq`, n, created.UnixMicro(), created.UnixMicro(), created.UnixMicro(), created.Add(7*24*time.Hour).UnixMicro())
+	require.NoError(b, err)
 }

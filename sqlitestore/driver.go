@@ -32,6 +32,7 @@ var dialect = sqlcore.Dialect{
 		// instr matches literally: '%' and '_' are not wildcards.
 		return "instr(" + column + ", " + arg + ") > 0"
 	},
+	Positional: true,
 }
 
 // microTime scans INTEGER Unix microseconds.

@@ -1,11 +1,16 @@
 package storetest
 
 import (
+	"context"
+	"runtime/metrics"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/invitekit/invitekit/store"
 )
 
 // Clock is a settable clock for tests, safe for concurrent use. Pass its
@@ -76,4 +81,49 @@ func OneWinner(t *testing.T, errs []error, loser error) {
 		assert.ErrorIs(t, err, loser)
 	}
 	assert.Equal(t, 1, wins, "exactly one of %d succeeds", len(errs))
+}
+
+// SweepAll calls sweep until a call says there is no more to do, and
+// returns what the calls did in all and the most heap memory the process
+// held in objects meanwhile (runtime/metrics, sampled every millisecond
+// without stopping the world): a benchmark's measure of a sweep whose
+// calls must each work in bounded memory.
+func SweepAll(ctx context.Context, sweep func(context.Context) (store.SweepResult, error)) (store.SweepResult, uint64, error) {
+	var total store.SweepResult
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			metrics.Read(sample)
+			if v := sample[0].Value.Uint64(); v > peak.Load() {
+				peak.Store(v)
+			}
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	finish := func(err error) (store.SweepResult, uint64, error) {
+		close(done)
+		<-sampled
+		return total, peak.Load(), err
+	}
+	for {
+		res, err := sweep(ctx)
+		if err != nil {
+			return finish(err)
+		}
+		total.Expired += res.Expired
+		total.Purged += res.Purged
+		if !res.More {
+			return finish(nil)
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/invitekit/invitekit/postgresstore"
+	"github.com/invitekit/invitekit/store"
 	"github.com/invitekit/invitekit/webhook"
 )
 
@@ -50,6 +51,14 @@ type config struct {
 	failures int
 	// trustProxy takes the client address from X-Forwarded-For.
 	trustProxy bool
+
+	// sweepInterval is how often the sweep runs; 0 never.
+	sweepInterval time.Duration
+	// retention is how long the sweep keeps ended invitations; 0 keeps
+	// them.
+	retention time.Duration
+	// limits bind every organization, for each kind of invitation.
+	limits store.Limits
 }
 
 // environment lists the variables the server reads, for -h.
@@ -104,6 +113,7 @@ func parseConfig(args []string, getenv func(string) string, help io.Writer) (con
 	fs.BoolVar(&c.rotateTokenKey, "rotate-token-key", false, "when the token key file beside a -db that holds invitations is missing, "+
 		"create a new key instead of refusing to start: every invitation link already sent stops working")
 	limitFlags(fs, &c)
+	lifecycleFlags(fs, &c)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(help, fs)
@@ -118,6 +128,9 @@ func parseConfig(args []string, getenv func(string) string, help io.Writer) (con
 		return config{}, err
 	}
 	if err := checkLimits(c); err != nil {
+		return config{}, err
+	}
+	if err := checkLifecycle(c); err != nil {
 		return config{}, err
 	}
 	if c.connections, err = parseConnections(conns); err != nil {
@@ -197,6 +210,44 @@ func checkLimits(c config) error {
 	}
 	if c.failures < 1 {
 		return fmt.Errorf("-auth-failures %d: want at least 1", c.failures)
+	}
+	return nil
+}
+
+// lifecycleFlags defines the flags of the sweep and of the limits on each
+// organization's invitations.
+func lifecycleFlags(fs *flag.FlagSet, c *config) {
+	fs.DurationVar(&c.sweepInterval, "sweep-interval", time.Minute, "how often to record the expiry of invitations "+
+		"(their invitation.expired and guest_invitation.expired events) and, with -retention, delete old ones; 0 never does")
+	fs.DurationVar(&c.retention, "retention", 0, "how long to keep an invitation after it was accepted, revoked or expired "+
+		"before the sweep deletes it; 0 keeps every invitation")
+	fs.IntVar(&c.limits.MaxOpen, "max-open", store.DefaultMaxOpen, "most open invitations an organization may have, "+
+		"counted for each kind (organization and guest); beyond it creates are answered 429; 0 sets no limit")
+	fs.IntVar(&c.limits.CreatesPerHour, "creates-per-hour", store.DefaultCreatesPerHour, "most invitations an organization "+
+		"may create in any hour, counted for each kind; beyond it creates are answered 429; 0 sets no limit")
+}
+
+// minSweepInterval keeps a mistyped -sweep-interval (1ns) from querying
+// the store in a tight loop.
+const minSweepInterval = 100 * time.Millisecond
+
+func checkLifecycle(c config) error {
+	if c.sweepInterval != 0 && c.sweepInterval < minSweepInterval {
+		return fmt.Errorf("-sweep-interval %v: want 0 (no sweep) or at least %v", c.sweepInterval, minSweepInterval)
+	}
+	if c.retention < 0 {
+		return fmt.Errorf("-retention %v: want 0 (keep every invitation) or more", c.retention)
+	}
+	// Only the sweep deletes: a retention without it would be a promise
+	// the server does not keep.
+	if c.retention > 0 && c.sweepInterval == 0 {
+		return errors.New("-retention needs the sweep to delete old invitations: it needs a -sweep-interval other than 0")
+	}
+	if c.limits.MaxOpen < 0 {
+		return fmt.Errorf("-max-open %d: want 0 (no limit) or more", c.limits.MaxOpen)
+	}
+	if c.limits.CreatesPerHour < 0 {
+		return fmt.Errorf("-creates-per-hour %d: want 0 (no limit) or more", c.limits.CreatesPerHour)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/invitekit/invitekit/httpadapter"
+	"github.com/invitekit/invitekit/store"
 	"github.com/invitekit/invitekit/webhook"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -231,6 +232,7 @@ func TestParseConfigHelp(t *testing.T) {
 	_, err := parseConfig([]string{"-h"}, env(nil), &out)
 	require.ErrorIs(t, err, flag.ErrHelp)
 	for _, name := range []string{"-addr", "-api-key", "-max-conns", "-auth-failures", "-rotate-token-key",
+		"-sweep-interval", "-retention", "-max-open", "-creates-per-hour",
 		"INVITEKIT_API_KEYS", "INVITEKIT_TOKEN_KEY", "INVITEKIT_WEBHOOK_SECRET"} {
 		assert.Contains(t, out.String(), name)
 	}
@@ -254,5 +256,53 @@ func TestParseConfigLimits(t *testing.T) {
 	for _, args := range [][]string{{"-max-conns", "0"}, {"-idle-timeout", "0s"}, {"-read-header-timeout", "-1s"}, {"-auth-failures", "0"}} {
 		_, err := parseConfig(args, env(nil), io.Discard)
 		assert.Error(t, err, "%v", args)
+	}
+}
+
+func TestParseConfigLifecycle(t *testing.T) {
+	t.Parallel()
+	d, err := parseConfig(nil, env(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, time.Minute, d.sweepInterval, "the server sweeps every minute unless told otherwise")
+	assert.Zero(t, d.retention, "every invitation is kept unless asked")
+	assert.Equal(t, store.Limits{MaxOpen: store.DefaultMaxOpen, CreatesPerHour: store.DefaultCreatesPerHour}, d.limits,
+		"the library's defaults")
+
+	for name, tc := range map[string]struct {
+		args      []string
+		interval  time.Duration
+		retention time.Duration
+		limits    store.Limits
+	}{
+		"all set": {[]string{"-sweep-interval", "5m", "-retention", "720h", "-max-open", "50", "-creates-per-hour", "20"},
+			5 * time.Minute, 720 * time.Hour, store.Limits{MaxOpen: 50, CreatesPerHour: 20}},
+		"no sweep":          {[]string{"-sweep-interval", "0"}, 0, 0, store.Limits{MaxOpen: store.DefaultMaxOpen, CreatesPerHour: store.DefaultCreatesPerHour}},
+		"shortest interval": {[]string{"-sweep-interval", "100ms"}, 100 * time.Millisecond, 0, store.Limits{MaxOpen: store.DefaultMaxOpen, CreatesPerHour: store.DefaultCreatesPerHour}},
+		"no limits":         {[]string{"-max-open", "0", "-creates-per-hour", "0"}, time.Minute, 0, store.Limits{}},
+		"one limit":         {[]string{"-creates-per-hour", "0"}, time.Minute, 0, store.Limits{MaxOpen: store.DefaultMaxOpen}},
+	} {
+		c, err := parseConfig(tc.args, env(nil), io.Discard)
+		if assert.NoError(t, err, name) {
+			assert.Equal(t, tc.interval, c.sweepInterval, name)
+			assert.Equal(t, tc.retention, c.retention, name)
+			assert.Equal(t, tc.limits, c.limits, name)
+		}
+	}
+
+	for name, tc := range map[string]struct {
+		args []string
+		want string
+	}{
+		"negative interval":         {[]string{"-sweep-interval", "-1m"}, "-sweep-interval -1m0s: want 0 (no sweep) or at least 100ms"},
+		"interval too short":        {[]string{"-sweep-interval", "1ns"}, "-sweep-interval 1ns"},
+		"negative retention":        {[]string{"-retention", "-1h"}, "-retention -1h0m0s"},
+		"retention without sweep":   {[]string{"-retention", "24h", "-sweep-interval", "0"}, "-retention needs the sweep"},
+		"negative max-open":         {[]string{"-max-open", "-1"}, "-max-open -1: want 0 (no limit) or more"},
+		"negative creates-per-hour": {[]string{"-creates-per-hour", "-5"}, "-creates-per-hour -5: want 0 (no limit) or more"},
+		"max-open not a number":     {[]string{"-max-open", "many"}, "-max-open"},
+		"retention without unit":    {[]string{"-retention", "30"}, "-retention"},
+	} {
+		_, err := parseConfig(tc.args, env(nil), io.Discard)
+		assert.ErrorContains(t, err, tc.want, name)
 	}
 }

@@ -224,7 +224,7 @@ func TestHelp(t *testing.T) {
 	require.NoError(t, err, "-h exits 0: %s", out)
 	for _, name := range []string{"INVITEKIT_API_KEYS", "INVITEKIT_TOKEN_KEY", "INVITEKIT_WEBHOOK_SECRET",
 		"-addr", "-db", "-api-key", "-rotate-token-key", "-max-conns", "-idle-timeout", "-read-header-timeout",
-		"-auth-failures", "-trust-forwarded-for", "-webhook", "-smtp"} {
+		"-auth-failures", "-trust-forwarded-for", "-webhook", "-smtp", "-sweep-interval", "-retention", "-max-open", "-creates-per-hour"} {
 		assert.Contains(t, string(out), name)
 	}
 	out, err = exec.Command(build(t), "-help").CombinedOutput()
@@ -377,7 +377,7 @@ func TestReadyzWithoutStore(t *testing.T) {
 	st := memstore.New()
 	cfg, err := parseConfig(nil, env(map[string]string{"INVITEKIT_API_KEYS": "k:s@*"}), io.Discard)
 	require.NoError(t, err)
-	svc, err := newServices(st, make([]byte, 32))
+	svc, err := newServices(st, make([]byte, 32), cfg)
 	require.NoError(t, err)
 	h, err := newHandler(st, svc, cfg, discardLogger())
 	require.NoError(t, err)

@@ -23,6 +23,10 @@
 // stops with the server. With -smtp and -mail-from it also emails every
 // created or resent invitation, linking to -accept-url (by default its own
 // /accept page, which shows the invitation and accepts it).
+// Every minute (-sweep-interval) the server records each invitation that
+// expired, with its event, and with -retention deletes those that ended
+// longer ago; -max-open and -creates-per-hour limit the invitations of
+// each organization.
 package main
 
 import (
@@ -114,7 +118,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
-	svc, err := newServices(st, key)
+	svc, err := newServices(st, key, cfg)
 	if err != nil {
 		return err
 	}
@@ -128,17 +132,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.acceptURL == "" {
 		cfg.acceptURL = "http://" + hostPort(ln.Addr()) + "/accept"
 	}
-	// The relay stops with the server, also when serving fails.
-	relayCtx, stopRelay := context.WithCancel(ctx)
-	defer stopRelay()
-	relayed, err := startRelay(relayCtx, st, svc, cfg, logger)
+	// The relay and the sweep stop with the server, also when serving
+	// fails.
+	bgCtx, stopBackground := context.WithCancel(ctx)
+	defer stopBackground()
+	relayed, err := startRelay(bgCtx, st, svc, cfg, logger)
 	if err != nil {
 		return err
 	}
+	swept := startSweep(bgCtx, cfg.sweepInterval, svc.sweepers(), logger)
 	fmt.Fprintf(stdout, "listening on %s\n", ln.Addr())
 	err = serve(ctx, ln, handler, cfg, logger)
-	// Wait for the relay before the store closes.
-	stopRelay()
+	// Wait for both before the store closes.
+	stopBackground()
+	<-swept
 	return errors.Join(err, <-relayed)
 }
 
@@ -206,12 +213,17 @@ type services struct {
 	guests      *guest.Service
 }
 
-func newServices(st backend, key []byte) (services, error) {
-	orgs, err := invitation.NewService(invitation.Config{Store: st, Keys: [][]byte{key}})
+// newServices makes both services with the limits and retention of cfg,
+// the same for both kinds of invitations.
+func newServices(st backend, key []byte, cfg config) (services, error) {
+	limits := cfg.limits
+	orgs, err := invitation.NewService(invitation.Config{Store: st, Keys: [][]byte{key},
+		Limits: &limits, Retention: cfg.retention})
 	if err != nil {
 		return services{}, err
 	}
-	guests, err := guest.NewService(guest.Config{Store: st, Keys: [][]byte{key}})
+	guests, err := guest.NewService(guest.Config{Store: st, Keys: [][]byte{key},
+		Limits: &limits, Retention: cfg.retention})
 	if err != nil {
 		return services{}, err
 	}

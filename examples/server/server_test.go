@@ -140,6 +140,13 @@ func (p *process) stop(t *testing.T) {
 // both guest organization headers, with Bearer authentication.
 func (p *process) do(t *testing.T, method, path, body string, org ...string) (int, map[string]any) {
 	t.Helper()
+	status, _, out := p.doHeader(t, method, path, body, org...)
+	return status, out
+}
+
+// doHeader is do that also returns the response's header.
+func (p *process) doHeader(t *testing.T, method, path, body string, org ...string) (int, http.Header, map[string]any) {
+	t.Helper()
 	req, err := http.NewRequest(method, "http://"+p.addr+path, strings.NewReader(body))
 	require.NoError(t, err)
 	req.SetBasicAuth(p.apiKey[0], p.apiKey[1])
@@ -158,7 +165,7 @@ func (p *process) do(t *testing.T, method, path, body string, org ...string) (in
 	defer resp.Body.Close()
 	var out map[string]any
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
-	return resp.StatusCode, out
+	return resp.StatusCode, resp.Header, out
 }
 
 func TestServerBinary(t *testing.T) {

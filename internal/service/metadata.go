@@ -12,12 +12,15 @@ import (
 // encoding.
 const MaxMetadataBytes = 4096
 
-// Metadata checks raw as an invitation's metadata and returns it compact,
-// the form every store keeps byte for byte: a JSON object of valid UTF-8
-// text, at most MaxMetadataBytes once compacted, that names no member
-// twice in one object (which member would win is up to each reader). An
-// empty raw or JSON null is no metadata, nil. Otherwise it returns what is
-// wrong, in words for the caller.
+// Metadata checks raw as an invitation's metadata and returns it in the
+// form every store keeps byte for byte: as encoding/json writes it,
+// compact and with <, >, &, U+2028 and U+2029 escaped, so that the same
+// bytes come back from a store, in an API response and in an event,
+// whoever encodes them again. raw must be a JSON object of valid UTF-8
+// text, at most MaxMetadataBytes once compacted (before those escapes),
+// that names no member twice in one object (which member would win is up
+// to each reader). An empty raw or JSON null is no metadata, nil.
+// Otherwise it returns what is wrong, in words for the caller.
 func Metadata(raw json.RawMessage) (json.RawMessage, error) {
 	trimmed := bytes.TrimSpace(raw)
 	if len(trimmed) == 0 || string(trimmed) == "null" {
@@ -39,7 +42,9 @@ func Metadata(raw json.RawMessage) (json.RawMessage, error) {
 	if name, dup := duplicateName(compact.Bytes()); dup {
 		return nil, fmt.Errorf("names the member %q twice in one object", name)
 	}
-	return compact.Bytes(), nil
+	var out bytes.Buffer
+	json.HTMLEscape(&out, compact.Bytes())
+	return out.Bytes(), nil
 }
 
 // duplicateName reports the first member name that one object of the

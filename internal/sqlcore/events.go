@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -102,10 +101,6 @@ type eventTable struct {
 	c                                    *Core
 	name, cols, selectFrom               string
 	insert, claim, settle, exists, retry string
-	// countCreates counts, of the tenant $1, the events of type $2 after
-	// $3, at most the $4 newest, with the oldest counted: the creates the
-	// creates-per-hour limit bounds (see table.usage).
-	countCreates string
 }
 
 func newEventTable(c *Core, name string) eventTable {
@@ -115,7 +110,7 @@ func newEventTable(c *Core, name string) eventTable {
 	}
 	cols := strings.Join(names, ", ")
 	t := eventTable{c: c, name: name, cols: cols, selectFrom: "SELECT " + cols + " FROM " + name}
-	t.insert = "INSERT INTO " + name + " (" + cols + ") VALUES (" + placeholders(len(eventColumns)) + ")"
+	t.insert = "INSERT INTO " + name + " (" + cols + ") VALUES (" + c.d.placeholders(0, len(eventColumns)) + ")"
 	// An event is due when no older event of its invitation is pending:
 	// each invitation's events go out one at a time, in order.
 	t.claim = "UPDATE " + name + " SET lease_owner = $1, lease_until = $2 WHERE seq IN (" +
@@ -128,14 +123,12 @@ func newEventTable(c *Core, name string) eventTable {
 	t.exists = "SELECT count(*) FROM " + name + " WHERE id = $1"
 	t.retry = "UPDATE " + name + " SET state = 'pending', attempts = 0, next_attempt_at = $2, lease_owner = NULL, lease_until = NULL" +
 		" WHERE id = $1 AND state = 'dead'"
-	t.countCreates = "SELECT count(*), min(occurred_at) FROM (SELECT occurred_at FROM " + name +
-		" WHERE organization_id = $1 AND type = $2 AND occurred_at > $3 ORDER BY occurred_at DESC LIMIT $4) c"
 	return t
 }
 
 // maxEventRows is the most events one INSERT appends: 12 arguments each
 // stay well under SQLite's 32766 and PostgreSQL's 65535.
-const maxEventRows = 100
+const maxEventRows = 50
 
 // insertStmts returns the statements that append evs, pending and due at
 // once: one INSERT of up to maxEventRows rows per chunk.
@@ -155,15 +148,8 @@ func (t *eventTable) insertStmts(evs []event.Event) []Stmt {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString("(")
-			for j, arg := range t.insertStmt(ev).Args {
-				if j > 0 {
-					b.WriteString(", ")
-				}
-				a = append(a, arg)
-				b.WriteString("$" + strconv.Itoa(len(a)))
-			}
-			b.WriteString(")")
+			b.WriteString("(" + t.c.d.placeholders(len(a), len(a)+len(eventColumns)) + ")")
+			a = append(a, t.insertStmt(ev).Args...)
 		}
 		out = append(out, Stmt{b.String(), a})
 		evs = evs[n:]
@@ -174,11 +160,7 @@ func (t *eventTable) insertStmts(evs []event.Event) []Stmt {
 // insertAfter returns the event insert with its placeholders numbered
 // after the first n, to follow another statement's in one.
 func (t *eventTable) insertAfter(n int) string {
-	p := make([]string, len(eventColumns))
-	for i := range p {
-		p[i] = "$" + strconv.Itoa(n+i+1)
-	}
-	return "INSERT INTO " + t.name + " (" + t.cols + ") VALUES (" + strings.Join(p, ", ") + ")"
+	return "INSERT INTO " + t.name + " (" + t.cols + ") VALUES (" + t.c.d.placeholders(n, n+len(eventColumns)) + ")"
 }
 
 // insertStmt returns the statement that appends ev, pending and due at

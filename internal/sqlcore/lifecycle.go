@@ -26,11 +26,22 @@ func (t *table[T]) lifecycle(d *Dialect) {
 	// failing the transaction (PostgreSQL aborts one on any error), so a
 	// batch goes on with its next record.
 	t.insertSkip = t.insert + " ON CONFLICT DO NOTHING"
-	// At most $3 rows: counting costs no more than the limit, however
-	// many invitations the tenant has. Open rows hold their claim, so the
-	// unique index of claims finds them.
-	t.countOpen = "SELECT count(*), min(" + rec.expiryColumn + ") FROM (SELECT " + rec.expiryColumn + " FROM " + t.name +
-		" WHERE " + rec.tenant + " = $1 AND open_claim AND " + rec.openSQL("$2") + " LIMIT $3) o"
+	// What limits bound, in one statement: the open records of tenant $1
+	// at $2, at most $3 of them, and its creates (events of type $4) after
+	// $5, at most the $6 newest; a limit of 0 reads nothing. Counting
+	// costs no more than the limits, however many invitations the tenant
+	// has. A row holds its claim while it was open when last written
+	// (pending, or sent and unarchived): of those, the ones whose expiry
+	// is still ahead are the open ones, a range of the index of claims by
+	// expiry (see the migrations), read in its order, so the soonest
+	// expiry is the first. The creates are a range of the events' index
+	// by tenant and type.
+	t.countOpen = "SELECT o.n, o.soonest, c.n, c.oldest FROM " +
+		"(SELECT count(*) AS n, min(" + rec.expiryColumn + ") AS soonest FROM (SELECT " + rec.expiryColumn + " FROM " + t.name +
+		" WHERE " + rec.tenant + " = $1 AND open_claim AND " + rec.expiryColumn + " > $2 ORDER BY " + rec.expiryColumn +
+		" LIMIT $3) x) o, " +
+		"(SELECT count(*) AS n, min(occurred_at) AS oldest FROM (SELECT occurred_at FROM " + t.c.events.name +
+		" WHERE organization_id = $1 AND type = $4 AND occurred_at > $5 ORDER BY occurred_at DESC LIMIT $6) y) c"
 	// The expiries of up to $2 records, soonest first, each locked by
 	// the sweep that records it: concurrent sweeps pass over each
 	// other's (Dialect.SkipLocked).
@@ -59,21 +70,10 @@ func (t *table[T]) lockTenant(ctx context.Context, q Querier, tenant uuid.UUID) 
 // limits bound of tenant at now.
 func (t *table[T]) usage(ctx context.Context, q Querier, tenant uuid.UUID, now time.Time, limits store.Limits) (store.Usage, error) {
 	var u store.Usage
-	if limits.MaxOpen > 0 {
-		err := scanOne(ctx, q, t.countOpen, []any{t.d.ID(tenant), t.d.Time(now), limits.MaxOpen},
-			&u.Open, t.nullTime(&u.SoonestExpiry))
-		if err != nil {
-			return u, err
-		}
-	}
-	if limits.CreatesPerHour > 0 {
-		err := scanOne(ctx, q, t.c.events.countCreates, []any{t.d.ID(tenant), string(t.rec.created),
-			t.d.Time(now.Add(-time.Hour)), limits.CreatesPerHour}, &u.Creates, t.nullTime(&u.OldestCreate))
-		if err != nil {
-			return u, err
-		}
-	}
-	return u, nil
+	err := scanOne(ctx, q, t.countOpen, []any{t.d.ID(tenant), t.d.Time(now), max(limits.MaxOpen, 0),
+		string(t.rec.created), t.d.Time(now.Add(-time.Hour)), max(limits.CreatesPerHour, 0)},
+		&u.Open, t.nullTime(&u.SoonestExpiry), &u.Creates, t.nullTime(&u.OldestCreate))
+	return u, err
 }
 
 // nullTime is the scan target of a time that may be NULL, which leaves *p

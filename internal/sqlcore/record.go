@@ -137,7 +137,7 @@ func newTable[T any](c *Core, kind, name string, rec record[T]) table[T] {
 	}
 	cols := strings.Join(names, ", ")
 	t := table[T]{c: c, d: d, rec: rec, kind: kind, name: name, cols: cols, selectFrom: "SELECT " + cols + " FROM " + name}
-	t.insert = "INSERT INTO " + name + " (" + cols + ", open_claim) VALUES (" + placeholders(len(rec.columns)+1) + ")"
+	t.insert = "INSERT INTO " + name + " (" + cols + ", open_claim) VALUES (" + d.placeholders(0, len(rec.columns)+1) + ")"
 	if d.InsertWith {
 		t.insertWithEvent = "WITH r AS (" + t.insert + ") " + c.events.insertAfter(len(rec.columns)+1)
 	}
@@ -156,13 +156,22 @@ func newTable[T any](c *Core, kind, name string, rec record[T]) table[T] {
 	return t
 }
 
-// placeholders returns "$1, ..., $n".
-func placeholders(n int) string {
-	p := make([]string, n)
-	for i := range p {
-		p[i] = "$" + strconv.Itoa(i+1)
+// placeholders returns the placeholders of the arguments after the first
+// from, up to n of them, in a statement that binds each once, in order:
+// "$from+1, ..., $n", or as many ? where the dialect is Positional.
+func (d *Dialect) placeholders(from, n int) string {
+	var b strings.Builder
+	for i := from + 1; i <= n; i++ {
+		if i > from+1 {
+			b.WriteString(", ")
+		}
+		if d.Positional {
+			b.WriteByte('?')
+			continue
+		}
+		b.WriteString("$" + strconv.Itoa(i))
 	}
-	return strings.Join(p, ", ")
+	return b.String()
 }
 
 func (t *table[T]) scan(rows Rows, extra ...any) (T, error) {

@@ -134,6 +134,12 @@ type Dialect struct {
 	// (PostgreSQL), so that a record and its event are inserted by one
 	// statement; elsewhere they are a batch (see Batcher).
 	InsertWith bool
+	// Positional says the driver binds ? placeholders faster than $N:
+	// modernc.org/sqlite finds the argument of each $N by its name, a
+	// scan of the statement's arguments per placeholder. The core then
+	// writes ? in the statements whose arguments come once each, in
+	// order (inserts), where a statement may bind over a thousand.
+	Positional bool
 	// LockTenant is the statement that takes, for the rest of a write
 	// transaction, the lock whose 64-bit key is $1: the writes that
 	// limits bind take their tenant's, so they count and write one at a

@@ -218,12 +218,13 @@ type Store interface {
 
 // Check checks s, a store opened on a database Layout.Write wrote at
 // version 1: every record reads back exactly as it was written, by ID and
-// in lists; the tokens of the records, computed from Invitations and Guests
-// (what release 1 would have sent) and not from what s reads, still
-// verify, and the open ones' accept; and the one-open-invitation rule holds
-// on the upgraded rows, including the release of stale claims; and the
-// changes made to the upgraded records are recorded as events (release 1
-// recorded none). It changes s.
+// in lists (no metadata, no expiry recorded); the tokens of the records,
+// computed from Invitations and Guests (what release 1 would have sent)
+// and not from what s reads, still verify, and the open ones' accept; the
+// one-open-invitation rule holds on the upgraded rows, including the
+// release of stale claims; the changes made to the upgraded records are
+// recorded as events (release 1 recorded none); and a sweep records the
+// expiries that passed before the upgrade, once. It changes s.
 func Check(t *testing.T, s Store) {
 	t.Helper()
 	ctx := context.Background()
@@ -291,6 +292,28 @@ func Check(t *testing.T, s Store) {
 	evs, err = s.ListEvents(ctx, event.ListQuery{OrganizationID: HostID, Types: []event.Type{event.GuestInvitationAccepted}, Limit: 10})
 	require.NoError(t, err)
 	assert.Len(t, evs, 1, "the accept of an upgraded guest invitation is recorded")
+
+	// The expiries that passed before the upgrade are recorded by the
+	// first sweep, once each: rows of earlier releases start unrecorded.
+	for range 2 {
+		res, err := isvc.Sweep(ctx)
+		require.NoError(t, err)
+		gres, err := gsvc.Sweep(ctx)
+		require.NoError(t, err)
+		assert.False(t, res.More || gres.More)
+	}
+	expiredOnce(t, s, OrgID, event.InvitationExpired, invs[1].ID)
+	expiredOnce(t, s, HostID, event.GuestInvitationExpired, guests[1].ID)
+}
+
+// expiredOnce checks that org's only event of type typ is about id.
+func expiredOnce(t *testing.T, s Store, org uuid.UUID, typ event.Type, id uuid.UUID) {
+	t.Helper()
+	evs, err := s.ListEvents(context.Background(), event.ListQuery{OrganizationID: org, Types: []event.Type{typ}, Limit: 10})
+	require.NoError(t, err)
+	if assert.Len(t, evs, 1, "one %s event, for the record that expired before the upgrade", typ) {
+		assert.Equal(t, id, evs[0].InvitationID)
+	}
 }
 
 func records[T any](rows []Row[T]) []T {

@@ -22,6 +22,11 @@ CREATE INDEX invitations_ended ON invitations (COALESCE(accepted_at, revoked_at,
     WHERE status <> 'pending' OR expiry_recorded;
 CREATE INDEX guest_invitations_ended ON guest_invitations (COALESCE(accepted_at, expired_at))
     WHERE status <> 'sent' OR expiry_recorded;
+-- An organization's open invitations, by expiry: the limit of open
+-- invitations counts them here, and stops at the limit. Only rows that
+-- hold a claim are in it, and those expired since are past the seek.
+CREATE INDEX invitations_open_expiry ON invitations (organization_id, expire_at) WHERE open_claim;
+CREATE INDEX guest_invitations_open_expiry ON guest_invitations (host_organization_id, expired_at) WHERE open_claim;
 -- An organization's events of one type, newest first: the creates-per-hour
 -- limit counts its creates here, and the events route filters by type.
 CREATE INDEX events_organization_type ON events (organization_id, type, occurred_at);
