@@ -67,8 +67,8 @@ type Invitation struct {
 	// Nonce is the random value the current token is signed over. Resend
 	// replaces it, which invalidates every earlier token.
 	Nonce []byte
-	// Metadata is the application's JSON object given at create, compact
-	// (see CreateParams.Metadata); nil when none. Events and accept hooks
+	// Metadata is the application's JSON object given at create, in its
+	// stored form (see CreateParams.Metadata); nil when none. Events and accept hooks
 	// carry it.
 	Metadata json.RawMessage
 	// ExpiryRecorded is whether Sweep has recorded that the invitation

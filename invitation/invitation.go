@@ -72,8 +72,8 @@ type Invitation struct {
 	ExpireAt   time.Time
 	AcceptedAt *time.Time
 	RevokedAt  *time.Time
-	// Metadata is the application's JSON object given at create, compact
-	// (see CreateParams.Metadata); nil when none. Events and accept hooks
+	// Metadata is the application's JSON object given at create, in its
+	// stored form (see CreateParams.Metadata); nil when none. Events and accept hooks
 	// carry it, so an application can hand it on to the membership.
 	Metadata json.RawMessage
 	// ExpiryRecorded is whether Sweep has recorded that the invitation

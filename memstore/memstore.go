@@ -8,7 +8,10 @@
 // list costs O(log n + page size) whatever the organization holds; guest
 // lists in the default created_at order cost the same, other orders and
 // filters a scan of the host's invitations. Deleting costs O(n) for the
-// organization, a memmove of its index.
+// organization, a memmove of its index. A create under limits counts the
+// organization's open invitations and its creates of the last hour; a
+// sweep finds what has expired, or ended, in heaps ordered by time, at
+// O(log n) an invitation.
 //
 // Nothing is written to disk: everything is gone when the process exits.
 package memstore

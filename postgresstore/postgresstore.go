@@ -23,7 +23,11 @@
 // change runs in a transaction that locks the row (SELECT ... FOR UPDATE),
 // so two accepts of one invitation never both win; at most one open
 // invitation per organization and email is enforced by a partial unique
-// index, so two creates never both win either. Serialization failures and
+// index, so two creates never both win either. Writes under limits
+// (store.Limits) take a transaction-scoped advisory lock per organization
+// before they count, so the limits hold across instances too; a sweep
+// claims the rows it records with FOR UPDATE SKIP LOCKED, so sweeps on
+// many instances share the work. Serialization failures and
 // deadlocks are retried a few times
 // inside the store (so an update function may run more than once, each time
 // on a fresh copy).

@@ -65,7 +65,7 @@ var (
 	ErrInvalidToken = errors.New("invitekit: invalid invitation token")
 
 	// ErrExpired reports an attempt to accept an invitation after its
-	// expiry (or to resend one that cannot be revived).
+	// expiry. (A resend revives an expired invitation instead.)
 	ErrExpired = errors.New("invitekit: invitation expired")
 
 	// ErrAlreadyAccepted reports a change to an invitation that was

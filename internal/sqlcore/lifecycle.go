@@ -36,7 +36,7 @@ func (t *table[T]) lifecycle(d *Dialect) {
 	// expiry (see the migrations), read in its order, so the soonest
 	// expiry is the first. The creates are a range of the events' index
 	// by tenant and type.
-	t.countOpen = "SELECT o.n, o.soonest, c.n, c.oldest FROM " +
+	t.countUsage = "SELECT o.n, o.soonest, c.n, c.oldest FROM " +
 		"(SELECT count(*) AS n, min(" + rec.expiryColumn + ") AS soonest FROM (SELECT " + rec.expiryColumn + " FROM " + t.name +
 		" WHERE " + rec.tenant + " = $1 AND open_claim AND " + rec.expiryColumn + " > $2 ORDER BY " + rec.expiryColumn +
 		" LIMIT $3) x) o, " +
@@ -70,7 +70,7 @@ func (t *table[T]) lockTenant(ctx context.Context, q Querier, tenant uuid.UUID) 
 // limits bound of tenant at now.
 func (t *table[T]) usage(ctx context.Context, q Querier, tenant uuid.UUID, now time.Time, limits store.Limits) (store.Usage, error) {
 	var u store.Usage
-	err := scanOne(ctx, q, t.countOpen, []any{t.d.ID(tenant), t.d.Time(now), max(limits.MaxOpen, 0),
+	err := scanOne(ctx, q, t.countUsage, []any{t.d.ID(tenant), t.d.Time(now), max(limits.MaxOpen, 0),
 		string(t.rec.created), t.d.Time(now.Add(-time.Hour)), max(limits.CreatesPerHour, 0)},
 		&u.Open, t.nullTime(&u.SoonestExpiry), &u.Creates, t.nullTime(&u.OldestCreate))
 	return u, err
@@ -112,8 +112,8 @@ func (t *table[T]) createRecords(ctx context.Context, rs []T, now time.Time, evs
 	}
 	var errs []error
 	_, err := do(ctx, t, "create", func() (int, error) {
-		errs = make([]error, len(rs)) // afresh on each attempt
 		return 0, t.c.writeEventList(ctx, func(ctx context.Context, q Querier) ([]event.Event, error) {
+			errs = make([]error, len(rs)) // afresh on each attempt
 			quota, err := t.quota(ctx, q, tenant, now, limits)
 			if err != nil {
 				return nil, err

@@ -122,7 +122,7 @@ type table[T any] struct {
 	// where the dialect allows (Dialect.InsertWith).
 	insertWithEvent string
 	// The statements of limits and sweeps; see lifecycle.go.
-	insertSkip, countOpen, expire, purge string
+	insertSkip, countUsage, expire, purge string
 }
 
 func newTable[T any](c *Core, kind, name string, rec record[T]) table[T] {
