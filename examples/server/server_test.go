@@ -124,6 +124,14 @@ func start(t *testing.T, bin string, env []string, args ...string) *process {
 	return p
 }
 
+// logged asserts that the server logs want, soon: its stderr reaches the
+// log through a pipe, behind what it has written to stdout.
+func (p *process) logged(t *testing.T, want string) {
+	t.Helper()
+	assert.Eventually(t, func() bool { return strings.Contains(p.log.String(), want) }, 10*time.Second, 10*time.Millisecond,
+		"the server never logged %q:\n%s", want, p.log)
+}
+
 // stop sends SIGTERM and expects a clean exit.
 func (p *process) stop(t *testing.T) {
 	t.Helper()

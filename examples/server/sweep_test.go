@@ -185,7 +185,7 @@ func TestServerSweepsExpiredInvitations(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	assert.ElementsMatch(t, ids, expiredEvents(t, p, host), "each expiry is recorded once")
-	assert.Contains(t, p.log.String(), `msg="swept invitations" kind=guest_invitation expired=`)
+	p.logged(t, `msg="swept invitations" kind=guest_invitation expired=`)
 	p.stop(t)
 }
 
