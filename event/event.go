@@ -26,9 +26,9 @@ type Type string
 
 // The event types. For guest invitations the organization of an event is
 // the host organization. The expired types are recorded by the services'
-// Sweep, once per expiry, without an actor. The invite_link types (join
-// links) are part of the contract but not yet recorded by this release:
-// filtering for them finds nothing until then.
+// Sweep, once per expiry, without an actor. The invite_link types are
+// the events of join links (package link): their InvitationID is the
+// link's ID, and the Data of invite_link.redeemed is the redemption.
 const (
 	InvitationCreated  Type = "invitation.created"
 	InvitationResent   Type = "invitation.resent"

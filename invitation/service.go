@@ -109,6 +109,14 @@ type Config struct {
 	// SweepBatch is the most invitations one transaction of Sweep
 	// touches: 1 to 1000, 500 when zero.
 	SweepBatch int
+	// AllowedDomains, when set, returns the domain policy of each
+	// organization: the email domains it takes members from (compared
+	// exactly: sub.example.com is not example.com), any domain when it
+	// returns none. Create and each CreateMany item refuse an email of
+	// another domain with a *store.ValidationError naming FieldEmail;
+	// link.Service applies the same policy to join links. It is asked
+	// once per Create or CreateMany; its error fails the call.
+	AllowedDomains func(ctx context.Context, orgID uuid.UUID) ([]string, error)
 	// Clock returns the current time; time.Now when nil.
 	Clock func() time.Time
 	// NewID returns a new invitation ID; uuid.NewV7 when nil.
@@ -129,6 +137,7 @@ type Service struct {
 	records      service.Records[Invitation]
 	limiter      service.Limiter
 	sweeper      service.Sweeper
+	domains      func(ctx context.Context, orgID uuid.UUID) ([]string, error)
 }
 
 // NewService checks cfg and returns a Service.
@@ -143,7 +152,7 @@ func NewService(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{core: core, store: cfg.Store, ttl: cfg.TTL, validateRole: cfg.ValidateRole,
-		roles: cfg.Roles, emailPolicy: cfg.EmailPolicy,
+		roles: cfg.Roles, emailPolicy: cfg.EmailPolicy, domains: cfg.AllowedDomains,
 		limiter: service.Limiter{Default: cfg.Limits, For: cfg.LimitsFor}}
 	s.records = service.Records[Invitation]{Find: s.store.FindInvitation, Update: s.updateFound, Nonce: nonceOf}
 	if err := s.limiter.Check("invitation"); err != nil {
@@ -269,16 +278,22 @@ func (s *Service) checkCreate(p CreateParams) (checked, error) {
 	if c.metadata, err = service.Metadata(p.Metadata); err != nil {
 		verr.Add(FieldMetadata, err.Error())
 	}
-	checkRoleIDs(&verr, p.AssignedRoleIDs)
+	s.checkRoles(&verr, p.Role, p.AssignedRoleIDs)
+	return c, verr.Err()
+}
+
+// checkRoles adds to verr what is wrong with a role and role IDs to
+// assign, short of asking the catalog.
+func (s *Service) checkRoles(verr *store.ValidationError, role string, ids []uuid.UUID) {
+	checkRoleIDs(verr, ids)
 	switch {
-	case p.Role != "":
-		if err := s.validateRole(p.Role); err != nil {
+	case role != "":
+		if err := s.validateRole(role); err != nil {
 			verr.Add(FieldRole, err.Error())
 		}
-	case len(p.AssignedRoleIDs) == 0:
+	case len(ids) == 0:
 		verr.Add(FieldRole, "is required when no assigned role IDs are given")
 	}
-	return c, verr.Err()
 }
 
 // Create validates p (see ValidateCreate), resolves the roles it assigns
@@ -291,7 +306,11 @@ func (s *Service) checkCreate(p CreateParams) (checked, error) {
 // *store.LimitError when the organization is at one of its limits (see
 // Config.Limits). Send Token(inv) to the invitee.
 func (s *Service) Create(ctx context.Context, p CreateParams) (Invitation, error) {
-	inv, ev, err := s.prepare(ctx, p, s.Now())
+	policy, err := s.policyOf(ctx, p.OrganizationID)
+	if err != nil {
+		return Invitation{}, fmt.Errorf("invitation: create: %w", err)
+	}
+	inv, ev, err := s.prepare(ctx, p, s.Now(), policy)
 	if err != nil {
 		return Invitation{}, err
 	}
@@ -312,10 +331,15 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (Invitation, error
 // prepare validates p and returns the invitation it creates at now, with
 // its event. It fails with the *store.ValidationError of ValidateCreate, or
 // the catalog's, as they are.
-func (s *Service) prepare(ctx context.Context, p CreateParams, now time.Time) (Invitation, event.Event, error) {
+func (s *Service) prepare(ctx context.Context, p CreateParams, now time.Time, policy []string) (Invitation, event.Event, error) {
 	c, err := s.checkCreate(p)
 	if err != nil {
 		return Invitation{}, event.Event{}, err
+	}
+	if !domainIn(c.email, policy) {
+		verr := &store.ValidationError{}
+		verr.Add(FieldEmail, "must have a domain the organization's domain policy allows")
+		return Invitation{}, event.Event{}, verr
 	}
 	role, roles, err := s.assign(ctx, p)
 	if err != nil {
@@ -374,6 +398,10 @@ func (s *Service) CreateMany(ctx context.Context, orgID uuid.UUID, ps []CreatePa
 		verr.Add(FieldInvitations, fmt.Sprintf("must hold 1 to %d invitations, holds %d", MaxBulk, n))
 		return nil, verr
 	}
+	policy, err := s.policyOf(ctx, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("invitation: create many: %w", err)
+	}
 	res := make([]CreateResult, len(ps))
 	now := s.Now()
 	var invs []Invitation
@@ -389,7 +417,7 @@ func (s *Service) CreateMany(ctx context.Context, orgID uuid.UUID, ps []CreatePa
 			res[i].Err = verr
 			continue
 		}
-		inv, ev, err := s.prepare(ctx, p, now)
+		inv, ev, err := s.prepare(ctx, p, now, policy)
 		var verr *store.ValidationError
 		switch {
 		case errors.As(err, &verr):

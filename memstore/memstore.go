@@ -38,6 +38,7 @@ type Store struct {
 	closed bool
 	orgs   table[invitation.Invitation]
 	guests table[guest.Invitation]
+	links  links
 	events events
 }
 
@@ -54,6 +55,7 @@ func New() *Store {
 	return &Store{
 		orgs:   newTable(invitationRecord),
 		guests: newTable(guestRecord),
+		links:  newLinks(),
 		events: newEvents(),
 	}
 }
@@ -65,6 +67,7 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.orgs = newTable(invitationRecord)
 	s.guests = newTable(guestRecord)
+	s.links = newLinks()
 	s.events.close()
 	return nil
 }

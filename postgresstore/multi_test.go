@@ -85,6 +85,12 @@ func TestTwoInstances(t *testing.T) {
 		assert.Equal(t, invitation.StatusAccepted, got.Status)
 	})
 
+	// 200 people redeem a link of 50 uses, alternately through each
+	// instance: exactly 50 succeed.
+	t.Run("LinkRedemptions", func(t *testing.T) {
+		storetest.LinkRedeemRace(t, 200, 50, in[0].store, in[1].store)
+	})
+
 	t.Run("GuestAccepts", func(t *testing.T) {
 		inv, err := in[0].guest.Create(ctx, guest.CreateParams{HostOrganizationID: uuid.New(), Email: email, ExpiredAt: clock.Now().Add(time.Hour)})
 		require.NoError(t, err)

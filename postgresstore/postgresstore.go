@@ -90,6 +90,7 @@ import (
 	"github.com/invitekit/invitekit/internal/migrate"
 	"github.com/invitekit/invitekit/internal/sqlcore"
 	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/link"
 	"github.com/invitekit/invitekit/outbox"
 )
 
@@ -112,6 +113,7 @@ type Store struct {
 var (
 	_ invitation.Store = (*Store)(nil)
 	_ guest.Store      = (*Store)(nil)
+	_ link.Store       = (*Store)(nil)
 	_ event.Store      = (*Store)(nil)
 	_ outbox.Store     = (*Store)(nil)
 	_ outbox.Listener  = (*Store)(nil)
@@ -263,6 +265,10 @@ var dialect = sqlcore.Dialect{
 	// elsewhere cannot take the pool.
 	ForUpdate:  " FOR UPDATE NOWAIT",
 	SkipLocked: " FOR UPDATE SKIP LOCKED",
+	// A link's redemptions queue for its row: each holds it for a few
+	// statements, and PostgreSQL hands it on in order, bounded by the
+	// transaction's lock_timeout.
+	LockWait:   " FOR UPDATE",
 	InsertWith: true,
 	// A one-key advisory lock: the two-key form the migrations take is
 	// another key space.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -16,6 +17,7 @@ import (
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/internal/sqlcore"
 	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/link"
 	"github.com/invitekit/invitekit/store"
 	"github.com/invitekit/invitekit/storetest"
 )
@@ -47,7 +49,7 @@ func scansTable(p string) bool {
 			continue
 		}
 		switch strings.Fields(rest)[0] {
-		case "invitations", "guest_invitations", "events":
+		case "invitations", "guest_invitations", "events", "invite_links", "invite_link_redemptions":
 			return true
 		}
 	}
@@ -220,4 +222,29 @@ func TestQueriesSeekAnIndex(t *testing.T) {
 	_, err = core.PurgeGuestInvitations(ctx, now, 10)
 	require.NoError(t, err)
 	seeks("sweeps and purges", false)
+
+	// A link's reads, its redemption (the lock, the look for an earlier
+	// redemption by the email, the update of its uses) and both lists
+	// seek by ID or by organization and walk a page in index order.
+	l := link.Link{ID: uuid.New(), OrganizationID: org, Role: "admin", MaxUses: 5, Nonce: make([]byte, 16), CreatedAt: now, ExpireAt: now.Add(time.Hour)}
+	require.NoError(t, core.CreateLink(ctx, l, storetest.NewEvent(event.InviteLinkCreated)))
+	_, err = core.GetLink(ctx, org, l.ID)
+	require.NoError(t, err)
+	_, err = core.FindLink(ctx, l.ID)
+	require.NoError(t, err)
+	_, _, err = core.RedeemLink(ctx, l.ID, "a@example.com", func(_ context.Context, l *link.Link, _ bool) (link.Redemption, event.Event, error) {
+		l.Uses++
+		return link.Redemption{ID: uuid.New(), LinkID: l.ID, OrganizationID: org, Email: "a@example.com", RedeemedAt: now},
+			storetest.NewEvent(event.InviteLinkRedeemed), nil
+	})
+	require.NoError(t, err)
+	_, err = core.UpdateLink(ctx, org, l.ID, storetest.Change(func(*link.Link) error { return nil }))
+	require.NoError(t, err)
+	for _, after := range []*store.Cursor{nil, {CreatedAt: now, ID: uuid.New()}} {
+		_, err = core.ListLinks(ctx, link.ListQuery{OrganizationID: org, After: after, Limit: 20})
+		require.NoError(t, err)
+		_, err = core.ListRedemptions(ctx, link.RedemptionQuery{OrganizationID: org, LinkID: l.ID, After: after, Limit: 20})
+		require.NoError(t, err)
+	}
+	seeks("links", false)
 }

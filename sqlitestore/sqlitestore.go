@@ -49,6 +49,7 @@ import (
 	"github.com/invitekit/invitekit/internal/migrate"
 	"github.com/invitekit/invitekit/internal/sqlcore"
 	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/link"
 	"github.com/invitekit/invitekit/outbox"
 )
 
@@ -75,6 +76,7 @@ type Store struct {
 var (
 	_ invitation.Store = (*Store)(nil)
 	_ guest.Store      = (*Store)(nil)
+	_ link.Store       = (*Store)(nil)
 	_ event.Store      = (*Store)(nil)
 	_ outbox.Store     = (*Store)(nil)
 	_ outbox.Listener  = (*Store)(nil)

@@ -33,7 +33,7 @@ type EventStore interface {
 // guest.Store append), as RunInvitationStore does for invitation.Store.
 func RunEventStore(t *testing.T, newStore func(t *testing.T) EventStore) {
 	t.Helper()
-	run(t, [][]test{eventTests, outboxTests, lifecycleTests()}, func(t *testing.T) *harness {
+	run(t, [][]test{eventTests, outboxTests, lifecycleTests(), linkEventTests}, func(t *testing.T) *harness {
 		s := newStore(t)
 		require.NotNil(t, s, "newStore returned nil")
 		h := newHarness(t, s, s, s.Close)

@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/link"
 	"github.com/invitekit/invitekit/outbox"
 	"github.com/invitekit/invitekit/store"
 )
@@ -35,6 +37,10 @@ type harness struct {
 	clock  *Clock
 	orgs   *invitation.Service
 	guest  *guest.Service
+	// lstore and links are the link store and service, in the link
+	// suite.
+	lstore link.Store
+	links  *link.Service
 	// events is the store's event log and outbox, in the event suite.
 	events interface {
 		event.Store
@@ -105,4 +111,12 @@ func (h *harness) updateGuest(ctx context.Context, host, id uuid.UUID, now time.
 
 func (h *harness) deleteGuest(ctx context.Context, host, id uuid.UUID) error {
 	return h.gstore.DeleteGuestInvitation(ctx, host, id, Deleted[guest.Invitation])
+}
+
+// mustJSON returns v's JSON.
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return b
 }

@@ -13,7 +13,9 @@
 //	}
 //
 // A store of one domain runs its part alone: RunInvitationStore for an
-// invitation.Store, RunGuestStore for a guest.Store. Run runs both.
+// invitation.Store, RunGuestStore for a guest.Store, RunLinkStore for a
+// link.Store (with the invitation.Store its roles come from). Run runs
+// them all, and the event suite.
 //
 // Clock, Race and OneWinner are exported for stores' own tests of things the
 // suite cannot reach (several instances, a killed connection).
@@ -26,6 +28,7 @@ import (
 
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/link"
 )
 
 // InvitationStore is an invitation.Store under test.
@@ -44,10 +47,11 @@ type GuestStore interface {
 	Close() error
 }
 
-// Backend is a store of both domains under test.
+// Backend is a store of every domain under test.
 type Backend interface {
 	invitation.Store
 	guest.Store
+	link.Store
 	Close() error
 }
 
@@ -84,6 +88,9 @@ func Run(t *testing.T, newBackend func(t *testing.T) EventStore) {
 	})
 	t.Run("Guest", func(t *testing.T) {
 		RunGuestStore(t, func(t *testing.T) GuestStore { return newBackend(t) })
+	})
+	t.Run("Link", func(t *testing.T) {
+		RunLinkStore(t, func(t *testing.T) LinkStore { return newBackend(t) })
 	})
 	t.Run("Events", func(t *testing.T) {
 		RunEventStore(t, newBackend)

@@ -266,3 +266,33 @@ func checkLiteral(d string) string {
 	}
 	return ""
 }
+
+// NormalizeDomain trims and lowercases d and checks it as Normalize checks
+// the domain of an address under policy: the form in which an allowed
+// domain is compared with Domain of a normalised address.
+func NormalizeDomain(d string, policy Policy) (string, error) {
+	if !utf8.ValidString(d) {
+		return "", errors.New("must be valid UTF-8")
+	}
+	d = strings.TrimSpace(d)
+	if msg := checkRunes(d); msg != "" {
+		return "", errors.New(msg)
+	}
+	lower, ok := lowerNoCrossing(d)
+	if !ok {
+		return "", errors.New("must not hold a character whose lowercase is another letter's")
+	}
+	if lower == "" {
+		return "", errors.New("must not be empty")
+	}
+	if strings.ContainsRune(lower, '@') {
+		return "", errors.New("must be a domain such as example.com, without @")
+	}
+	if msg := checkDomain(lower, policy); msg != "" {
+		return "", errors.New(msg)
+	}
+	return lower, nil
+}
+
+// Domain returns the domain of addr, an address Normalize returned.
+func Domain(addr string) string { return addr[strings.LastIndexByte(addr, '@')+1:] }

@@ -245,3 +245,19 @@ func TimestampOrNull(t *time.Time) *string {
 	s := Timestamp(*t)
 	return &s
 }
+
+// NewID returns a new record ID from the configured source.
+func (c *Core) NewID() (uuid.UUID, error) {
+	id, err := c.newID()
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("new ID: %w", err)
+	}
+	return id, nil
+}
+
+// Verify checks tok as a token of the core's kind and returns the record
+// ID and the nonce it presents; every failure is store.ErrInvalidToken.
+// The caller loads the record and compares its nonce (token.NonceEqual).
+func (c *Core) Verify(tok string) (uuid.UUID, []byte, error) {
+	return c.signer.Verify(c.kind, tok)
+}

@@ -137,16 +137,24 @@ func newTable[T any](c *Core, kind, name string, rec record[T]) table[T] {
 	}
 	cols := strings.Join(names, ", ")
 	t := table[T]{c: c, d: d, rec: rec, kind: kind, name: name, cols: cols, selectFrom: "SELECT " + cols + " FROM " + name}
-	t.insert = "INSERT INTO " + name + " (" + cols + ", open_claim) VALUES (" + d.placeholders(0, len(rec.columns)+1) + ")"
+	insertCols, n := cols, len(rec.columns)
+	if t.claims() {
+		insertCols, n = cols+", open_claim", n+1
+		set = append(set, fmt.Sprintf("open_claim = $%d", len(set)+3))
+	}
+	t.insert = "INSERT INTO " + name + " (" + insertCols + ") VALUES (" + d.placeholders(0, n) + ")"
 	if d.InsertWith {
-		t.insertWithEvent = "WITH r AS (" + t.insert + ") " + c.events.insertAfter(len(rec.columns)+1)
+		t.insertWithEvent = "WITH r AS (" + t.insert + ") " + c.events.insertAfter(n)
 	}
 	t.get = t.selectFrom + " WHERE " + rec.tenant + " = $1 AND id = $2"
 	t.find = t.selectFrom + " WHERE id = $1"
 	t.lock = t.get + d.ForUpdate
-	t.update = fmt.Sprintf("UPDATE %s SET %s, open_claim = $%d WHERE %s = $1 AND id = $2 RETURNING %s",
-		name, strings.Join(set, ", "), len(set)+3, rec.tenant, cols)
+	t.update = fmt.Sprintf("UPDATE %s SET %s WHERE %s = $1 AND id = $2 RETURNING %s",
+		name, strings.Join(set, ", "), rec.tenant, cols)
 	t.delete = "DELETE FROM " + name + " WHERE " + rec.tenant + " = $1 AND id = $2 RETURNING " + cols
+	if !t.claims() {
+		return t
+	}
 	// The claim of a record of the tenant and email that is no longer
 	// open at $4. The unique index on open claims allows one per tenant
 	// and email; see the migrations.
@@ -155,6 +163,12 @@ func newTable[T any](c *Core, kind, name string, rec record[T]) table[T] {
 	t.lifecycle(d)
 	return t
 }
+
+// claims reports whether the table's records claim their tenant and
+// email while open (invitations), in the open_claim column; a table
+// whose descriptor has no open (links, redemptions) has neither the
+// column nor the statements of claims, limits and sweeps.
+func (t *table[T]) claims() bool { return t.rec.open != nil }
 
 // placeholders returns the placeholders of the arguments after the first
 // from, up to n of them, in a statement that binds each once, in order:
@@ -230,6 +244,9 @@ func (t *table[T]) args(a []any, r *T, all, open bool) []any {
 			a = append(a, c.arg(t.d, r))
 		}
 	}
+	if !t.claims() {
+		return a
+	}
 	return append(a, t.d.Bool(open))
 }
 
@@ -298,7 +315,7 @@ func (t *table[T]) deleteRecord(ctx context.Context, tenant, id uuid.UUID, delet
 // (new for this call) tells whether the first committed, and the create
 // succeeds if it did.
 func (t *table[T]) createRecord(ctx context.Context, r T, now time.Time, ev event.Event) error {
-	open := t.rec.open(&r, now)
+	open := t.claims() && t.rec.open(&r, now)
 	a := t.args(make([]any, 0, len(t.rec.columns)+1), &r, true, open)
 	insertEvent := t.c.events.insertStmt(ev)
 	_, id, _ := t.rec.key(&r)
@@ -381,7 +398,7 @@ func (t *table[T]) updateRecord(ctx context.Context, tenant, id uuid.UUID, now t
 			if err := t.reopenQuota(ctx, q, tenant, &cur, &next, now, limits); err != nil {
 				return event.Event{}, err
 			}
-			open := t.rec.open(&next, now)
+			open := t.claims() && t.rec.open(&next, now)
 			if open {
 				if _, err := q.Exec(ctx, t.release, t.releaseArgs(&cur, now)...); err != nil {
 					return event.Event{}, err

@@ -123,6 +123,12 @@ type Dialect struct {
 	// ForUpdate ends a select that locks its row for the rest of the write
 	// transaction; empty where the transaction locks the whole database.
 	ForUpdate string
+	// LockWait ends a select that locks its row for the rest of the write
+	// transaction and waits for it, for a row that many transactions
+	// take in turn (a join link's uses): the database's queue of waiters
+	// serves them in order, where ForUpdate's retries would contend.
+	// Empty where the transaction locks the whole database.
+	LockWait string
 	// Contains returns the condition "column contains arg literally": no
 	// pattern characters.
 	Contains func(column, arg string) string
@@ -158,6 +164,7 @@ type Core struct {
 
 	invitations table[invitation.Invitation]
 	guests      table[guest.Invitation]
+	links       linkTables
 	events      eventTable
 	listeners   listeners
 
@@ -173,6 +180,7 @@ func New(name string, drv Driver, d Dialect, prefix string) *Core {
 	c.events = newEventTable(c, prefix+"events") // first: the tables' statements use it
 	c.invitations = newTable(c, "invitation", prefix+"invitations", invitationRecord)
 	c.guests = newTable(c, "guest invitation", prefix+"guest_invitations", guestRecord)
+	c.links = newLinkTables(c, prefix)
 	return c
 }
 

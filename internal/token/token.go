@@ -26,6 +26,7 @@ type Kind byte
 const (
 	KindOrganization Kind = 1
 	KindGuest        Kind = 2
+	KindLink         Kind = 3
 )
 
 const (

@@ -23,6 +23,7 @@ import (
 	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/link"
 	"github.com/invitekit/invitekit/store"
 )
 
@@ -209,10 +210,11 @@ func orNull[T any](p *T, enc func(T) any) any {
 	return enc(*p)
 }
 
-// Store is a store of both domains and their events.
+// Store is a store of every domain and their events.
 type Store interface {
 	invitation.Store
 	guest.Store
+	link.Store
 	event.Store
 }
 
@@ -304,6 +306,18 @@ func Check(t *testing.T, s Store) {
 	}
 	expiredOnce(t, s, OrgID, event.InvitationExpired, invs[1].ID)
 	expiredOnce(t, s, HostID, event.GuestInvitationExpired, guests[1].ID)
+
+	// Join links came later: an upgraded database has their tables, and
+	// an upgraded organization's links take its roles.
+	lsvc, err := link.NewService(link.Config{Store: s, Invitations: isvc, Keys: [][]byte{Key}, Clock: clock})
+	require.NoError(t, err)
+	l, err := lsvc.Create(ctx, link.CreateParams{OrganizationID: OrgID, Role: "admin", MaxUses: 1})
+	require.NoError(t, err)
+	r, err := lsvc.Redeem(ctx, lsvc.Token(l), invs[2].Email)
+	require.NoError(t, err, "a link of an upgraded database redeems")
+	assert.Equal(t, invitation.LegacyAssignedRoles("admin"), r.AssignedRoles)
+	_, err = lsvc.Redeem(ctx, lsvc.Token(l), "other@example.com")
+	assert.ErrorIs(t, err, link.ErrExhausted)
 }
 
 // expiredOnce checks that org's only event of type typ is about id.
