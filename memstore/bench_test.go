@@ -114,3 +114,9 @@ func BenchmarkListInvitations(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRedeem compares join-link redemptions with invitation creates,
+// both through their services.
+func BenchmarkRedeem(b *testing.B) {
+	storetest.BenchmarkRedeem(b, memstore.New())
+}

@@ -361,3 +361,9 @@ func BenchmarkSweep(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// BenchmarkRedeem compares join-link redemptions with invitation creates,
+// both through their services.
+func BenchmarkRedeem(b *testing.B) {
+	storetest.BenchmarkRedeem(b, benchStore(b))
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/link"
 	"github.com/invitekit/invitekit/postgresstore"
 	"github.com/invitekit/invitekit/storetest"
 )
@@ -59,6 +60,24 @@ func TestAcceptHookWritesInTheStoresTransaction(t *testing.T) {
 	evs, err := in.store.ListEvents(ctx, event.ListQuery{OrganizationID: org, Types: []event.Type{event.InvitationAccepted}, Limit: 10})
 	require.NoError(t, err)
 	assert.Len(t, evs, 1)
+
+	// A link's redemption and the membership commit together too.
+	links, err := link.NewService(link.Config{Store: in.store, Invitations: in.orgs, Keys: [][]byte{signingKey}})
+	require.NoError(t, err)
+	lorg := uuid.New()
+	l, err := links.Create(ctx, link.CreateParams{OrganizationID: lorg, Role: "developer", MaxUses: 1})
+	require.NoError(t, err)
+	joins := func(ctx context.Context, _ link.Link, r link.Redemption) error {
+		return addMember(ctx, invitation.Invitation{OrganizationID: r.OrganizationID, Email: r.Email})
+	}
+	_, err = links.Redeem(ctx, links.Token(l), "ada@example.com", joins, func(context.Context, link.Link, link.Redemption) error {
+		return errors.New("refused after the membership was written")
+	})
+	require.Error(t, err)
+	assert.Zero(t, members(lorg), "the membership rolled back with the redemption")
+	_, err = links.Redeem(ctx, links.Token(l), "ada@example.com", joins)
+	require.NoError(t, err, "the use was not taken by the refused redemption")
+	assert.Equal(t, 1, members(lorg), "the membership committed with the redemption")
 
 	_, ok := postgresstore.Tx(ctx)
 	assert.False(t, ok, "no transaction outside a hook")

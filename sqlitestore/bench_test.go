@@ -315,3 +315,9 @@ func loadExpired(b *testing.B, s *Store, n int, created time.Time) {
 		FROM seq`, n, created.UnixMicro(), created.UnixMicro(), created.UnixMicro(), created.Add(7*24*time.Hour).UnixMicro())
 	require.NoError(b, err)
 }
+
+// BenchmarkRedeem compares join-link redemptions with invitation creates,
+// both through their services, on a file store.
+func BenchmarkRedeem(b *testing.B) {
+	storetest.BenchmarkRedeem(b, openStore(b, filepath.Join(b.TempDir(), "bench.db")))
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/link"
 )
 
 // The application's membership row and the accept commit together, or
@@ -70,6 +71,22 @@ func TestAcceptHookWritesInTheStoresTransaction(t *testing.T) {
 	evs, err := s.ListEvents(ctx, event.ListQuery{OrganizationID: host, Limit: 10})
 	require.NoError(t, err)
 	assert.Len(t, evs, 2, "created and accepted, nothing of the refused accept")
+
+	// A link's redemption and the membership commit together too.
+	links, err := link.NewService(link.Config{Store: s, Invitations: orgs, Keys: keys})
+	require.NoError(t, err)
+	lorg := uuid.New()
+	l, err := links.Create(ctx, link.CreateParams{OrganizationID: lorg, Role: "developer", MaxUses: 1})
+	require.NoError(t, err)
+	joins := func(ctx context.Context, _ link.Link, r link.Redemption) error {
+		return insert(ctx, r.OrganizationID, r.Email)
+	}
+	_, err = links.Redeem(ctx, links.Token(l), "ada@example.com", joins, func(context.Context, link.Link, link.Redemption) error { return refuse })
+	require.ErrorIs(t, err, refuse)
+	assert.Zero(t, members(lorg), "the membership rolled back with the redemption")
+	_, err = links.Redeem(ctx, links.Token(l), "ada@example.com", joins)
+	require.NoError(t, err, "the use was not taken by the refused redemption")
+	assert.Equal(t, 1, members(lorg), "the membership committed with the redemption")
 
 	_, ok := Tx(ctx)
 	assert.False(t, ok, "no transaction outside a hook")
