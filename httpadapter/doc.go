@@ -1,5 +1,6 @@
-// Package httpadapter serves invitation.Service and guest.Service over HTTP,
-// with the routes and wire shapes of the two APIs invitekit implements, and
+// Package httpadapter serves invitation.Service, guest.Service and
+// link.Service over HTTP, with the routes and wire shapes of the two APIs
+// invitekit implements (join links in the organization API's style), and
 // the organizations' events as an audit log.
 //
 // New returns a Handler, an http.Handler built on http.ServeMux with no
@@ -28,6 +29,16 @@
 //	POST   /v1/organizations/{organizationId}/invitations/{invitationId}/resend resend, reviving an expired one; the result has the new token
 //	POST   /v1/invitations/accept                                               accept {token, email}
 //	GET    /v1/organizations/{organizationId}/events                            events: ?type= (repeatable) &limit= &cursor=, Link rel="next"
+//
+// With Config.Links set, the join link routes (package link), in the same
+// style:
+//
+//	POST   /v1/organizations/{organizationId}/invite-links                      create {role and/or assignedRoleIds, maxUses, expireAt?, allowedDomains?}
+//	GET    /v1/organizations/{organizationId}/invite-links                      list: ?limit= &cursor=, Link rel="next"
+//	GET    /v1/organizations/{organizationId}/invite-links/{linkId}             get
+//	POST   /v1/organizations/{organizationId}/invite-links/{linkId}/revoke      revoke
+//	GET    /v1/organizations/{organizationId}/invite-links/{linkId}/redemptions redemptions: ?limit= &cursor=, Link rel="next"
+//	POST   /v1/invite-links/redeem                                              redeem {token, email}
 //
 // The list returns up to 100 invitations (the most a page holds) when no
 // limit is given, as ClickHouse clients, which know nothing of paging, read
@@ -58,15 +69,34 @@
 // organization in the invitation service's role catalog
 // (invitation.RoleCatalog), is a 422 naming it: assignedRoleIds[i].
 //
+// A link has id, organizationId, role (left out as on an invitation),
+// assignedRoles, maxUses (1 to 10000), uses, allowedDomains (lowercase,
+// each once; empty when any domain may redeem), createdAt, expireAt
+// (7 days after the create unless it gives one, at most 365 days ahead),
+// revokedAt, status (active, exhausted, expired or revoked, evaluated at
+// the response) and token: every link route shows the token, which is
+// what the organization shares. A redeem records a redemption {id,
+// linkId, organizationId, email, role, assignedRoles, redeemedAt}, the
+// result of the redeem and the entries of the redemptions list (newest
+// first). One email redeems a link once (409 already-redeemed); a revoked
+// or exhausted link is 409 (link-revoked, link-exhausted), an expired one
+// 410 (link-expired); an email outside the link's allowedDomains, or the
+// organization's domain policy (invitation.Config.AllowedDomains), is 403
+// domain-not-allowed; a token that is not a link's, an invitation's
+// included, is 404 invalid-token. The lists' limit is 1 to 100, 20 when
+// absent. Every error of the link routes speaks of links.
+//
 // # Events
 //
 // With Config.Events set, GET /v1/organizations/{organizationId}/events
 // lists the organization's events (package event), newest first: an audit
 // log of every change to its invitations and to the guest invitations it
-// hosts. The result is an array of events, each exactly its JSON in
-// package event: {id, type, organizationId, invitationId, actorId,
-// occurredAt, data}, data being the invitation in its API shape without a
-// token. The route is authorized as the invitation list is. Its parameters:
+// hosts, and to its join links. The result is an array of events, each
+// exactly its JSON in package event: {id, type, organizationId,
+// invitationId, actorId, occurredAt, data}, data being the invitation in
+// its API shape without a token (for invite_link.created and
+// invite_link.revoked the link, for invite_link.redeemed the redemption,
+// invitationId being the link's ID). The route is authorized as the invitation list is. Its parameters:
 // limit, 1 to 100, 20 when absent; cursor, from the Link rel="next" header
 // of the page before; and type, repeated for several types
 // (?type=invitation.created&type=invitation.accepted). A comma does not
@@ -81,7 +111,9 @@
 // Config.AcceptInvitation runs on POST /v1/invitations/accept and
 // Config.AcceptGuestInvitation on POST /guest-invitations/accept and
 // POST /guest-invitations/{id}/accept, inside the store's transaction,
-// after the invitation has moved to accepted and before anything commits.
+// after the invitation has moved to accepted and before anything commits;
+// Config.RedeemLink on POST /v1/invite-links/redeem, after the link has
+// taken the use (a refused redemption takes none and records nothing).
 // The context they get carries the transaction of a store that has one
 // (sqlitestore.Tx, postgresstore.Tx): an application writes its membership
 // there, and it commits with the accept or not at all. A hook refuses by
@@ -140,8 +172,10 @@
 // list and get are allowed for the organization itself only, and the
 // responses to the other routes leave out invitation_token (see Guest
 // routes). The two accept
-// routes authorize no organization: the token is the credential for its
-// invitation.
+// routes and the redeem route authorize no organization: the token is the
+// credential for its invitation or link. The redeem route applies the
+// organization accept's rule for a principal with an email: it redeems as
+// that email, and a body naming another is 403 email-mismatch.
 //
 // # Errors
 //
@@ -151,15 +185,21 @@
 //	400 invalid-request          malformed JSON or query syntax, a body that is not UTF-8, a member of the wrong JSON type, trailing data, bad path/header UUID
 //	401 unauthenticated          Authenticate failed (with WWW-Authenticate)
 //	403 forbidden                an authorization hook refused, or a cross-organization list or get
-//	403 email-mismatch           accept by a user whose email is not the invited one
-//	404 not-found                no such route or invitation, or another organization's invitation
-//	404 invalid-token            no invitation matches the token (never says why)
+//	403 email-mismatch           accept by a user whose email is not the invited one, or a redeem
+//	                             whose body email is not the principal's
+//	403 domain-not-allowed       redeem by an email outside the link's or organization's domains
+//	404 not-found                no such route, invitation or link, or another organization's
+//	404 invalid-token            no invitation (or, on redeem, link) matches the token (never says why)
 //	405 method-not-allowed       with Allow
 //	409 already-exists           an open invitation for the email exists
 //	409 already-accepted         the invitation was accepted
 //	409 revoked, archived        the invitation was revoked, or is archived
-//	4xx accept-refused           an accept hook refused with a *Refusal, with the status it chose
+//	409 already-redeemed         the email already redeemed the link
+//	409 link-revoked             the link was revoked (a redeem, or a second revoke)
+//	409 link-exhausted           the link has no uses left
+//	4xx accept-refused           an accept or redeem hook refused with a *Refusal, with the status it chose
 //	410 expired                  accept of an expired invitation
+//	410 link-expired             redeem of an expired link
 //	413 body-too-large           body beyond Config.MaxBodyBytes
 //	415 unsupported-media-type   a body without a JSON Content-Type
 //	422 validation-failed        field values the adapter or the services reject; errors names each

@@ -10,6 +10,7 @@ import (
 
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/link"
 	"github.com/invitekit/invitekit/store"
 )
 
@@ -48,16 +49,39 @@ var (
 	probLimit           = problem{http.StatusTooManyRequests, "limit-exceeded", "Limit exceeded"}
 	probInternal        = problem{http.StatusInternalServerError, "internal", "Internal server error"}
 	probUnavailable     = problem{http.StatusServiceUnavailable, "unavailable", "Request not completed"}
+
+	// The join link routes' own kinds (see inLinkTerms).
+	probDomainNotAllowed  = problem{http.StatusForbidden, "domain-not-allowed", "Email domain not allowed"}
+	probRedeemerMismatch  = problem{http.StatusForbidden, "email-mismatch", "Email is not the user's"}
+	probLinkInvalidToken  = problem{http.StatusNotFound, "invalid-token", "Invalid link token"}
+	probAlreadyRedeemed   = problem{http.StatusConflict, "already-redeemed", "Link already redeemed"}
+	probLinkRevoked       = problem{http.StatusConflict, "link-revoked", "Link revoked"}
+	probLinkExhausted     = problem{http.StatusConflict, "link-exhausted", "Link has no uses left"}
+	probLinkAlreadyExists = problem{http.StatusConflict, "already-exists", "Already exists"}
+	probLinkExpired       = problem{http.StatusGone, "link-expired", "Link expired"}
 )
 
 // errorTable maps domain and hook errors to responses: the only place that
 // does. Entries are tried in order with errors.Is, so the specific errors
-// that wrap store.ErrConflict come before it.
+// that wrap store.ErrConflict come before it, and the link routes' errors,
+// each wrapping a store error, before every store error.
 var errorTable = []struct {
 	err    error
 	kind   problem
 	detail string
 }{
+	{link.ErrDomainNotAllowed, probDomainNotAllowed, "the email's domain may not redeem this link"},
+	{errRedeemerMismatch, probRedeemerMismatch, "the email is not the authenticated user's; redeem the link with your own"},
+	{link.ErrAlreadyRedeemed, probAlreadyRedeemed, "this email already redeemed the link"},
+	{link.ErrRevoked, probLinkRevoked, "the link was revoked"},
+	{link.ErrExhausted, probLinkExhausted, "the link has no uses left"},
+	{link.ErrExpired, probLinkExpired, "the link has expired"},
+	{errLinkAlreadyExists, probLinkAlreadyExists, "the link or redemption already exists"},
+	{errLinkConflict, probConflict, "the link's state does not allow this change"},
+	// As for invitations, a bad token says nothing about which check
+	// failed.
+	{errLinkInvalidToken, probLinkInvalidToken, "no link matches this token"},
+	{errLinkNotFound, probNotFound, "no such link"},
 	{store.ErrAlreadyAccepted, probAlreadyAccepted, "the invitation was already accepted"},
 	{store.ErrRevoked, probRevoked, "the invitation was revoked"},
 	{guest.ErrArchived, probArchived, "the guest invitation is archived"},
@@ -75,16 +99,79 @@ var errorTable = []struct {
 	{store.ErrUnavailable, probUnavailable, "the store is busy or unreachable; try again later"},
 }
 
+// The link routes' names for the store's generic errors (see
+// inLinkTerms), and the redeem route's email mismatch. Each wraps the
+// store error it names.
+var (
+	errLinkInvalidToken  = fmt.Errorf("httpadapter: link: %w", store.ErrInvalidToken)
+	errLinkNotFound      = fmt.Errorf("httpadapter: link: %w", store.ErrNotFound)
+	errLinkAlreadyExists = fmt.Errorf("httpadapter: link: %w", store.ErrAlreadyExists)
+	errLinkConflict      = fmt.Errorf("httpadapter: link: %w", store.ErrConflict)
+	errRedeemerMismatch  = errors.New("httpadapter: the body's email is not the principal's")
+)
+
+// linkTerms are the store's generic errors a link route may meet, from
+// its service or from Config.RedeemLink, with what they are on a link
+// route: each its own response, so that its detail speaks of links, never
+// of invitations. Specific errors come before the generic ones they wrap.
+var linkTerms = []struct{ generic, specific error }{
+	{store.ErrInvalidToken, errLinkInvalidToken},
+	{store.ErrNotFound, errLinkNotFound},
+	{store.ErrAlreadyExists, errLinkAlreadyExists},
+	{store.ErrRevoked, link.ErrRevoked},
+	{store.ErrExpired, link.ErrExpired},
+	{store.ErrConflict, errLinkConflict},
+}
+
+// linkRefusedDetail is the detail of a Config.RedeemLink refusal that
+// gives none.
+const linkRefusedDetail = "the application refused the redemption of the link"
+
+// inLinkTerms wraps a link route, so that the errors it returns are
+// answered in a link's terms: a generic store error (see linkTerms) as
+// the link's, a *Refusal without detail with linkRefusedDetail. The
+// link's own errors keep their responses, and any other error is left as
+// it is.
+func inLinkTerms(serve func(*Handler, *exchange) error) func(*Handler, *exchange) error {
+	return func(h *Handler, x *exchange) error {
+		return linkError(serve(h, x))
+	}
+}
+
+// linkError returns err in a link's terms, as inLinkTerms describes.
+func linkError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var refusal *Refusal
+	if errors.As(err, &refusal) && refusal != nil {
+		if refusal.Detail == "" {
+			return fmt.Errorf("%w (%w)", &Refusal{Status: refusal.Status, Detail: linkRefusedDetail}, err)
+		}
+		return err
+	}
+	for _, t := range linkTerms {
+		if errors.Is(err, t.generic) {
+			// A link's own error (link.ErrExhausted wraps
+			// store.ErrConflict) keeps its response: errorTable
+			// tries it before what it is wrapped with here.
+			return fmt.Errorf("%w: %w", t.specific, err)
+		}
+	}
+	return err
+}
+
 // retryAfter is the Retry-After of every 503, in seconds: about as long as
 // a connection takes to come back or a stray lock holder to be noticed,
 // and short enough that a client's retry is not kept waiting.
 const retryAfter = "2"
 
 // Refusal is the error an accept hook (Config.AcceptInvitation,
-// Config.AcceptGuestInvitation) returns to refuse an accept with a status
-// and message of its own choosing: the response has Status, the problem
-// type ProblemTypePrefix+"accept-refused", and Detail as its detail (and,
-// on the organization routes, its error). Return it as a pointer, wrapped
+// Config.AcceptGuestInvitation, Config.RedeemLink) returns to refuse an
+// accept or a redemption with a status and message of its own choosing:
+// the response has Status, the problem type
+// ProblemTypePrefix+"accept-refused", and Detail as its detail (and, on
+// the organization routes, its error). Return it as a pointer, wrapped
 // or not:
 //
 //	return &httpadapter.Refusal{Status: http.StatusPaymentRequired, Detail: "the plan has no free seat"}

@@ -18,6 +18,7 @@ import (
 	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/link"
 )
 
 // DefaultMaxBodyBytes is the request body limit when Config.MaxBodyBytes is
@@ -39,6 +40,14 @@ type Config struct {
 	// Guests serves the /guest-invitations routes. When nil those routes
 	// are absent (404).
 	Guests *guest.Service
+
+	// Links serves the join link routes under
+	// /v1/organizations/{organizationId}/invite-links and
+	// /v1/invite-links/redeem. It needs Invitations, the service the
+	// link.Service was built with: the redeem route compares emails under
+	// its email policy, as the accept route does. When nil those routes
+	// are absent (404).
+	Links *link.Service
 
 	// Events serves GET /v1/organizations/{organizationId}/events, the
 	// organization's events (package event), newest first: an audit log
@@ -67,6 +76,19 @@ type Config struct {
 	// aborted: do all its work through the transaction, and never call
 	// the store or the services from it (see invitation.AcceptHook).
 	AcceptInvitation func(ctx context.Context, p Principal, inv invitation.Invitation) error
+
+	// RedeemLink, when set, is the application's part of
+	// POST /v1/invite-links/redeem, as AcceptInvitation is of the accept:
+	// it runs inside the store's transaction, after the link has taken
+	// the use and before anything commits, with the principal of the
+	// request, the link and the redemption (see link.RedeemHook). It
+	// writes the membership in the transaction ctx carries, when the
+	// store has one. Returning an error refuses the redemption: nothing
+	// commits, the link keeps the use, no redemption or event is
+	// recorded, and the error is answered as AcceptInvitation's are. It
+	// may run more than once for one request, and must never call the
+	// store or the services.
+	RedeemLink func(ctx context.Context, p Principal, l link.Link, r link.Redemption) error
 
 	// AcceptGuestInvitation is AcceptInvitation for the two guest accept
 	// routes, POST /guest-invitations/accept (inv.Status is then
@@ -156,6 +178,9 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if cfg.Links != nil && cfg.Invitations == nil {
+		return nil, errors.New("httpadapter: Config.Links needs Config.Invitations, the service its links were built with")
+	}
 	h := &Handler{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -194,6 +219,18 @@ func routeTable(cfg Config) []route {
 			route{method: http.MethodPost, path: item + "/revoke", serve: (*Handler).revokeInvitation},
 			route{method: http.MethodPost, path: item + "/resend", serve: (*Handler).resendInvitation},
 			route{method: http.MethodPost, path: "/v1/invitations/accept", serve: (*Handler).acceptInvitation},
+		)
+	}
+	if cfg.Links != nil {
+		const coll = "/v1/organizations/{organizationId}/invite-links"
+		const item = coll + "/{linkId}"
+		rs = append(rs,
+			route{method: http.MethodPost, path: coll, serve: inLinkTerms((*Handler).createLink)},
+			route{method: http.MethodGet, path: coll, serve: inLinkTerms((*Handler).listLinks)},
+			route{method: http.MethodGet, path: item, serve: inLinkTerms((*Handler).getLink)},
+			route{method: http.MethodPost, path: item + "/revoke", serve: inLinkTerms((*Handler).revokeLink)},
+			route{method: http.MethodGet, path: item + "/redemptions", serve: inLinkTerms((*Handler).listRedemptions)},
+			route{method: http.MethodPost, path: "/v1/invite-links/redeem", serve: inLinkTerms((*Handler).redeemLink)},
 		)
 	}
 	if cfg.Events != nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/link"
 	"github.com/invitekit/invitekit/memstore"
 	"github.com/invitekit/invitekit/storetest"
 )
@@ -45,6 +46,7 @@ type fixture struct {
 	store   backend
 	inv     *invitation.Service
 	guests  *guest.Service
+	links   *link.Service // nil with noOrg or noLinks, or on a store without links
 	handler *Handler
 	server  *httptest.Server
 	client  *http.Client
@@ -59,6 +61,7 @@ type options struct {
 	noOrg    bool
 	noGuest  bool
 	noEvents bool
+	noLinks  bool
 	// store opens the fixture's store; memstore when nil.
 	store  func(*testing.T) backend
 	config func(*Config)
@@ -93,6 +96,10 @@ func newFixture(t *testing.T, opts ...options) *fixture {
 		f.inv, err = invitation.NewService(c)
 		require.NoError(t, err)
 	}
+	if ls, ok := f.store.(link.Store); ok && f.inv != nil && !o.noLinks {
+		f.links, err = link.NewService(link.Config{Store: ls, Invitations: f.inv, Keys: keys, Clock: f.clock.Now})
+		require.NoError(t, err)
+	}
 	if !o.noGuest {
 		c := guest.Config{Store: f.store, Keys: keys, Clock: f.clock.Now}
 		if o.guests != nil {
@@ -104,6 +111,7 @@ func newFixture(t *testing.T, opts ...options) *fixture {
 	cfg := Config{
 		Invitations:  f.inv,
 		Guests:       f.guests,
+		Links:        f.links,
 		Authenticate: APIKeys(testKeys),
 		Logger:       slog.New(slog.NewJSONHandler(f.logs, nil)),
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/link"
 	"github.com/invitekit/invitekit/memstore"
 	"github.com/invitekit/invitekit/postgresstore"
 	"github.com/invitekit/invitekit/sqlitestore"
@@ -103,6 +104,10 @@ type hostileServer struct {
 	orgToken   string
 	guestItem  string
 	guestToken string
+	// linkItem and linkToken are of a link of host, empty on a store
+	// without links.
+	linkItem  string
+	linkToken string
 }
 
 func newHostileServer(t *testing.T, st backend) *hostileServer {
@@ -114,8 +119,13 @@ func newHostileServer(t *testing.T, st backend) *hostileServer {
 	require.NoError(t, err)
 	guests, err := guest.NewService(guest.Config{Store: st, Keys: keys, Clock: clk.Now})
 	require.NoError(t, err)
+	var links *link.Service
+	if ls, ok := st.(link.Store); ok {
+		links, err = link.NewService(link.Config{Store: ls, Invitations: invs, Keys: keys, Clock: clk.Now})
+		require.NoError(t, err)
+	}
 	h, err := New(Config{
-		Invitations: invs, Guests: guests, Events: st, Authenticate: APIKeys(testKeys), MaxBodyBytes: 256 << 10,
+		Invitations: invs, Guests: guests, Links: links, Events: st, Authenticate: APIKeys(testKeys), MaxBodyBytes: 256 << 10,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	require.NoError(t, err)
@@ -128,11 +138,17 @@ func newHostileServer(t *testing.T, st backend) *hostileServer {
 	require.NoError(t, err)
 	g, err := guests.Create(ctx, guest.CreateParams{HostOrganizationID: host, Email: "guest@example.com", ExpiredAt: t0.Add(48 * time.Hour)})
 	require.NoError(t, err)
-	return &hostileServer{
+	hs := &hostileServer{
 		h: h, base: srv.URL, client: srv.Client(), host: host,
 		orgItem: orgPath(host) + "/" + inv.ID.String(), orgToken: invs.Token(inv),
 		guestItem: "/guest-invitations/" + g.ID.String(), guestToken: guests.Token(g),
 	}
+	if links != nil {
+		l, err := links.Create(ctx, link.CreateParams{OrganizationID: host, Role: "admin", MaxUses: link.MaxUsesLimit})
+		require.NoError(t, err)
+		hs.linkItem, hs.linkToken = linkItem(host, l.ID.String()), links.Token(l)
+	}
+	return hs
 }
 
 // hostileRequest is one request of the table: target is the path and
@@ -315,6 +331,7 @@ func (hs *hostileServer) requests() []hostileRequest {
 	)
 
 	rs = append(rs, hs.strictInputRequests(hdr, future)...)
+	rs = append(rs, hs.linkRequests(numbers, cursors, future)...)
 
 	// Hostile bytes in path values.
 	for _, v := range hostileQueryValues {
@@ -328,6 +345,100 @@ func (hs *hostileServer) requests() []hostileRequest {
 			hostileRequest{name: "archive id " + v, method: http.MethodPatch, target: "/guest-invitations/" + v, header: hdr, body: `{"archived":true}`},
 			hostileRequest{name: "accept id " + v, method: http.MethodPost, target: "/guest-invitations/" + v + "/accept", header: hdr},
 		)
+	}
+	return rs
+}
+
+// linkRequests are the hostile requests of the link routes, on a store
+// with links: the lists' parameters and cursors, every string of the
+// bodies, extreme values, path values, and the strict inputs.
+func (hs *hostileServer) linkRequests(numbers, cursors []string, future string) []hostileRequest {
+	if hs.linkItem == "" {
+		return nil
+	}
+	coll, redemptions := linksPath(hs.host), hs.linkItem+"/redemptions"
+	var rs []hostileRequest
+	for _, path := range []string{coll, redemptions} {
+		rs = append(rs, queryRequests(path, nil, []string{"limit"}, numbers)...)
+		rs = append(rs, queryRequests(path, nil, []string{"cursor", "limit"}, hostileQueryValues)...)
+		for _, c := range cursors {
+			for _, extra := range []string{"", "&limit=100"} {
+				rs = append(rs, hostileRequest{name: "link cursor " + path + c + extra, method: http.MethodGet, target: path + "?cursor=" + c + extra})
+			}
+		}
+		for _, q := range []string{"limit=1;", "cursor=%zz", ";", "%gg=1"} {
+			rs = append(rs, hostileRequest{name: "malformed query " + path + "?" + q, method: http.MethodGet,
+				target: path + "?" + q, want: http.StatusBadRequest})
+		}
+	}
+	rs = append(rs, bodyRequests(http.MethodPost, coll, nil, map[string]string{"role": "admin", "expireAt": future})...)
+	rs = append(rs, bodyRequests(http.MethodPost, redeemPath, nil, map[string]string{"token": hs.linkToken, "email": "new@example.com"})...)
+	for i, v := range hostileJSONStrings {
+		rs = append(rs,
+			hostileRequest{name: fmt.Sprintf("link create domain %q", v), method: http.MethodPost, target: coll,
+				body: `{"role":"admin","maxUses":1,"allowedDomains":["example.com","` + v + `"]}`},
+			hostileRequest{name: fmt.Sprintf("link create role ID %q", v), method: http.MethodPost, target: coll,
+				body: `{"maxUses":1,"assignedRoleIds":["` + v + `"]}`},
+			hostileRequest{name: fmt.Sprintf("link redeem email %d", i), method: http.MethodPost, target: redeemPath,
+				body: `{"token":"` + hs.linkToken + `","email":"l` + v + `@example.com"}`},
+		)
+	}
+	for _, exp := range []string{
+		"9999-12-31T23:59:59.999999999Z", "0000-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "2030-01-02T03:04:05+23:59",
+		"2030-01-02T03:04:05-23:59", "1970-01-01T00:00:00Z", "2030-01-02T03:04:05.000000001Z", "2030-02-30T00:00:00Z",
+	} {
+		rs = append(rs, hostileRequest{name: "link create expireAt=" + exp, method: http.MethodPost, target: coll,
+			body: `{"role":"admin","maxUses":1,"expireAt":"` + exp + `"}`})
+	}
+	domains := make([]string, link.MaxAllowedDomains)
+	for i := range domains {
+		domains[i] = fmt.Sprintf(`"%s%d.example.com"`, strings.Repeat("d", 60), i)
+	}
+	for _, n := range []string{"9223372036854775807", "-9223372036854775808", "99999999999999999999", "1e3", "null", "true"} {
+		rs = append(rs, hostileRequest{name: "link create maxUses=" + n, method: http.MethodPost, target: coll,
+			body: `{"role":"admin","maxUses":` + n + `}`})
+	}
+	rs = append(rs,
+		hostileRequest{name: "link create 100 long domains", method: http.MethodPost, target: coll,
+			body: `{"role":"admin","maxUses":10000,"allowedDomains":[` + strings.Join(domains, ",") + `]}`},
+		hostileRequest{name: "link create long domain", method: http.MethodPost, target: coll,
+			body: `{"role":"admin","maxUses":1,"allowedDomains":["` + strings.Repeat("b", 100000) + `.com"]}`},
+		hostileRequest{name: "link create long role", method: http.MethodPost, target: coll,
+			body: `{"role":"` + strings.Repeat("r", 100000) + `","maxUses":1}`},
+		hostileRequest{name: "link create 10000 role IDs", method: http.MethodPost, target: coll,
+			body: `{"maxUses":1,"assignedRoleIds":[` + strings.Repeat(`"`+uuid.NewString()+`",`, 9999) + `"` + uuid.NewString() + `"]}`},
+		hostileRequest{name: "link redeem long token", method: http.MethodPost, target: redeemPath,
+			body: `{"token":"` + strings.Repeat("A", 100000) + `","email":"new@example.com"}`},
+		hostileRequest{name: "link redeem long email", method: http.MethodPost, target: redeemPath,
+			body: `{"token":"` + hs.linkToken + `","email":"` + strings.Repeat("a", 100000) + `@example.com"}`},
+		hostileRequest{name: "nil organization link list", method: http.MethodGet, target: linksPath(uuid.Nil)},
+		hostileRequest{name: "nil organization link create", method: http.MethodPost, target: linksPath(uuid.Nil),
+			body: `{"role":"admin","maxUses":1}`, want: http.StatusUnprocessableEntity},
+		hostileRequest{name: "max organization link create", method: http.MethodPost, target: linksPath(uuid.Max),
+			body: `{"role":"admin","maxUses":1}`},
+	)
+	for _, v := range hostileQueryValues {
+		rs = append(rs,
+			hostileRequest{name: "links org id " + v, method: http.MethodGet, target: "/v1/organizations/" + v + "/invite-links"},
+			hostileRequest{name: "link id " + v, method: http.MethodGet, target: coll + "/" + v},
+			hostileRequest{name: "link revoke id " + v, method: http.MethodPost, target: coll + "/" + v + "/revoke"},
+			hostileRequest{name: "link redemptions id " + v, method: http.MethodGet, target: coll + "/" + v + "/redemptions"},
+		)
+	}
+	for _, rt := range []struct{ target, body string }{
+		{coll, `{"role":"admin","maxUses":1,"allowedDomains":["BAD"]}`},
+		{redeemPath, `{"token":"` + hs.linkToken + `","email":"BAD"}`},
+	} {
+		for _, bad := range []string{"\xff\xfe@example.com", "a\xc3(b", "\xed\xa0\x80", "\xc0\x80", "\xf4\x90\x80\x80", `\ud800`, `\udfff@example.com`, `\ud800\u0041`} {
+			rs = append(rs, hostileRequest{
+				name: "not UTF-8 POST " + rt.target + " " + fmt.Sprintf("%q", bad), method: http.MethodPost,
+				target: rt.target, body: strings.Replace(rt.body, "BAD", bad, 1), want: http.StatusBadRequest,
+			})
+		}
+	}
+	for _, e := range hostileEmails {
+		rs = append(rs, hostileRequest{name: "link redeem email " + e, method: http.MethodPost, target: redeemPath,
+			body: `{"token":"` + hs.linkToken + `","email":"` + e + `"}`, want: http.StatusUnprocessableEntity})
 	}
 	return rs
 }

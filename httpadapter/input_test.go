@@ -31,6 +31,7 @@ func jsonRoutes(f *fixture, host uuid.UUID) []struct {
 } {
 	org := f.createInvitation(host, "jsonroutes@example.com")
 	g := f.createGuest(host, "jsonroutes@example.com")
+	lnk := f.createLink(host, map[string]any{"role": "admin", "maxUses": 5})
 	h := guestHeaders(host, host)
 	future := f.clock.Now().Add(24 * time.Hour).Format(time.RFC3339)
 	item := "/guest-invitations/" + str(g, "id")
@@ -43,6 +44,10 @@ func jsonRoutes(f *fixture, host uuid.UUID) []struct {
 		{"org create role", request{method: http.MethodPost, path: orgPath(host), body: `{"email":"ok@example.com","role":"BAD"}`}, "role"},
 		{"org accept", request{method: http.MethodPost, path: "/v1/invitations/accept", body: `{"token":"` + str(org, "token") + `","email":"BAD"}`}, "email"},
 		{"org accept token", request{method: http.MethodPost, path: "/v1/invitations/accept", body: `{"token":"BAD","email":"jsonroutes@example.com"}`}, "token"},
+		{"link create", request{method: http.MethodPost, path: linksPath(host), body: `{"role":"BAD","maxUses":1}`}, "role"},
+		{"link create domain", request{method: http.MethodPost, path: linksPath(host), body: `{"role":"admin","maxUses":1,"allowedDomains":["BAD"]}`}, "allowedDomains[0]"},
+		{"link redeem", request{method: http.MethodPost, path: "/v1/invite-links/redeem", body: `{"token":"` + str(lnk, "token") + `","email":"BAD"}`}, "email"},
+		{"link redeem token", request{method: http.MethodPost, path: "/v1/invite-links/redeem", body: `{"token":"BAD","email":"jsonroutes@example.com"}`}, "token"},
 		{"guest create", request{method: http.MethodPost, path: "/guest-invitations", header: h, body: `{"email":"BAD","expired_at":"` + future + `"}`}, "email"},
 		{"guest patch", request{method: http.MethodPatch, path: item, header: h, body: `{"archived":false,"note":"BAD"}`}, "note"},
 		{"guest resend", request{method: http.MethodPost, path: item + "/resend", header: h, body: `{"expired_at":"BAD"}`}, "expired_at"},
@@ -136,6 +141,8 @@ func TestMalformedQueryOnEveryRoute(t *testing.T) {
 	guestInv := f.createGuest(host, "ada@example.com")
 	item := orgPath(host) + "/" + str(inv, "id")
 	gItem := "/guest-invitations/" + str(guestInv, "id")
+	lnk := f.createLink(host, map[string]any{"role": "admin", "maxUses": 5})
+	lItem := linksPath(host) + "/" + str(lnk, "id")
 	h := guestHeaders(host, host)
 	seen := map[string]bool{}
 	for _, c := range []struct {
@@ -152,6 +159,12 @@ func TestMalformedQueryOnEveryRoute(t *testing.T) {
 		{http.MethodPost, item + "/resend", nil, nil},
 		{http.MethodPost, "/v1/invitations/accept", nil, map[string]string{"token": str(inv, "token"), "email": "ada@example.com"}},
 		{http.MethodGet, eventsPath(host), nil, nil},
+		{http.MethodPost, linksPath(host), nil, map[string]any{"role": "admin", "maxUses": 1}},
+		{http.MethodGet, linksPath(host), nil, nil},
+		{http.MethodGet, lItem, nil, nil},
+		{http.MethodPost, lItem + "/revoke", nil, nil},
+		{http.MethodGet, lItem + "/redemptions", nil, nil},
+		{http.MethodPost, "/v1/invite-links/redeem", nil, map[string]string{"token": str(lnk, "token"), "email": "ada@example.com"}},
 		{http.MethodPost, "/guest-invitations", h, map[string]string{"email": "bob@example.com", "expired_at": "2030-01-03T00:00:00Z"}},
 		{http.MethodGet, "/guest-invitations", h, nil},
 		{http.MethodGet, gItem, h, nil},
@@ -167,7 +180,7 @@ func TestMalformedQueryOnEveryRoute(t *testing.T) {
 			assert.Equal(t, []string{"query"}, r.fieldNames(), "%s %s?%s: %s", c.method, c.path, query, r.raw)
 		}
 		seen[c.method+" "+strings.NewReplacer(str(inv, "id"), "{invitationId}", str(guestInv, "id"), "{id}",
-			host.String(), "{organizationId}").Replace(c.path)] = true
+			str(lnk, "id"), "{linkId}", host.String(), "{organizationId}").Replace(c.path)] = true
 	}
 	for _, rt := range f.handler.routes {
 		assert.True(t, seen[rt.method+" "+rt.path], "route %s %s is covered", rt.method, rt.path)
@@ -180,6 +193,13 @@ func TestMalformedQueryOnEveryRoute(t *testing.T) {
 	require.Equal(t, http.StatusOK, g.status, "%s", g.raw)
 	assert.Equal(t, false, g.json["archived"])
 	assert.Equal(t, "sent", str(g.json, "status"))
+	l := f.do(request{method: http.MethodGet, path: lItem})
+	require.Equal(t, http.StatusOK, l.status, "%s", l.raw)
+	assert.Equal(t, "active", str(l.result(), "status"))
+	assert.Equal(t, float64(0), l.result()["uses"])
+	r := f.do(request{method: http.MethodGet, path: linksPath(host)})
+	require.Equal(t, http.StatusOK, r.status, "%s", r.raw)
+	assert.Len(t, r.json["result"], 1, "no link was created")
 }
 
 // TestLookAlikeEmailsOverHTTP: of three addresses that look the same, one

@@ -28,9 +28,10 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		// want is how many operations the document must have.
 		want int
 	}{
-		{"both services and events", options{}, 17},
-		{"no events", options{noEvents: true}, 16},
-		{"organizations only", options{noGuest: true}, 10},
+		{"both services, links and events", options{}, 23},
+		{"no events", options{noEvents: true}, 22},
+		{"no links", options{noLinks: true}, 17},
+		{"organizations only", options{noGuest: true}, 16},
 		{"guests only", options{noOrg: true}, 9},
 		{"events only", options{noOrg: true, noGuest: true}, 2},
 	}

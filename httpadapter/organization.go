@@ -324,15 +324,36 @@ func (h *Handler) resendInvitation(x *exchange) error {
 // invitation, so no organization is authorized; the principal's verified
 // email, when it has one, is the accepting address.
 func (h *Handler) acceptInvitation(x *exchange) error {
-	var body struct {
-		Token string `json:"token"`
-		Email string `json:"email"`
-	}
+	var body tokenJSON
 	if err := x.decode(&body); err != nil {
 		return err
 	}
+	addr, err := h.acceptingEmail(x, body, invitation.ErrEmailMismatch)
+	if err != nil {
+		return err
+	}
+	inv, err := h.cfg.Invitations.Accept(x.ctx(), body.Token, addr,
+		acceptHooks[invitation.AcceptHook](x, "AcceptInvitation", h.cfg.AcceptInvitation)...)
+	if err != nil {
+		return err
+	}
+	return h.invitationResult(x, inv, false)
+}
+
+// tokenJSON is the body of the routes that act by token: an accept, a
+// redemption.
+type tokenJSON struct {
+	Token string `json:"token"`
+	Email string `json:"email"`
+}
+
+// acceptingEmail checks the token of body and returns the email it acts
+// for: the principal's verified email when it has one, else the body's.
+// A body email that names another address than the principal's fails
+// with mismatch, wrapped.
+func (h *Handler) acceptingEmail(x *exchange, body tokenJSON, mismatch error) (string, error) {
 	if body.Token == "" {
-		return &store.ValidationError{Fields: []store.FieldError{field("token", "is required")}}
+		return "", &store.ValidationError{Fields: []store.FieldError{field("token", "is required")}}
 	}
 	addr := body.Email
 	if p := x.principal.Email; p != "" {
@@ -343,20 +364,15 @@ func (h *Handler) acceptInvitation(x *exchange) error {
 			// sign for k.
 			norm, err := h.cfg.Invitations.NormalizeEmail(addr)
 			if err != nil {
-				return err
+				return "", err
 			}
 			// A principal's email the policy refuses is refused by
-			// Accept, as when the body has none.
+			// the service, as when the body has none.
 			if pnorm, err := h.cfg.Invitations.NormalizeEmail(p); err == nil && norm != pnorm {
-				return fmt.Errorf("httpadapter: body email differs from the principal's: %w", invitation.ErrEmailMismatch)
+				return "", fmt.Errorf("httpadapter: body email differs from the principal's: %w", mismatch)
 			}
 		}
 		addr = p
 	}
-	inv, err := h.cfg.Invitations.Accept(x.ctx(), body.Token, addr,
-		acceptHooks[invitation.AcceptHook](x, "AcceptInvitation", h.cfg.AcceptInvitation)...)
-	if err != nil {
-		return err
-	}
-	return h.invitationResult(x, inv, false)
+	return addr, nil
 }

@@ -251,6 +251,16 @@ func domainFieldNames(t *testing.T, dir string) map[string]string {
 					if !strings.HasPrefix(id.Name, "Field") || i >= len(vs.Values) {
 						continue
 					}
+					// A domain may name a field as another does
+					// (link.FieldRole = invitation.FieldRole).
+					if sel, ok := vs.Values[i].(*ast.SelectorExpr); ok {
+						pkg, ok := sel.X.(*ast.Ident)
+						require.True(t, ok, "%s.%s must be a string literal or another domain's Field constant", dir, id.Name)
+						other, ok := domainFieldNames(t, filepath.Join(filepath.Dir(dir), pkg.Name))[sel.Sel.Name]
+						require.True(t, ok, "%s.%s names %s.%s, not a Field constant", dir, id.Name, pkg.Name, sel.Sel.Name)
+						consts[id.Name] = other
+						continue
+					}
 					lit, ok := vs.Values[i].(*ast.BasicLit)
 					require.True(t, ok, "%s.%s must be a string literal", dir, id.Name)
 					consts[id.Name], err = strconv.Unquote(lit.Value)
@@ -303,15 +313,15 @@ func domainFieldNames(t *testing.T, dir string) map[string]string {
 
 // TestWireNamesCoverDomainFields fails when a domain gains a field name its
 // validation errors can use and the wire table has no spelling for it on
-// the routes that serve that domain. The organization routes serve two
-// domains, invitations and events, with one table: a name both use (Cursor,
-// Limit) is spelt once for both.
+// the routes that serve that domain. The organization routes serve three
+// domains, invitations, events and links, with one table: a name several
+// use (Cursor, Limit) is spelt once for all.
 func TestWireNamesCoverDomainFields(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
 		dirs []string
 		api  api
-	}{{[]string{"../invitation", "../event"}, orgAPI}, {[]string{"../guest"}, guestAPI}} {
+	}{{[]string{"../invitation", "../event", "../link"}, orgAPI}, {[]string{"../guest"}, guestAPI}} {
 		served := map[string]bool{}
 		for _, dir := range tt.dirs {
 			consts := domainFieldNames(t, dir)

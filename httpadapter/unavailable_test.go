@@ -16,8 +16,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/link"
 	"github.com/invitekit/invitekit/memstore"
 	"github.com/invitekit/invitekit/store"
 )
@@ -35,6 +37,22 @@ func (s *unavailableStore) GetInvitation(ctx context.Context, orgID, id uuid.UUI
 
 func (s *unavailableStore) GetGuestInvitation(ctx context.Context, hostID, id uuid.UUID) (guest.Invitation, error) {
 	return guest.Invitation{}, s.fail(ctx)
+}
+
+func (s *unavailableStore) GetLink(ctx context.Context, orgID, id uuid.UUID) (link.Link, error) {
+	return link.Link{}, s.fail(ctx)
+}
+
+func (s *unavailableStore) FindLink(ctx context.Context, id uuid.UUID) (link.Link, error) {
+	return link.Link{}, s.fail(ctx)
+}
+
+func (s *unavailableStore) ListLinks(ctx context.Context, q link.ListQuery) ([]link.Link, error) {
+	return nil, s.fail(ctx)
+}
+
+func (s *unavailableStore) UpdateLink(ctx context.Context, orgID, id uuid.UUID, update func(context.Context, *link.Link) (event.Event, error)) (link.Link, error) {
+	return link.Link{}, s.fail(ctx)
 }
 
 // TestUnavailableIs503 checks that a busy or unreachable store, and a
@@ -73,9 +91,73 @@ func TestUnavailableIs503(t *testing.T) {
 			assert.Equal(t, ProblemTypePrefix+"unavailable", r.json["type"])
 			assert.Equal(t, float64(503), r.json["status"])
 			assert.Contains(t, r.json, "errors")
+
+			// The link routes, each reading the link (or the list)
+			// first; the create writes, which this store does.
+			require.NotNil(t, f.links)
+			l := f.createLink(org, map[string]any{"role": "admin", "maxUses": 1})
+			item := linkItem(org, str(l, "id"))
+			for _, req := range []request{
+				{method: http.MethodGet, path: linksPath(org)},
+				{method: http.MethodGet, path: item},
+				{method: http.MethodGet, path: item + "/redemptions"},
+				{method: http.MethodPost, path: item + "/revoke"},
+				{method: http.MethodPost, path: redeemPath, body: map[string]string{"token": str(l, "token"), "email": "ada@example.com"}},
+			} {
+				r := f.do(req)
+				assertProblem(t, r, http.StatusServiceUnavailable, "unavailable")
+				assert.Equal(t, retryAfter, r.header.Get("Retry-After"), "%s %s", req.method, req.path)
+				assert.NotContains(t, string(r.raw), "lock timeout")
+			}
 			assert.NotContains(t, f.logs.String(), "internal error")
 		})
 	}
+}
+
+// unavailableWrites is a memstore whose link writes fail as a busy or
+// unreachable store's do, while its reads work.
+type unavailableWrites struct {
+	*memstore.Store
+	fail error
+}
+
+func (s *unavailableWrites) CreateLink(context.Context, link.Link, event.Event) error { return s.fail }
+
+func (s *unavailableWrites) RedeemLink(context.Context, uuid.UUID, string, func(context.Context, *link.Link, bool) (link.Redemption, event.Event, error)) (link.Link, link.Redemption, error) {
+	return link.Link{}, link.Redemption{}, s.fail
+}
+
+// TestUnavailableLinkWritesAre503: a link create or redemption that the
+// store cannot write is a 503 with Retry-After, and changes nothing.
+func TestUnavailableLinkWritesAre503(t *testing.T) {
+	t.Parallel()
+	ms := memstore.New()
+	f := newFixture(t, options{store: func(*testing.T) backend {
+		return &unavailableWrites{Store: ms, fail: fmt.Errorf("sqlstore: redeem link: %w: %w", store.ErrUnavailable, errors.New("lock timeout"))}
+	}})
+	org := uuid.New()
+	r := f.do(request{method: http.MethodPost, path: linksPath(org), body: map[string]any{"role": "admin", "maxUses": 1}})
+	assertProblem(t, r, http.StatusServiceUnavailable, "unavailable")
+	assert.Equal(t, retryAfter, r.header.Get("Retry-After"))
+	r = f.do(request{method: http.MethodGet, path: linksPath(org)})
+	require.Equal(t, http.StatusOK, r.status)
+	assert.Empty(t, r.json["result"], "the failed create stored nothing")
+
+	// A link stored beside the adapter, whose redemption cannot be
+	// written.
+	_, err := f.links.Create(context.Background(), link.CreateParams{OrganizationID: org, Role: "admin", MaxUses: 1})
+	require.ErrorIs(t, err, store.ErrUnavailable)
+	l := link.Link{ID: uuid.New(), OrganizationID: org, Role: "admin", MaxUses: 1, Nonce: make([]byte, 16),
+		CreatedAt: f.links.Now(), ExpireAt: f.links.Now().Add(time.Hour)}
+	require.NoError(t, ms.CreateLink(context.Background(), l, event.Event{ID: uuid.New(), Type: event.InviteLinkCreated,
+		OrganizationID: org, InvitationID: l.ID, OccurredAt: l.CreatedAt, Data: []byte("{}")}))
+	r = f.do(request{method: http.MethodPost, path: redeemPath, body: map[string]string{"token": f.links.Token(l), "email": "ada@example.com"}})
+	assertProblem(t, r, http.StatusServiceUnavailable, "unavailable")
+	assert.Equal(t, retryAfter, r.header.Get("Retry-After"))
+	got, err := ms.GetLink(context.Background(), org, l.ID)
+	require.NoError(t, err)
+	assert.Zero(t, got.Uses)
+	assert.NotContains(t, f.logs.String(), "internal error")
 }
 
 // TestLogRequestsUndelivered: a response the client never got, because the

@@ -7,6 +7,7 @@ import (
 	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/link"
 	"github.com/invitekit/invitekit/store"
 )
 
@@ -34,6 +35,13 @@ var wireNames = map[api]map[string]string{
 		// event.FieldLimit, are spelt as the invitation list's, which
 		// already maps them: "Cursor" and "Limit".
 		event.FieldTypes: "type",
+		// The link routes' own fields; the rest (OrganizationID, Role,
+		// AssignedRoleIDs, Email, Cursor, Limit) are spelt as the
+		// invitations', which already maps them. An entry of
+		// allowedDomains is named by its index.
+		link.FieldMaxUses:        "maxUses",
+		link.FieldExpireAt:       "expireAt",
+		link.FieldAllowedDomains: "allowedDomains",
 	},
 	guestAPI: {
 		// The host is the Target-Organization-ID of the request; the

@@ -17,6 +17,7 @@ import (
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/httpadapter"
 	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/link"
 	"github.com/invitekit/invitekit/memstore"
 )
 
@@ -46,9 +47,14 @@ func newMux(logger *slog.Logger) (*http.ServeMux, error) {
 	if err != nil {
 		return nil, err
 	}
+	links, err := link.NewService(link.Config{Store: store, Invitations: orgs, Keys: [][]byte{key}})
+	if err != nil {
+		return nil, err
+	}
 	invites, err := httpadapter.New(httpadapter.Config{
 		Invitations:  orgs,
 		Guests:       guests,
+		Links:        links,
 		Authenticate: httpadapter.APIKeys(map[string]string{"demo": "demo-secret"}),
 		Logger:       logger,
 	})

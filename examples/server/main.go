@@ -1,6 +1,7 @@
 // Command server serves every invitekit route over HTTP: the organization
-// invitation routes of the ClickHouse Cloud API, the guest invitation routes
-// of the MyCreditApp API, and /openapi.json.
+// invitation routes of the ClickHouse Cloud API, the join link routes in the
+// same style, the guest invitation routes of the MyCreditApp API, and
+// /openapi.json.
 //
 //	go run ./examples/server                   # SQLite file invitekit.db, port 8080
 //	go run ./examples/server -db :memory:      # in memory
@@ -52,6 +53,7 @@ import (
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/httpadapter"
 	"github.com/invitekit/invitekit/invitation"
+	"github.com/invitekit/invitekit/link"
 	"github.com/invitekit/invitekit/mail"
 	"github.com/invitekit/invitekit/memstore"
 	"github.com/invitekit/invitekit/outbox"
@@ -206,15 +208,19 @@ func openStore(ctx context.Context, cfg config) (backend, string, error) {
 	}
 }
 
-// services are the two invitation services every part of the server
-// shares.
+// services are the invitation services, and the join links', every part
+// of the server shares.
 type services struct {
 	invitations *invitation.Service
 	guests      *guest.Service
+	// links is nil on a store that does not keep join links: their
+	// routes are then absent.
+	links *link.Service
 }
 
-// newServices makes both services with the limits and retention of cfg,
-// the same for both kinds of invitations.
+// newServices makes both invitation services with the limits and retention
+// of cfg, the same for both kinds of invitations, and the join links'
+// service when the store keeps links.
 func newServices(st backend, key []byte, cfg config) (services, error) {
 	limits := cfg.limits
 	orgs, err := invitation.NewService(invitation.Config{Store: st, Keys: [][]byte{key},
@@ -227,7 +233,15 @@ func newServices(st backend, key []byte, cfg config) (services, error) {
 	if err != nil {
 		return services{}, err
 	}
-	return services{orgs, guests}, nil
+	svc := services{invitations: orgs, guests: guests}
+	// Links sign with the same key: their tokens carry a kind of their
+	// own, so neither passes for the other.
+	if ls, ok := st.(link.Store); ok {
+		if svc.links, err = link.NewService(link.Config{Store: ls, Invitations: orgs, Keys: [][]byte{key}}); err != nil {
+			return services{}, err
+		}
+	}
+	return svc, nil
 }
 
 // newHandler serves the API at the root and the accept page the emails
@@ -236,6 +250,7 @@ func newHandler(st backend, svc services, cfg config, logger *slog.Logger) (http
 	api, err := httpadapter.New(httpadapter.Config{
 		Invitations:           svc.invitations,
 		Guests:                svc.guests,
+		Links:                 svc.links,
 		Events:                st,
 		Authenticate:          httpadapter.APIKeys(cfg.apiKeys.secrets()),
 		AuthorizeOrganization: cfg.apiKeys.authorize,

@@ -70,7 +70,11 @@ type linkTables struct {
 	links       table[lnk]
 	redemptions table[rdm]
 	// lock locks a link by ID, waiting its turn (Dialect.LockWait);
-	// redeemed counts the redemptions of link $1 by email $2.
+	// redeemed counts the redemptions of link $1 by email $2. They are
+	// two statements on purpose: on PostgreSQL a subquery of the locking
+	// statement would read the snapshot from before its wait for the
+	// lock, and miss the redemption of the transaction it waited for;
+	// the next statement reads after it.
 	lock, redeemed string
 }
 
