@@ -3,7 +3,6 @@ package invitation
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -32,12 +31,6 @@ func (s *Service) policyOf(ctx context.Context, orgID uuid.UUID) ([]string, erro
 		out = append(out, strings.ToLower(strings.TrimSpace(d)))
 	}
 	return out, nil
-}
-
-// domainIn reports whether the normalised addr has one of the domains of
-// policy, or policy allows any.
-func domainIn(addr string, policy []string) bool {
-	return len(policy) == 0 || slices.Contains(policy, email.Domain(addr))
 }
 
 // DomainPolicy returns the email domains orgID takes members from, as

@@ -336,7 +336,7 @@ func (s *Service) prepare(ctx context.Context, p CreateParams, now time.Time, po
 	if err != nil {
 		return Invitation{}, event.Event{}, err
 	}
-	if !domainIn(c.email, policy) {
+	if !email.DomainIn(c.email, policy) {
 		verr := &store.ValidationError{}
 		verr.Add(FieldEmail, "must have a domain the organization's domain policy allows")
 		return Invitation{}, event.Event{}, verr

@@ -23,6 +23,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/invitekit/invitekit/internal/email"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/store"
 )
@@ -112,7 +113,7 @@ var (
 // redeem takes one use of l at now for addr, which has redeemed it before
 // when redeemed is set.
 func (l *Link) redeem(now time.Time, addr string, redeemed bool) error {
-	if !l.domainAllowed(addr) {
+	if !email.DomainIn(addr, l.AllowedDomains) {
 		return ErrDomainNotAllowed
 	}
 	switch l.EffectiveStatus(now) {

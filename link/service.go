@@ -220,12 +220,6 @@ func (s *Service) allowedDomains(ctx context.Context, verr *store.ValidationErro
 	return out, nil
 }
 
-// domainAllowed reports whether the normalised addr may redeem l by its
-// AllowedDomains.
-func (l *Link) domainAllowed(addr string) bool {
-	return len(l.AllowedDomains) == 0 || slices.Contains(l.AllowedDomains, email.Domain(addr))
-}
-
 // event returns the event of type typ about l at now by ctx's actor.
 func (s *Service) event(ctx context.Context, typ event.Type, l Link, now time.Time) (event.Event, error) {
 	return s.core.Event(ctx, typ, l.OrganizationID, l.ID, now, NewView(l, now))
@@ -353,25 +347,12 @@ func (s *Service) Revoke(ctx context.Context, orgID, id uuid.UUID) (Link, error)
 // redeems it. It fails with store.ErrInvalidToken for any token that is
 // not a link's.
 func (s *Service) Inspect(ctx context.Context, tok string) (Link, error) {
-	l, _, err := s.find(ctx, tok)
-	if err != nil {
-		return Link{}, fmt.Errorf("link: inspect: %w", err)
-	}
-	return l, nil
+	return service.Inspect(ctx, s.core, tok, s.records())
 }
 
-// find verifies tok and returns its link, with the nonce tok presents
-// checked against the stored one.
-func (s *Service) find(ctx context.Context, tok string) (Link, []byte, error) {
-	id, presented, err := s.core.Verify(tok)
-	if err != nil {
-		return Link{}, nil, err
-	}
-	l, err := s.store.FindLink(ctx, id)
-	if errors.Is(err, store.ErrNotFound) || err == nil && !token.NonceEqual(presented, l.Nonce) {
-		return Link{}, nil, store.ErrInvalidToken
-	}
-	return l, presented, err
+// records are what the shared token flows need of links.
+func (s *Service) records() service.Records[Link] {
+	return service.Records[Link]{Find: s.store.FindLink, Nonce: func(l *Link) []byte { return l.Nonce }}
 }
 
 // RedeemHook is an application's part of a redemption, as
@@ -409,7 +390,7 @@ func (s *Service) redeem(ctx context.Context, tok, addr string, hooks []RedeemHo
 	if err != nil {
 		return Redemption{}, err
 	}
-	found, presented, err := s.find(ctx, tok)
+	found, presented, err := service.Find(ctx, s.core, tok, s.records())
 	if err != nil {
 		return Redemption{}, err
 	}
@@ -419,7 +400,7 @@ func (s *Service) redeem(ctx context.Context, tok, addr string, hooks []RedeemHo
 	if err != nil {
 		return Redemption{}, err
 	}
-	if len(policy) > 0 && !slices.Contains(policy, email.Domain(norm)) {
+	if !email.DomainIn(norm, policy) {
 		return Redemption{}, ErrDomainNotAllowed
 	}
 	id, err := s.core.NewID()

@@ -70,14 +70,6 @@ type ListQuery struct {
 	Limit int
 }
 
-// Matches reports whether l passes q's organization and cursor
-// conditions, for stores that filter in Go.
-//
-// Store-author API: application code never needs it.
-func (q ListQuery) Matches(l Link) bool {
-	return l.OrganizationID == q.OrganizationID && (q.After == nil || q.After.Before(l.CreatedAt, l.ID))
-}
-
 // RedemptionQuery selects a page of one link's redemptions.
 type RedemptionQuery struct {
 	OrganizationID uuid.UUID
@@ -87,13 +79,4 @@ type RedemptionQuery struct {
 	After *store.Cursor
 	// Limit is the most redemptions to return; it is at least 1.
 	Limit int
-}
-
-// Matches reports whether r passes q's conditions, for stores that
-// filter in Go.
-//
-// Store-author API: application code never needs it.
-func (q RedemptionQuery) Matches(r Redemption) bool {
-	return r.OrganizationID == q.OrganizationID && r.LinkID == q.LinkID &&
-		(q.After == nil || q.After.Before(r.RedeemedAt, r.ID))
 }

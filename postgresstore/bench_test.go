@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"runtime"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -160,33 +158,6 @@ func filledOrg(b *testing.B, rows int) uuid.UUID {
 	return org
 }
 
-// run calls f(i) for i in [0, b.N) from n concurrent callers. With more
-// than one caller it uses RunParallel with enough goroutines per
-// GOMAXPROCS for n in all.
-func run(b *testing.B, n int, f func(i int) error) {
-	b.ReportAllocs()
-	b.ResetTimer()
-	if n == 1 {
-		for i := range b.N {
-			if err := f(i); err != nil {
-				b.Fatal(err)
-			}
-		}
-		return
-	}
-	procs := runtime.GOMAXPROCS(0)
-	b.SetParallelism((n + procs - 1) / procs)
-	var next atomic.Int64
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if err := f(int(next.Add(1) - 1)); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-}
-
 // forCallers runs f as one sub-benchmark per number of callers.
 func forCallers(b *testing.B, f func(b *testing.B, n int)) {
 	for _, n := range callers {
@@ -198,7 +169,7 @@ func BenchmarkCreateInvitation(b *testing.B) {
 	s := benchStore(b)
 	forCallers(b, func(b *testing.B, n int) {
 		org := uuid.New()
-		run(b, n, func(i int) error {
+		storetest.Callers(b, n, func(i int) error {
 			return s.CreateInvitation(benchCtx, benchInvitation(org, i), benchNow, storetest.NewEvent(event.InvitationCreated))
 		})
 	})
@@ -213,7 +184,7 @@ func BenchmarkInsertBaseline(b *testing.B) {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
 	forCallers(b, func(b *testing.B, n int) {
 		org := uuid.New()
-		run(b, n, func(i int) error {
+		storetest.Callers(b, n, func(i int) error {
 			inv := benchInvitation(org, i)
 			_, err := bench.pool.Exec(benchCtx, insert, inv.ID, inv.OrganizationID, inv.Email, inv.Role, inv.InviterID,
 				string(inv.Status), inv.Nonce, inv.CreatedAt, inv.SentAt, inv.ExpireAt, inv.AcceptedAt, inv.RevokedAt, true)
@@ -226,7 +197,7 @@ func BenchmarkCreateGuestInvitation(b *testing.B) {
 	s := benchStore(b)
 	forCallers(b, func(b *testing.B, n int) {
 		host := uuid.New()
-		run(b, n, func(i int) error {
+		storetest.Callers(b, n, func(i int) error {
 			return s.CreateGuestInvitation(benchCtx, benchGuest(host, i), benchNow, storetest.NewEvent(event.GuestInvitationCreated))
 		})
 	})
@@ -245,7 +216,7 @@ func BenchmarkAcceptInvitation(b *testing.B) {
 			inv.AcceptedAt = &benchNow
 			return nil
 		}
-		run(b, n, func(i int) error {
+		storetest.Callers(b, n, func(i int) error {
 			_, err := s.UpdateInvitation(benchCtx, org, invs[i].ID, benchNow, store.Limits{}, storetest.Change(accept))
 			return err
 		})
@@ -265,7 +236,7 @@ func BenchmarkListInvitations(b *testing.B) {
 				After: &store.Cursor{CreatedAt: benchT0.Add(time.Duration(rows/2) * time.Microsecond)},
 			}
 			forCallers(b, func(b *testing.B, n int) {
-				run(b, n, func(int) error {
+				storetest.Callers(b, n, func(int) error {
 					page, err := s.ListInvitations(benchCtx, q)
 					if err == nil && len(page) != 50 {
 						err = fmt.Errorf("page of %d", len(page))
@@ -288,7 +259,7 @@ func BenchmarkListGuestInvitations(b *testing.B) {
 				Order: store.Desc, Limit: 20,
 			}
 			forCallers(b, func(b *testing.B, n int) {
-				run(b, n, func(int) error {
+				storetest.Callers(b, n, func(int) error {
 					page, total, err := s.ListGuestInvitations(benchCtx, q)
 					if err == nil && (len(page) != 20 || total != rows) {
 						err = fmt.Errorf("page of %d, total %d", len(page), total)

@@ -41,7 +41,7 @@ func BenchmarkRedeem(b *testing.B, s LinkStore) {
 			for i := range orgs {
 				orgs[i] = uuid.New()
 			}
-			parallel(b, callers, func(i int) error {
+			Callers(b, callers, func(i int) error {
 				_, err := invs.Create(ctx, invitation.CreateParams{OrganizationID: orgs[i/500], Email: fmt.Sprintf("c%d@example.com", i), Role: "developer"})
 				return err
 			})
@@ -67,7 +67,7 @@ func BenchmarkRedeem(b *testing.B, s LinkStore) {
 			if _, err := token(0); err != nil {
 				b.Fatal(err)
 			}
-			parallel(b, callers, func(i int) error {
+			Callers(b, callers, func(i int) error {
 				tok, err := token(i)
 				if err == nil {
 					_, err = links.Redeem(ctx, tok, fmt.Sprintf("r%d@example.com", i))
@@ -78,12 +78,13 @@ func BenchmarkRedeem(b *testing.B, s LinkStore) {
 	}
 }
 
-// parallel calls f(i) for i in [0, b.N) from n concurrent callers.
-func parallel(b *testing.B, n int, f func(i int) error) {
+// Callers calls f(i) for i in [0, b.N) from n concurrent callers, for a
+// store's benchmarks: with more than one caller it uses RunParallel with
+// enough goroutines per GOMAXPROCS for n in all. The first error fails
+// the benchmark.
+func Callers(b *testing.B, n int, f func(i int) error) {
 	b.ReportAllocs()
 	b.ResetTimer()
-	procs := runtime.GOMAXPROCS(0)
-	b.SetParallelism((n + procs - 1) / procs)
 	if n == 1 {
 		for i := range b.N {
 			if err := f(i); err != nil {
@@ -92,6 +93,8 @@ func parallel(b *testing.B, n int, f func(i int) error) {
 		}
 		return
 	}
+	procs := runtime.GOMAXPROCS(0)
+	b.SetParallelism((n + procs - 1) / procs)
 	var next atomic.Int64
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

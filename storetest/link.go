@@ -388,19 +388,19 @@ var linkTests = []test{
 		assert.Equal(t, 1, got.Uses)
 	}},
 	{"LinkCreateRefuses", func(t *testing.T, h *harness) {
-		now := h.clock.Now()
+		now, org := h.clock.Now(), newOrg()
 		for name, tc := range map[string]struct {
 			p     link.CreateParams
 			field string
 		}{
 			"no organization": {link.CreateParams{Role: "admin", MaxUses: 1}, link.FieldOrganizationID},
-			"no uses":         {link.CreateParams{OrganizationID: newOrg(), Role: "admin"}, link.FieldMaxUses},
-			"too many uses":   {link.CreateParams{OrganizationID: newOrg(), Role: "admin", MaxUses: link.MaxUsesLimit + 1}, link.FieldMaxUses},
-			"past expiry":     {link.CreateParams{OrganizationID: newOrg(), Role: "admin", MaxUses: 1, ExpireAt: now}, link.FieldExpireAt},
-			"far expiry":      {link.CreateParams{OrganizationID: newOrg(), Role: "admin", MaxUses: 1, ExpireAt: now.Add(link.MaxTTL + time.Second)}, link.FieldExpireAt},
-			"bad domain":      {link.CreateParams{OrganizationID: newOrg(), Role: "admin", MaxUses: 1, AllowedDomains: []string{"a@b.example"}}, "AllowedDomains[0]"},
-			"no role":         {link.CreateParams{OrganizationID: newOrg(), MaxUses: 1}, link.FieldRole},
-			"unknown role ID": {link.CreateParams{OrganizationID: newOrg(), MaxUses: 1, AssignedRoleIDs: []uuid.UUID{uuid.New()}}, "AssignedRoleIDs[0]"},
+			"no uses":         {link.CreateParams{OrganizationID: org, Role: "admin"}, link.FieldMaxUses},
+			"too many uses":   {link.CreateParams{OrganizationID: org, Role: "admin", MaxUses: link.MaxUsesLimit + 1}, link.FieldMaxUses},
+			"past expiry":     {link.CreateParams{OrganizationID: org, Role: "admin", MaxUses: 1, ExpireAt: now}, link.FieldExpireAt},
+			"far expiry":      {link.CreateParams{OrganizationID: org, Role: "admin", MaxUses: 1, ExpireAt: now.Add(link.MaxTTL + time.Second)}, link.FieldExpireAt},
+			"bad domain":      {link.CreateParams{OrganizationID: org, Role: "admin", MaxUses: 1, AllowedDomains: []string{"a@b.example"}}, "AllowedDomains[0]"},
+			"no role":         {link.CreateParams{OrganizationID: org, MaxUses: 1}, link.FieldRole},
+			"unknown role ID": {link.CreateParams{OrganizationID: org, MaxUses: 1, AssignedRoleIDs: []uuid.UUID{uuid.New()}}, "AssignedRoleIDs[0]"},
 		} {
 			_, err := h.links.Create(h.ctx, tc.p)
 			var verr *store.ValidationError
@@ -408,9 +408,13 @@ var linkTests = []test{
 				assert.Equal(t, tc.field, verr.Fields[0].Field, name)
 			}
 		}
-		page, err := h.lstore.ListLinks(h.ctx, link.ListQuery{OrganizationID: newOrg(), Limit: 10})
+		got, err := h.lstore.ListLinks(h.ctx, link.ListQuery{OrganizationID: org, Limit: 10})
 		require.NoError(t, err)
-		assert.Empty(t, page)
+		assert.Empty(t, got, "a refused create stores nothing")
+		h.newLink(link.CreateParams{OrganizationID: org})
+		got, err = h.lstore.ListLinks(h.ctx, link.ListQuery{OrganizationID: org, Limit: 10})
+		require.NoError(t, err)
+		assert.Len(t, got, 1, "the organization's one valid create")
 	}},
 }
 

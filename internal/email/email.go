@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"net/mail"
 	"net/netip"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -296,3 +297,10 @@ func NormalizeDomain(d string, policy Policy) (string, error) {
 
 // Domain returns the domain of addr, an address Normalize returned.
 func Domain(addr string) string { return addr[strings.LastIndexByte(addr, '@')+1:] }
+
+// DomainIn reports whether addr, an address Normalize returned, has one
+// of domains (normalised), compared exactly: a subdomain is another
+// domain. No domains allows any.
+func DomainIn(addr string, domains []string) bool {
+	return len(domains) == 0 || slices.Contains(domains, Domain(addr))
+}

@@ -136,7 +136,7 @@ func AcceptByToken[T any](ctx context.Context, c *Core, tok string, recs Records
 
 func acceptByToken[T any](ctx context.Context, c *Core, tok string, recs Records[T], accept func(ctx context.Context, now time.Time, rec *T) (event.Event, error)) (T, error) {
 	var zero T
-	found, presented, err := find(ctx, c, tok, recs)
+	found, presented, err := Find(ctx, c, tok, recs)
 	if err != nil {
 		return zero, err
 	}
@@ -177,7 +177,7 @@ func Inspect[T any](ctx context.Context, c *Core, tok string, recs Records[T]) (
 
 func inspect[T any](ctx context.Context, c *Core, tok string, recs Records[T]) (T, error) {
 	var zero T
-	found, presented, err := find(ctx, c, tok, recs)
+	found, presented, err := Find(ctx, c, tok, recs)
 	if err != nil {
 		return zero, err
 	}
@@ -187,10 +187,12 @@ func inspect[T any](ctx context.Context, c *Core, tok string, recs Records[T]) (
 	return found, nil
 }
 
-// find verifies tok as a token of the core's kind and loads its record,
-// returning it with the nonce tok presents. A record that is gone fails
-// like a forged token, with store.ErrInvalidToken.
-func find[T any](ctx context.Context, c *Core, tok string, recs Records[T]) (T, []byte, error) {
+// Find verifies tok as a token of the core's kind and loads its record,
+// returning it with the nonce tok presents, which the caller compares
+// (token.NonceEqual) where it acts on the record: inside the store's
+// transaction. A record that is gone fails like a forged token, with
+// store.ErrInvalidToken. Only recs.Find is used.
+func Find[T any](ctx context.Context, c *Core, tok string, recs Records[T]) (T, []byte, error) {
 	var zero T
 	id, presented, err := c.signer.Verify(c.kind, tok)
 	if err != nil {
@@ -253,11 +255,4 @@ func (c *Core) NewID() (uuid.UUID, error) {
 		return uuid.Nil, fmt.Errorf("new ID: %w", err)
 	}
 	return id, nil
-}
-
-// Verify checks tok as a token of the core's kind and returns the record
-// ID and the nonce it presents; every failure is store.ErrInvalidToken.
-// The caller loads the record and compares its nonce (token.NonceEqual).
-func (c *Core) Verify(tok string) (uuid.UUID, []byte, error) {
-	return c.signer.Verify(c.kind, tok)
 }

@@ -144,9 +144,7 @@ func (c *Core) invitationList(q invitation.ListQuery) (string, []any) {
 	if q.Email != "" {
 		b.WriteString(" AND email = " + a.add(q.Email))
 	}
-	if q.After != nil {
-		b.WriteString(" AND (created_at, id) < (" + a.add(c.d.Time(q.After.CreatedAt)) + ", " + a.add(c.d.ID(q.After.ID)) + ")")
-	}
+	b.WriteString(c.after(&a, "created_at", q.After))
 	b.WriteString(" ORDER BY created_at DESC, id DESC LIMIT " + a.add(max(q.Limit, 0)))
 	return b.String(), a
 }
