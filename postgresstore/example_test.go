@@ -3,16 +3,21 @@ package postgresstore_test
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
+	"errors"
 	"fmt"
 	"log"
 	"os"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	_ "github.com/jackc/pgx/v5/stdlib" // the database/sql driver "pgx", for goose
+	"github.com/pressly/goose/v3"
 
 	"github.com/invitekit/invitekit/guest"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/postgresstore"
+	"github.com/invitekit/invitekit/store"
 )
 
 // Every instance of an application opens the store on the same database;
@@ -72,4 +77,49 @@ func ExampleWithSchema() {
 	fmt.Println(err)
 	// Output:
 	// postgresstore: schema name "invitekit_for_the_tenant_with_a_name_much_too_long_for_postgresql" must be 1 to 63 bytes
+}
+
+// Teams that run their migrations with goose apply Migrations themselves,
+// with the store's schema as the search path (the files name their tables
+// unqualified, and goose then keeps its version table in that schema too),
+// and every instance opens the store with WithSchemaCheck, which creates
+// and changes nothing and refuses a schema that lacks a migration. It
+// needs a server, so it is compiled but not run by go test.
+func ExampleMigrations() {
+	ctx := context.Background()
+	url := os.Getenv("DATABASE_URL") // postgres://app@db.example.com/app
+
+	// The deployment's migration step: create the schema, then let goose
+	// apply the migrations in it.
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS invitekit"); err != nil {
+		log.Fatal(err)
+	}
+	db, err := sql.Open("pgx", url+"?search_path=invitekit") // or "&search_path=..." after other parameters
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, postgresstore.Migrations())
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		log.Fatal(err)
+	}
+
+	// Each instance of the application.
+	s, err := postgresstore.New(ctx, pool, postgresstore.WithSchema("invitekit"), postgresstore.WithSchemaCheck())
+	var tooOld *store.SchemaTooOldError
+	if errors.As(err, &tooOld) {
+		log.Fatalf("run the migrations first: the schema is at version %d, this build needs %d", tooOld.Database, tooOld.Wanted)
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
 }

@@ -4,19 +4,50 @@
 // passes the same conformance suite (storetest) as memstore.
 //
 // Open connects with its own pool; New uses a *pgxpool.Pool the caller
-// already has. Both create the tables on first use: the schema migrations
-// are embedded, and every instance that starts applies the missing ones, each
-// in its own transaction under a PostgreSQL advisory lock, so instances
-// started together apply each migration exactly once and a failed one leaves
-// no trace. A database migrated by a newer invitekit is refused with an error
-// wrapping *store.SchemaTooNewError. A migration that renames columns
-// (version 2 does) needs every instance of the older release stopped first;
-// see the README's "Upgrading".
+// already has. By default both create the tables on first use: the schema
+// migrations are embedded, and every instance that starts applies the
+// missing ones, each in its own transaction under a PostgreSQL advisory
+// lock, so instances started together apply each migration exactly once
+// and a failed one leaves no trace. A database migrated by a newer
+// invitekit is refused with an error wrapping *store.SchemaTooNewError. A
+// migration that renames columns (version 2 does) needs every instance of
+// the older release stopped first; see the README's "Upgrading".
 //
 // The tables live in the schema "invitekit" unless WithSchema names another;
 // the store creates the schema when it is missing. Give invitekit a schema of
 // its own: it owns the tables invitations, guest_invitations and
-// schema_migrations in it.
+// schema_migrations in it (and the others its migrations create).
+//
+// # Running the migrations yourself
+//
+// Teams that migrate with their own tool apply Migrations, the same files,
+// annotated for goose (github.com/pressly/goose/v3), and open the store
+// with WithSchemaCheck: it then creates and changes nothing, and fails with
+// an error wrapping *store.SchemaTooOldError unless the schema is at
+// exactly this build's latest version. The files name their tables
+// unqualified, so they must run with the store's schema first on the
+// search path: create the schema, and connect the migration tool with
+// search_path set to it (for pgx, the connection string parameter
+// search_path=invitekit). goose then keeps its table goose_db_version in
+// that schema too, apart from any goose table of your application's own,
+// and WithSchemaCheck reads it there:
+//
+//	CREATE SCHEMA IF NOT EXISTS invitekit;
+//
+//	db, err := sql.Open("pgx", "postgres://app@db/app?search_path=invitekit") // github.com/jackc/pgx/v5/stdlib
+//	...
+//	p, err := goose.NewProvider(goose.DialectPostgres, db, postgresstore.Migrations())
+//	...
+//	_, err = p.Up(ctx)
+//	...
+//	s, err := postgresstore.Open(ctx, "postgres://app@db/app", postgresstore.WithSchemaCheck())
+//
+// Each migration runs in one transaction and needs nothing else the store's
+// own runner does: that runner only takes an advisory lock (goose's
+// lock.NewPostgresSessionLocker does the same for instances that migrate
+// at once), creates the schema and its table, and sets the search path.
+// The migrations are up only: goose down would forget a version without
+// undoing it.
 //
 // The statements, and the schema's names and constraints, are those of the
 // SQL core sqlitestore runs too. Concurrency across instances: every status
@@ -73,6 +104,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"net"
 	"strconv"
@@ -126,6 +158,33 @@ type config struct {
 	schema           string
 	lockTimeout      time.Duration
 	statementTimeout time.Duration
+	// schemaCheck: check the schema's version instead of migrating.
+	schemaCheck bool
+	gooseTable  string
+}
+
+// WithSchemaCheck makes Open and New apply no migration and create or
+// change nothing (not even the schema): they check that the store's schema
+// is at exactly the latest version of Migrations, which the application's
+// own migration tool applied (goose, say), and fail otherwise, with an
+// error wrapping *store.SchemaTooOldError when migrations are missing (the
+// schema does not exist, say) and *store.SchemaTooNewError when the schema
+// is newer than this build. The version is read from goose's table in the
+// store's schema (see WithGooseTable) and from the store's own
+// schema_migrations, so a schema the store migrated itself passes too.
+//
+// Open and New without WithSchemaCheck read only the store's own table: a
+// schema goose migrated must always be opened with WithSchemaCheck.
+func WithSchemaCheck() Option {
+	return func(c *config) { c.schemaCheck = true }
+}
+
+// WithGooseTable names the table, in the store's schema, that goose
+// records invitekit's migrations in, as given to goose.WithTableName;
+// "goose_db_version", goose's default, when not given. Only WithSchemaCheck
+// reads it.
+func WithGooseTable(name string) Option {
+	return func(c *config) { c.gooseTable = name }
 }
 
 // DefaultLockTimeout is how long a write waits for a row lock another
@@ -174,7 +233,7 @@ func WithSchema(name string) Option {
 const maxIdentifierLen = 63
 
 func newConfig(opts []Option) (config, error) {
-	c := config{schema: DefaultSchema, lockTimeout: DefaultLockTimeout}
+	c := config{schema: DefaultSchema, lockTimeout: DefaultLockTimeout, gooseTable: sqlcore.GooseTable}
 	for _, o := range opts {
 		// Skipped, as sqlitestore does, so that callers may build option
 		// lists conditionally.
@@ -185,6 +244,9 @@ func newConfig(opts []Option) (config, error) {
 	if c.schema == "" || len(c.schema) > maxIdentifierLen {
 		return c, fmt.Errorf("postgresstore: schema name %q must be 1 to %d bytes", c.schema, maxIdentifierLen)
 	}
+	if c.gooseTable == "" || len(c.gooseTable) > maxIdentifierLen {
+		return c, fmt.Errorf("postgresstore: goose table name %q must be 1 to %d bytes", c.gooseTable, maxIdentifierLen)
+	}
 	if c.lockTimeout < 0 || c.statementTimeout < 0 {
 		return c, fmt.Errorf("postgresstore: lock timeout %v and statement timeout %v must not be negative", c.lockTimeout, c.statementTimeout)
 	}
@@ -193,7 +255,8 @@ func newConfig(opts []Option) (config, error) {
 
 // Open connects to the database at url (a PostgreSQL URL or keyword/value
 // string, with pgxpool's pool_* settings if wanted), brings the schema up to
-// date and returns a Store that owns the connection pool: Close closes it.
+// date (or, with WithSchemaCheck, checks that it is) and returns a Store
+// that owns the connection pool: Close closes it.
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {
@@ -216,8 +279,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// New brings the schema up to date on pool and returns a Store that uses
-// it. The pool stays the caller's: Close does not close it.
+// New brings the schema up to date on pool (or, with WithSchemaCheck,
+// checks that it is) and returns a Store that uses it. The pool stays the
+// caller's: Close does not close it.
 func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
 	if pool == nil {
 		return nil, errors.New("postgresstore: new: pool is nil")
@@ -232,6 +296,12 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 func newStore(ctx context.Context, pool *pgxpool.Pool, cfg config) (*Store, error) {
 	s := &Store{pool: pool, schema: cfg.schema, notifier: &notifier{pool: pool, payload: cfg.schema}}
 	s.Core = sqlcore.New("postgresstore", newDriver(pool, s.notifier, cfg), dialect, pgx.Identifier{cfg.schema}.Sanitize()+".")
+	if cfg.schemaCheck {
+		if err := s.checkSchema(ctx, cfg.gooseTable); err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -762,6 +832,20 @@ func (q querier) Query(ctx context.Context, query string, args ...any) (sqlcore.
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
+// Migrations returns the store's schema migrations: the files
+// NNNN_description.sql at its root, which Open and New apply unless
+// WithSchemaCheck is given. Each is annotated for goose
+// (github.com/pressly/goose/v3), so goose.NewProvider(goose.DialectPostgres,
+// db, postgresstore.Migrations()) applies them as they are; any tool that
+// runs each file's SQL in order, once, in a transaction, does too. The
+// files name their objects unqualified: run them with the store's schema
+// first on the search path (see the package documentation).
+func Migrations() fs.FS {
+	// fs.Sub fails only for an invalid directory name, which this is not.
+	sub, _ := fs.Sub(migrationFiles, "migrations")
+	return sub
+}
+
 // lockClass is the first key of the advisory lock migrations run under
 // ("ikit" in ASCII); the second is a hash of the schema name, so stores in
 // different schemas migrate independently.
@@ -771,7 +855,7 @@ const lockClass = 0x696b6974
 // database lacks, each in a transaction under an advisory lock: instances
 // that start together wait for the first one and then find nothing to do.
 func (s *Store) migrate(ctx context.Context) error {
-	ms, err := migrate.Load(migrationFiles, "migrations")
+	ms, err := migrate.Load(Migrations(), ".")
 	if err != nil {
 		return fmt.Errorf("postgresstore: migrate: %w", err)
 	}
@@ -786,6 +870,27 @@ func (s *Store) migrate(ctx context.Context) error {
 	})
 	if err != nil {
 		return fmt.Errorf("postgresstore: migrate schema %q: %w", s.schema, err)
+	}
+	return nil
+}
+
+// checkSchema checks, reading only, that the store's schema is at the
+// latest version in its schema_migrations table or goose's table
+// gooseTable there (see sqlcore.CheckSchema).
+func (s *Store) checkSchema(ctx context.Context, gooseTable string) error {
+	ms, err := migrate.Load(Migrations(), ".")
+	if err != nil {
+		return fmt.Errorf("postgresstore: check schema: %w", err)
+	}
+	// to_regclass is NULL for a table, or a schema, that does not exist.
+	const exists = "SELECT to_regclass($1) IS NOT NULL"
+	own := pgx.Identifier{s.schema, "schema_migrations"}.Sanitize()
+	goose := pgx.Identifier{s.schema, gooseTable}.Sanitize()
+	err = sqlcore.CheckSchema(ctx, querier{s.pool}, migrate.Latest(ms),
+		sqlcore.VersionTable{Name: own, Exists: exists, Args: []any{own}},
+		sqlcore.VersionTable{Name: goose, Exists: exists, Args: []any{goose}, Goose: true})
+	if err != nil {
+		return fmt.Errorf("postgresstore: schema %q: %w", s.schema, err)
 	}
 	return nil
 }

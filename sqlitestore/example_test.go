@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/pressly/goose/v3"
 
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/sqlitestore"
@@ -80,5 +81,52 @@ func ExampleNew() {
 	_, err = s.FindInvitation(ctx, uuid.New())
 	fmt.Println(errors.Is(err, store.ErrNotFound))
 	// Output:
+	// true
+}
+
+// Teams that run their migrations with goose apply Migrations themselves,
+// and open the store with WithSchemaCheck: it changes nothing in the
+// schema, and refuses a database that lacks a migration.
+func ExampleMigrations() {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "invitekit-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "invitekit.db")+
+		"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+
+	// Before the migrations have run, the store refuses the database.
+	_, err = sqlitestore.New(ctx, db, sqlitestore.WithSchemaCheck())
+	var tooOld *store.SchemaTooOldError
+	if errors.As(err, &tooOld) {
+		fmt.Println("refused at version", tooOld.Database)
+	}
+
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, sqlitestore.Migrations())
+	if err != nil {
+		log.Fatal(err)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("goose applied", len(results), "migrations")
+
+	s, err := sqlitestore.New(ctx, db, sqlitestore.WithSchemaCheck())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	_, err = s.FindInvitation(ctx, uuid.New())
+	fmt.Println(errors.Is(err, store.ErrNotFound))
+	// Output:
+	// refused at version 0
+	// goose applied 6 migrations
 	// true
 }

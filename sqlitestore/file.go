@@ -68,10 +68,12 @@ func (e missingDirError) Unwrap() error { return fs.ErrNotExist }
 // checkWritable takes the file's write lock and runs a statement that
 // writes nothing but needs write access: SQLite opens a file it may not
 // write read-only without a word, and BEGIN IMMEDIATE alone succeeds on
-// such a file. It commits an empty transaction.
+// such a file. It commits an empty transaction. It updates invitations,
+// which every version of the schema has, and not the migrations table,
+// which a database goose migrated lacks.
 func checkWritable(ctx context.Context, db *sql.DB) error {
 	return immediateTx(ctx, db, func(conn *sql.Conn) error {
-		_, err := conn.ExecContext(ctx, `UPDATE `+migrationsTable+` SET version = version WHERE 0`)
+		_, err := conn.ExecContext(ctx, `UPDATE invitations SET id = id WHERE 0`)
 		return err
 	})
 }

@@ -7,10 +7,33 @@
 // keys, and a single writer. Writes go through a pool of one connection whose
 // transactions begin IMMEDIATE, so they queue in Go instead of failing with
 // SQLITE_BUSY; reads go through a separate pool and never wait for writes.
-// The schema is created and upgraded by numbered, embedded migrations when
-// the store opens. A migration that renames columns (version 2 does) needs
-// every process of the older release stopped first; see the README's
-// "Upgrading".
+// By default the schema is created and upgraded by numbered, embedded
+// migrations when the store opens. A migration that renames columns
+// (version 2 does) needs every process of the older release stopped first;
+// see the README's "Upgrading".
+//
+// # Running the migrations yourself
+//
+// Teams that migrate with their own tool apply Migrations, the same files,
+// annotated for goose (github.com/pressly/goose/v3), and open the store
+// with WithSchemaCheck: it then changes nothing in the schema, and fails
+// with an error wrapping *store.SchemaTooOldError unless the database is at
+// exactly this build's latest version. With goose:
+//
+//	p, err := goose.NewProvider(goose.DialectSQLite3, db, sqlitestore.Migrations())
+//	...
+//	_, err = p.Up(ctx)
+//	...
+//	s, err := sqlitestore.New(ctx, db, sqlitestore.WithSchemaCheck())
+//
+// The migrations need nothing done outside their SQL: each runs in one
+// transaction, with foreign keys on or off (none refers to a table a
+// migration rebuilds). They are up only: goose down would forget a version
+// without undoing it. The check reads the versions goose recorded in its
+// table (goose_db_version, or the one WithGooseTable names: give invitekit
+// a table of its own when the file holds your application's migrations
+// too) and those the store recorded in its own, so a file the store
+// migrated itself passes as well.
 //
 // Keep the clocks of all processes that share a file synchronised (NTP).
 // Whether an earlier invitation still blocks a new one for its email is
@@ -37,7 +60,9 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -51,10 +76,25 @@ import (
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/link"
 	"github.com/invitekit/invitekit/outbox"
+	"github.com/invitekit/invitekit/store"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
+
+// Migrations returns the store's schema migrations: the files
+// NNNN_description.sql at its root, which Open and New apply unless
+// WithSchemaCheck is given. Each is annotated for goose
+// (github.com/pressly/goose/v3), so goose.NewProvider(goose.DialectSQLite3,
+// db, sqlitestore.Migrations()) applies them as they are; any tool that
+// runs each file's SQL in order, once, in a transaction, does too. Record
+// the versions in goose's table or in a table of the same shape, which
+// WithSchemaCheck reads.
+func Migrations() fs.FS {
+	// fs.Sub fails only for an invalid directory name, which this is not.
+	sub, _ := fs.Sub(migrationFiles, "migrations")
+	return sub
+}
 
 // migrationsTable records the applied schema versions, one row each.
 const migrationsTable = "invitekit_schema_migrations"
@@ -104,6 +144,35 @@ type Option func(*config)
 type config struct {
 	synchronous Synchronous
 	busyTimeout time.Duration
+	// schemaCheck: check the schema's version instead of migrating.
+	schemaCheck bool
+	gooseTable  string
+}
+
+// WithSchemaCheck makes Open and New apply no migration and change nothing
+// in the schema: they check that the database is at exactly the latest
+// version of Migrations, which the application's own migration tool
+// applied (goose, say), and fail otherwise, with an error wrapping
+// *store.SchemaTooOldError when migrations are missing (Open also when the
+// file does not exist, which it then does not create, wrapping
+// fs.ErrNotExist too) and *store.SchemaTooNewError when the database is
+// newer than this build. The version is read from goose's table (see
+// WithGooseTable) and from the store's own, so a database the store
+// migrated itself passes too.
+//
+// Open and New without WithSchemaCheck read only the store's own table: a
+// database goose migrated must always be opened with WithSchemaCheck.
+func WithSchemaCheck() Option {
+	return func(c *config) { c.schemaCheck = true }
+}
+
+// WithGooseTable names the table goose records invitekit's migrations in,
+// as given to goose.WithTableName; "goose_db_version", goose's default,
+// when not given. Only WithSchemaCheck reads it. Give invitekit's
+// migrations a table of their own when your application keeps its own
+// migrations with goose in the same file: goose numbers versions per table.
+func WithGooseTable(name string) Option {
+	return func(c *config) { c.gooseTable = name }
 }
 
 // WithSynchronous sets the synchronous mode of every connection;
@@ -129,7 +198,20 @@ func (c config) check() error {
 	if c.busyTimeout < 0 {
 		return fmt.Errorf("sqlitestore: busy timeout %v is negative", c.busyTimeout)
 	}
+	if c.gooseTable == "" {
+		return errors.New("sqlitestore: goose table name is empty")
+	}
 	return nil
+}
+
+func newConfig(opts []Option) (config, error) {
+	c := config{synchronous: SynchronousNormal, busyTimeout: 5 * time.Second, gooseTable: sqlcore.GooseTable}
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	return c, c.check()
 }
 
 // dsn returns the driver DSN of path. Per-connection settings belong in the
@@ -164,16 +246,20 @@ func escapePath(path string) string {
 // write the database: it checks by taking the write lock, rather than fail
 // every write later. It fails with an error wrapping
 // *store.SchemaTooNewError when the database was migrated by a newer
-// invitekit than this one. Close the store when done.
+// invitekit than this one. With WithSchemaCheck it applies no migration
+// and fails unless the database is at the latest version (see there).
+// Close the store when done.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	c := config{synchronous: SynchronousNormal, busyTimeout: 5 * time.Second}
-	for _, o := range opts {
-		if o != nil {
-			o(&c)
-		}
-	}
-	if err := c.check(); err != nil {
+	c, err := newConfig(opts)
+	if err != nil {
 		return nil, err
+	}
+	if c.schemaCheck && path != ":memory:" {
+		// Not created: a file that does not exist has no schema.
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("sqlitestore: open %s: %w: %w", path, fs.ErrNotExist,
+				&store.SchemaTooOldError{Database: 0, Wanted: latestVersion()})
+		}
 	}
 	if path != ":memory:" {
 		if err := prepareFile(path); err != nil {
@@ -203,7 +289,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		read.SetMaxOpenConns(n)
 		read.SetMaxIdleConns(n)
 	}
-	s, err := newStore(ctx, write, read, true)
+	s, err := newStore(ctx, write, read, true, c)
 	if err != nil {
 		write.Close()
 		if read != write {
@@ -220,8 +306,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 // New returns a store on db, which the caller opened with the driver
 // "sqlite" of modernc.org/sqlite (importing this package registers it) and
 // keeps owning: Close does not close it. It applies the schema migrations
-// the database lacks, like Open, and fails with an error wrapping
-// ErrReadOnly when it cannot write the database.
+// the database lacks, like Open, or only checks the schema's version with
+// WithSchemaCheck, and fails with an error wrapping ErrReadOnly when it
+// cannot write the database. Of the options, New takes WithSchemaCheck and
+// WithGooseTable; the others configure the connections Open makes, and
+// have no effect here.
 //
 // Configure db as Open does, in its DSN so that every pooled connection
 // gets it:
@@ -235,23 +324,31 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 // connections, stores and processes may write to one file. A ":memory:"
 // database needs db.SetMaxOpenConns(1), or each connection sees a database
 // of its own.
-func New(ctx context.Context, db *sql.DB) (*Store, error) {
+func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("sqlitestore: New: db is nil")
 	}
-	s, err := newStore(ctx, db, db, false)
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newStore(ctx, db, db, false, c)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: new: %w", err)
 	}
 	return s, nil
 }
 
-func newStore(ctx context.Context, write, read *sql.DB, owned bool) (*Store, error) {
-	ms, err := migrate.Load(migrationFiles, "migrations")
+func newStore(ctx context.Context, write, read *sql.DB, owned bool, c config) (*Store, error) {
+	ms, err := migrate.Load(Migrations(), ".")
 	if err != nil {
 		return nil, err
 	}
-	err = applyMigrations(ctx, write, ms)
+	if c.schemaCheck {
+		err = checkSchema(ctx, write, migrate.Latest(ms), c.gooseTable)
+	} else {
+		err = applyMigrations(ctx, write, ms)
+	}
 	if err == nil {
 		err = checkWritable(ctx, write)
 	}
@@ -307,6 +404,33 @@ func applyMigrations(ctx context.Context, db *sql.DB, ms []migrate.Migration) er
 			return f(connQuerier{conn})
 		})
 	})
+}
+
+// latestVersion returns the latest version of Migrations, 0 if they do not
+// load (Open then fails as it loads them).
+func latestVersion() int {
+	ms, _ := migrate.Load(Migrations(), ".")
+	return migrate.Latest(ms)
+}
+
+// checkSchema checks, reading only, that db is at version latest in the
+// store's migrations table or goose's table gooseTable (see
+// sqlcore.CheckSchema).
+func checkSchema(ctx context.Context, db *sql.DB, latest int, gooseTable string) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	const exists = `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1)`
+	return sqlcore.CheckSchema(ctx, connQuerier{conn}, latest,
+		sqlcore.VersionTable{Name: migrationsTable, Exists: exists, Args: []any{migrationsTable}},
+		sqlcore.VersionTable{Name: quoteIdent(gooseTable), Exists: exists, Args: []any{gooseTable}, Goose: true})
+}
+
+// quoteIdent quotes name as an SQL identifier.
+func quoteIdent(name string) string {
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
 
 // immediateTx runs f in a transaction begun with BEGIN IMMEDIATE on one

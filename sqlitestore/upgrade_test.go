@@ -2,6 +2,7 @@ package sqlitestore
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
@@ -41,7 +42,14 @@ func writeV1(t *testing.T, path string) {
 		);
 		INSERT INTO invitekit_schema_migrations (version, name, applied_at) VALUES (1, '0001_init.sql', 1767225600000000)`)
 	require.NoError(t, err)
-	layout := upgradetest.Layout{
+	require.NoError(t, v1Layout(db).Write(context.Background()))
+	require.NoError(t, db.Close())
+}
+
+// v1Layout writes upgradetest's rows into db, at schema version 1, in
+// release 1's encodings.
+func v1Layout(db *sql.DB) upgradetest.Layout {
+	return upgradetest.Layout{
 		InsertInvitation: `INSERT INTO invitations (id, org_id, email, role, inviter_id, status, nonce, created_at,
 			sent_at, expire_at, accepted_at, revoked_at, open_claim) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		InsertGuest: `INSERT INTO guest_invitations (id, host_organization_id, email, first_invitation_sent_at,
@@ -56,6 +64,4 @@ func writeV1(t *testing.T, path string) {
 			return err
 		},
 	}
-	require.NoError(t, layout.Write(context.Background()))
-	require.NoError(t, db.Close())
 }

@@ -91,6 +91,23 @@ func (e *SchemaTooNewError) Error() string {
 		e.Database, e.Supported)
 }
 
+// SchemaTooOldError is wrapped by the error a SQL store's Open or New
+// returns when it was told to check the schema instead of migrating it
+// (sqlitestore.WithSchemaCheck, postgresstore.WithSchemaCheck) and the
+// database lacks migrations this build needs: run the store's migrations
+// (its Migrations, with goose or another tool) before starting it.
+type SchemaTooOldError struct {
+	// Database is the version up to which every migration is applied
+	// in the database, 0 for none; Wanted the latest this build has,
+	// which it needs.
+	Database, Wanted int
+}
+
+func (e *SchemaTooOldError) Error() string {
+	return fmt.Sprintf("invitekit: database schema is at version %d, older than version %d this build needs: run invitekit's migrations (the store's Migrations, with goose or your migration tool) first",
+		e.Database, e.Wanted)
+}
+
 // FieldError describes one invalid input field.
 type FieldError struct {
 	// Field names the field. The domain packages use the Go name of the

@@ -2,6 +2,17 @@
 // store embeds its migrations as files named NNNN_description.sql and
 // applies them in order with its own locking; this package only reads and
 // checks them, so the rules for naming and numbering are the same for all.
+//
+// The same files are exported (sqlitestore.Migrations,
+// postgresstore.Migrations) for teams that run migrations with goose
+// (github.com/pressly/goose/v3): each begins with the line "-- +goose Up",
+// which the stores' own runner sends to the database with the rest, as the
+// comment it is. Nothing checksums the files: the runner records only each
+// version, its file name and when it was applied. A new migration must keep
+// to what both runners do: one transaction per file, nothing outside its
+// SQL, and "-- +goose StatementBegin" / "-- +goose StatementEnd" around any
+// statement with a semicolon inside it (a function body, a DO block),
+// which goose would otherwise split there.
 package migrate
 
 import (

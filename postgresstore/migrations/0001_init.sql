@@ -1,3 +1,4 @@
+-- +goose Up
 -- Organization and guest invitations. The store applies this file with
 -- search_path set to its schema, so names here are unqualified.
 --

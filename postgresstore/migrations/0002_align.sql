@@ -1,3 +1,4 @@
+-- +goose Up
 -- Aligns the schema with sqlitestore's: the same table and column names,
 -- the same open-claim indexes and the same constraints in both stores (one
 -- SQL core runs on both; the other indexes stay tuned to each planner).

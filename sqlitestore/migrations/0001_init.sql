@@ -1,3 +1,4 @@
+-- +goose Up
 -- Organization invitations. IDs are 16-byte BLOBs, so SQLite compares them
 -- byte by byte, as store.CompareIDs does; times are INTEGER Unix
 -- microseconds, the precision the services truncate to.

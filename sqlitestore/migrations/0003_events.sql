@@ -1,3 +1,4 @@
+-- +goose Up
 -- The event log and its outbox (the same table as postgresstore's). Every
 -- change of an invitation appends its event here in the change's own
 -- transaction; the outbox relay claims pending events, delivers them and

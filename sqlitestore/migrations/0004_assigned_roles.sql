@@ -1,3 +1,4 @@
+-- +goose Up
 -- The roles an organization invitation assigns (ClickHouse's assignedRoles):
 -- a JSON array of {"id", "name", "type"}, the catalog's answer at create,
 -- kept as a snapshot so reads need no catalog. "[]" when the invitation

@@ -1,3 +1,4 @@
+-- +goose Up
 -- The invitation lifecycle: metadata, sweeps and limits (the same columns
 -- and indexes as postgresstore's).
 --

@@ -1,3 +1,4 @@
+-- +goose Up
 -- Join links and their redemptions (the same tables, columns and
 -- constraints as postgresstore's).
 --
