@@ -246,4 +246,32 @@
 // The Handler logs what it cannot show the client (internal errors,
 // recovered panics, failing hooks) to Config.Logger; LogRequests adds one
 // structured log line per request.
+//
+// # Metrics
+//
+// The Handler records one OpenTelemetry metric through Config.MeterProvider
+// (the global provider when nil, which records nothing until the
+// application installs an SDK; the application chooses the exporter:
+// Prometheus, OTLP, ...): the semantic conventions' HTTP server histogram
+// http.server.request.duration, in seconds, under the scope
+// github.com/invitekit/invitekit/httpadapter, with the attributes
+//
+//	http.request.method        GET, POST, ...; _OTHER for a method the conventions do not name
+//	http.route                 the route's pattern, /v1/organizations/{organizationId}/invitations;
+//	                           absent when no route matched (404, 405), so a client cannot add series
+//	http.response.status_code  the status the Handler wrote: of the route, of its problem, of a recovered panic (500)
+//	url.scheme                 http, or https when the request came over TLS to this server
+//	error.type                 the status code again for a 5xx; "aborted" when the request ended in
+//	                           http.ErrAbortHandler before any status was written
+//
+// The route is the Handler's own, without the prefix of an
+// http.StripPrefix in front of it. Responses written by middleware in
+// front of the Handler (a rate limiter's 429, say) do not reach it and are
+// not counted. The attribute sets of every route and common status are
+// built in New, so a measurement allocates little; with no SDK installed
+// the Handler skips it altogether.
+//
+// The outbox relay (package outbox) records the events it delivers, the
+// delivery lag and the dead events through a MeterProvider of its own
+// Config.
 package httpadapter

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
@@ -133,6 +134,15 @@ type Config struct {
 	// MaxBodyBytes bounds request bodies; a larger one is answered 413.
 	// DefaultMaxBodyBytes when zero.
 	MaxBodyBytes int64
+
+	// MeterProvider records the duration of every request as the
+	// OpenTelemetry semantic conventions' http.server.request.duration
+	// histogram, by method, route (the pattern of the route, never the
+	// raw path) and status (see the package documentation, Metrics).
+	// otel.GetMeterProvider() when nil: the global provider, which
+	// records nothing until the application installs one; the Handler
+	// then skips the measurement altogether.
+	MeterProvider metric.MeterProvider
 }
 
 // Handler serves the invitation routes. Build it with New; it is safe for
@@ -144,6 +154,7 @@ type Handler struct {
 	mux     *http.ServeMux
 	routes  []route
 	openAPI map[string]any
+	metrics *httpMetrics
 }
 
 // api tells which of the two documented APIs a response belongs to, which
@@ -197,6 +208,9 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h.openAPI = doc
+	if h.metrics, err = newHTTPMetrics(cfg.MeterProvider, h.routes); err != nil {
+		return nil, err
+	}
 	return h, nil
 }
 
@@ -254,9 +268,33 @@ func routeTable(cfg Config) []route {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_, pattern := h.mux.Handler(r)
+	if !h.metrics.enabled(r.Context()) {
+		h.serve(w, r, pattern)
+		return
+	}
+	// Measured here, around everything the Handler does, with the status
+	// the client is sent: that of a route, a problem, a recovered panic or
+	// a request no route matched.
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	returned := false
+	defer func() {
+		status := sw.status
+		if status == 0 && returned {
+			status = http.StatusOK // as the server answers for a handler that wrote nothing
+		}
+		h.metrics.record(r.Context(), r, pattern, status, time.Since(start))
+	}()
+	h.serve(sw, r, pattern)
+	returned = true
+}
+
+// serve is ServeHTTP for a request pattern matched ("" when none did).
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, pattern string) {
 	// The mux answers unknown paths and methods in text/plain; find those
 	// first and answer them in the API's error format instead.
-	if _, pattern := h.mux.Handler(r); pattern == "" {
+	if pattern == "" {
 		x := h.newExchange(w, r, apiOfPath(r.URL.Path))
 		defer h.recoverPanic(x)
 		h.mux.ServeHTTP(&fallbackWriter{x: x}, r)

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Defaults for the zero values of Config.
@@ -72,6 +74,13 @@ type Config struct {
 	Jitter func(d time.Duration) time.Duration
 	// Logger receives one record per failure; slog.Default() when nil.
 	Logger *slog.Logger
+	// MeterProvider records the relay's metrics (see the package
+	// documentation, Metrics): events settled by type and outcome, and,
+	// while Run runs on a store that implements StatsReader, the store's
+	// delivery lag and dead events. otel.GetMeterProvider() when nil: the
+	// global provider, which records nothing until the application
+	// installs one.
+	MeterProvider metric.MeterProvider
 }
 
 // withDefaults returns cfg with its zero values replaced by defaults.

@@ -23,4 +23,31 @@
 // Many relays (in one process or many) can share one store: leases keep
 // them from delivering the same event at the same time. Nothing runs until
 // the application calls Run, which returns when its context ends.
+//
+// # Metrics
+//
+// A Relay records OpenTelemetry metrics through the MeterProvider of its
+// Config (the global one when nil, which records nothing until the
+// application installs an SDK); the application chooses the exporter.
+// Instruments, under the scope github.com/invitekit/invitekit/outbox:
+//
+//   - invitekit.outbox.events, a counter ({event}) with attributes type
+//     (the event's type, invitation.created, ...) and outcome: delivered
+//     (every subscriber has acknowledged it), retry (an attempt failed; it
+//     is due again later) or dead. Each settlement the store takes counts
+//     once, so an event counts once per attempt: a retried event counts
+//     retry each time, then delivered or dead. An event put back untried
+//     (at shutdown, or near its lease's end) is not counted, nor one whose
+//     lease another relay took meanwhile: that relay counts it. Events are
+//     counted here, where every recorded event passes, rather than where
+//     the services record them: the count says what subscribers got.
+//   - invitekit.outbox.lag, a gauge (s): the age of the oldest pending
+//     event in the store, 0 when none is; rising lag means delivery falls
+//     behind, or a subscriber keeps failing an invitation's first event.
+//   - invitekit.outbox.dead_events, a gauge ({event}): the dead events in
+//     the store, waiting for Retry.
+//
+// The two gauges are read from the store (StatsReader) at each collection
+// while Run runs. They describe the whole store: relays that share one
+// report the same values, so aggregate them with max, not sum.
 package outbox

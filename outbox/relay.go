@@ -29,7 +29,8 @@ type Relay struct {
 	slots chan struct{}
 	// kick wakes a waiting Run when Retry makes an event due: the store
 	// need not announce it.
-	kick chan struct{}
+	kick    chan struct{}
+	metrics *metrics
 }
 
 // New checks cfg, fills in its defaults and returns a Relay. Errors wrap
@@ -40,10 +41,15 @@ func New(cfg Config) (*Relay, error) {
 		return nil, err
 	}
 	cfg.Subscribers = slices.Clone(cfg.Subscribers)
+	m, err := newMetrics(cfg.MeterProvider)
+	if err != nil {
+		return nil, err
+	}
 	return &Relay{
-		cfg:   cfg,
-		slots: make(chan struct{}, cfg.Workers),
-		kick:  make(chan struct{}, 1),
+		cfg:     cfg,
+		slots:   make(chan struct{}, cfg.Workers),
+		kick:    make(chan struct{}, 1),
+		metrics: m,
 	}, nil
 }
 
@@ -64,6 +70,9 @@ func (r *Relay) Owner() string { return r.cfg.Owner }
 // honour their context. Deliveries not yet started are put back, due at
 // once for any relay.
 //
+// While Run runs, metrics collections read the store's delivery lag and
+// dead events (see the package documentation, Metrics).
+//
 // A Relay runs once at a time: a second Run while one is under way returns
 // ErrRunning.
 func (r *Relay) Run(ctx context.Context) error {
@@ -71,6 +80,8 @@ func (r *Relay) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	defer r.running.Store(false)
+	unobserve := r.observeStore(ctx)
+	defer unobserve()
 	wake := r.listen(ctx)
 	for ctx.Err() == nil {
 		n, err := r.RunOnce(ctx)
@@ -125,7 +136,10 @@ type result struct {
 // handle delivers one claimed event and settles it.
 func (r *Relay) handle(ctx context.Context, d Delivery, leaseEnd time.Time) {
 	results := r.deliverAll(ctx, d, leaseEnd)
-	r.settle(ctx, r.outcome(ctx, d, results))
+	o := r.outcome(ctx, d, results)
+	if r.settle(ctx, o) {
+		r.metrics.settled(ctx, d.Event.Type, o, o.Attempts > d.Attempts)
+	}
 }
 
 // deliverAll delivers d to every subscriber that has not acknowledged it,
@@ -273,9 +287,9 @@ func (r *Relay) backoff(n int) time.Duration {
 	return d - half + min(max(r.cfg.Jitter(half), 0), half)
 }
 
-// settle records o. Its context outlives ctx, so that what finished during
-// shutdown is recorded.
-func (r *Relay) settle(ctx context.Context, o Outcome) {
+// settle records o and reports whether the store took it. Its context
+// outlives ctx, so that what finished during shutdown is recorded.
+func (r *Relay) settle(ctx context.Context, o Outcome) bool {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.Timeout)
 	defer cancel()
 	err := r.cfg.Store.SettleEvent(sctx, r.cfg.Owner, o)
@@ -289,6 +303,7 @@ func (r *Relay) settle(ctx context.Context, o Outcome) {
 		r.cfg.Logger.ErrorContext(ctx, "outbox: settle failed; the event is retried when its lease ends",
 			"event_id", o.EventID, "owner", r.cfg.Owner, "state", o.State, "error", err)
 	}
+	return err == nil
 }
 
 // listen subscribes to the store's wake-ups, or returns nil (poll only)

@@ -80,6 +80,29 @@ type Listener interface {
 	ListenEvents(ctx context.Context) (<-chan struct{}, error)
 }
 
+// StatsReader is implemented by stores that can summarize their outbox
+// cheaply; memstore, sqlitestore and postgresstore do. While Run runs, the
+// relay reads it at each metrics collection for its lag and dead event
+// gauges; with a store that does not implement it, those gauges are
+// absent. Like Store, it is store-author API.
+type StatsReader interface {
+	// OutboxStats returns the outbox's state now: every event, not only
+	// those of one relay. It only reads, and should cost an index lookup
+	// or two, as a metrics scrape calls it every few seconds.
+	OutboxStats(ctx context.Context) (Stats, error)
+}
+
+// Stats summarizes a store's outbox.
+type Stats struct {
+	// OldestPending is the OccurredAt of the first pending event in the
+	// order ClaimEvents hands them out (the order their changes
+	// committed); zero when no event is pending. An event due later for a
+	// retry is pending; a dead one is not, until RetryEvent.
+	OldestPending time.Time
+	// Dead counts the dead events.
+	Dead int64
+}
+
 // Delivery is an event with its delivery record.
 type Delivery struct {
 	Event event.Event

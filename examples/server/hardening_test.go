@@ -379,7 +379,7 @@ func TestReadyzWithoutStore(t *testing.T) {
 	require.NoError(t, err)
 	svc, err := newServices(st, make([]byte, 32), cfg)
 	require.NoError(t, err)
-	h, err := newHandler(st, svc, cfg, discardLogger())
+	h, err := newHandler(st, svc, cfg, discardLogger(), nil, http.NotFoundHandler())
 	require.NoError(t, err)
 	srv := httptest.NewServer(h)
 	defer srv.Close()

@@ -17,6 +17,9 @@
 // has lost its key file (-rotate-token-key makes a new one). Failed
 // authentications and invalid tokens are throttled per client address, the
 // connections held are capped, and /healthz and /readyz answer probes.
+// GET /metrics serves the request, event and outbox metrics in the
+// Prometheus text format, without an API key, as the probes are: it is for
+// the operator's scraper (see metrics.go).
 // Every change is recorded as an event, listed at
 // /v1/organizations/{id}/events; with -webhook URL (repeatable) and
 // INVITEKIT_WEBHOOK_SECRET the server also runs the outbox relay, which
@@ -47,6 +50,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/invitekit/invitekit/acceptpage"
 	"github.com/invitekit/invitekit/event"
@@ -124,7 +128,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	handler, err := newHandler(st, svc, cfg, logger)
+	mp, metrics, err := newMetrics()
+	if err != nil {
+		return err
+	}
+	// Shut down last: the relay records until it has stopped.
+	defer mp.Shutdown(context.WithoutCancel(ctx))
+	handler, err := newHandler(st, svc, cfg, logger, mp, metrics)
 	if err != nil {
 		return err
 	}
@@ -138,7 +148,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// fails.
 	bgCtx, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()
-	relayed, err := startRelay(bgCtx, st, svc, cfg, logger)
+	relayed, err := startRelay(bgCtx, st, svc, cfg, logger, mp)
 	if err != nil {
 		return err
 	}
@@ -154,7 +164,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // startRelay runs the outbox relay until ctx is done, with a webhook
 // subscriber per URL of cfg and, with -smtp, the email subscriber. The
 // channel receives Run's result; with no subscriber it receives nil at once.
-func startRelay(ctx context.Context, st backend, svc services, cfg config, logger *slog.Logger) (<-chan error, error) {
+// The relay records its metrics into mp.
+func startRelay(ctx context.Context, st backend, svc services, cfg config, logger *slog.Logger, mp metric.MeterProvider) (<-chan error, error) {
 	done := make(chan error, 1)
 	var subs []outbox.Subscriber
 	for _, url := range cfg.webhooks {
@@ -182,7 +193,7 @@ func startRelay(ctx context.Context, st backend, svc services, cfg config, logge
 		// Backoff reaches its hour-long cap after 12 attempts; 24 more
 		// ride out a receiver or mail server down for about a day before
 		// an event is dead.
-		MaxAttempts: 36})
+		MaxAttempts: 36, MeterProvider: mp})
 	if err != nil {
 		return nil, err
 	}
@@ -244,9 +255,10 @@ func newServices(st backend, key []byte, cfg config) (services, error) {
 	return svc, nil
 }
 
-// newHandler serves the API at the root and the accept page the emails
-// link to at /accept.
-func newHandler(st backend, svc services, cfg config, logger *slog.Logger) (http.Handler, error) {
+// newHandler serves the API at the root, recording its request metrics
+// into mp, the accept page the emails link to at /accept, the probes, and
+// metrics at /metrics.
+func newHandler(st backend, svc services, cfg config, logger *slog.Logger, mp metric.MeterProvider, metrics http.Handler) (http.Handler, error) {
 	api, err := httpadapter.New(httpadapter.Config{
 		Invitations:           svc.invitations,
 		Guests:                svc.guests,
@@ -260,7 +272,8 @@ func newHandler(st backend, svc services, cfg config, logger *slog.Logger) (http
 			}
 			return httpadapter.ErrForbidden
 		},
-		Logger: logger,
+		Logger:        logger,
+		MeterProvider: mp,
 	})
 	if err != nil {
 		return nil, err
@@ -278,11 +291,13 @@ func newHandler(st backend, svc services, cfg config, logger *slog.Logger) (http
 	if err != nil {
 		return nil, err
 	}
-	// Probes are neither throttled nor logged: a load balancer sends
-	// them every few seconds, maybe from an address a client shares.
+	// Probes and scrapes are neither throttled nor logged: a load
+	// balancer or Prometheus sends them every few seconds, maybe from an
+	// address a client shares.
 	top := http.NewServeMux()
 	top.Handle("GET /healthz", healthz())
 	top.Handle("GET /readyz", readyz(st, logger))
+	top.Handle("GET /metrics", metrics)
 	top.Handle("/", httpadapter.LogRequests(logger, guarded))
 	return top, nil
 }
