@@ -29,6 +29,7 @@ import (
 
 	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
+	"github.com/invitekit/invitekit/internal/pgtest"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/link"
 	"github.com/invitekit/invitekit/memstore"
@@ -37,9 +38,9 @@ import (
 	"github.com/invitekit/invitekit/storetest"
 )
 
-// postgresURLEnv names the variable that points the PostgreSQL run of the
-// hostile requests at a server; without it that run is skipped.
-const postgresURLEnv = "INVITEKIT_TEST_POSTGRES_URL"
+// TestMain says, where a developer sees it, that the PostgreSQL runs were
+// skipped (see pgtest.Main).
+func TestMain(m *testing.M) { os.Exit(pgtest.Main("httpadapter", m)) }
 
 // backend is a store of both kinds of invitation and their events.
 type backend interface {
@@ -68,10 +69,7 @@ var backends = []struct {
 // openPostgres opens a store in a fresh schema of its own, dropped when
 // the test ends.
 func openPostgres(t testing.TB) backend {
-	conn := os.Getenv(postgresURLEnv)
-	if conn == "" {
-		t.Skipf("set %s=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run on PostgreSQL", postgresURLEnv)
-	}
+	conn := pgtest.URL(t)
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	schema := "httpadapter_hostile_" + hex.EncodeToString(b[:])

@@ -22,6 +22,7 @@ import (
 
 	"github.com/invitekit/invitekit/event"
 	"github.com/invitekit/invitekit/guest"
+	"github.com/invitekit/invitekit/internal/pgtest"
 	"github.com/invitekit/invitekit/invitation"
 	"github.com/invitekit/invitekit/postgresstore"
 	"github.com/invitekit/invitekit/store"
@@ -29,10 +30,7 @@ import (
 )
 
 // envURL names the variable that points the tests at a PostgreSQL server.
-const envURL = "INVITEKIT_TEST_POSTGRES_URL"
-
-const skipMessage = envURL + " is not set; run these tests against a PostgreSQL server with, for example, " +
-	envURL + "='postgres://postgres@127.0.0.1:5432/test?sslmode=disable' go test ./postgresstore/"
+const envURL = pgtest.Env
 
 // admin is a pool outside every store under test, for creating and
 // dropping schemas and for inspecting and breaking things behind a store's
@@ -51,7 +49,7 @@ func TestMain(m *testing.M) {
 			defer admin.Close()
 			defer dropBenchSchema()
 		}
-		return m.Run()
+		return pgtest.Main("postgresstore", m)
 	}()
 	os.Exit(code)
 }
@@ -59,11 +57,7 @@ func TestMain(m *testing.M) {
 // testURL returns the server's URL, or skips tb.
 func testURL(tb testing.TB) string {
 	tb.Helper()
-	u := os.Getenv(envURL)
-	if u == "" {
-		tb.Skip(skipMessage)
-	}
-	return u
+	return pgtest.URL(tb)
 }
 
 // withParams adds key=value settings (pgxpool's pool_max_conns,
@@ -136,12 +130,6 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.EventStore {
 		return openStore(t, newSchema(t))
 	})
-}
-
-func TestSkipMessageSaysHowToRun(t *testing.T) {
-	t.Parallel()
-	assert.Contains(t, skipMessage, envURL+"=")
-	assert.Contains(t, skipMessage, "go test ./postgresstore/")
 }
 
 func TestOptionsAreChecked(t *testing.T) {

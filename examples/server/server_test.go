@@ -23,6 +23,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitekit/internal/pgtest"
 )
 
 // process is the example server binary running as a user runs it.
@@ -58,7 +60,14 @@ var (
 	binDir   string
 	buildBin = sync.OnceValues(func() (string, error) {
 		bin := filepath.Join(binDir, "server")
-		out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+		// With the test binary's -race, so that the build reuses the
+		// packages that go test has just compiled (SQLite above all)
+		// instead of compiling them all a second time.
+		args := []string{"build", "-o", bin}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
 		if err != nil {
 			return "", fmt.Errorf("go build: %w: %s", err, out)
 		}
@@ -79,7 +88,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := pgtest.Main("examples/server", m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -99,8 +108,15 @@ var (
 
 func start(t *testing.T, bin string, env []string, args ...string) *process {
 	t.Helper()
-	p := &process{cmd: exec.Command(bin, append([]string{"-addr", "127.0.0.1:0"}, args...)...), done: make(chan error, 1), log: &syncBuffer{}}
-	p.cmd.Env = append(os.Environ(), env...)
+	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	return startCmd(t, cmd)
+}
+
+// startCmd starts cmd, a server process, and waits until it listens.
+func startCmd(t *testing.T, cmd *exec.Cmd) *process {
+	t.Helper()
+	p := &process{cmd: cmd, done: make(chan error, 1), log: &syncBuffer{}}
 	p.cmd.Stderr = p.log
 	stdout, err := p.cmd.StdoutPipe()
 	require.NoError(t, err)
@@ -232,10 +248,7 @@ func TestServerMemory(t *testing.T) {
 // test's own, dropped when it ends; it skips the test without a database
 // or with -short, and marks it parallel.
 func postgresSchema(t *testing.T) (url, schema string) {
-	url = os.Getenv("INVITEKIT_TEST_POSTGRES_URL")
-	if url == "" {
-		t.Skip("set INVITEKIT_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run the server on PostgreSQL")
-	}
+	url = pgtest.URL(t)
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
