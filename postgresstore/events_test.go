@@ -90,7 +90,11 @@ func TestListenerHearsOtherInstancesAndSurvivesAKilledConnection(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	schema := newSchema(t)
-	a, b := newInstance(t, schema, time.Now), newInstance(t, schema, time.Now)
+	// a's connections have a name of their own, so that the kill below
+	// reaches its listener and no other test's (the conformance suite's
+	// listeners run in parallel).
+	app := "listen_" + schema
+	a, b := newInstance(t, schema, time.Now, "application_name="+app), newInstance(t, schema, time.Now)
 	ch, err := a.store.ListenEvents(ctx)
 	require.NoError(t, err)
 	create := func() {
@@ -120,7 +124,7 @@ func TestListenerHearsOtherInstancesAndSurvivesAKilledConnection(t *testing.T) {
 
 	var killed int
 	require.NoError(t, admin.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-		WHERE query = 'LISTEN invitekit_events' AND pid <> pg_backend_pid()`).Scan(&killed))
+		WHERE query = 'LISTEN invitekit_events' AND application_name = $1`, app+" invitekit-listen").Scan(&killed))
 	require.Positive(t, killed)
 	await("no wake-up after the listening connection was killed and replaced")
 	create()

@@ -127,6 +127,7 @@ func openStore(tb testing.TB, schema string, params ...string) *postgresstore.St
 
 func TestConformance(t *testing.T) {
 	testURL(t)
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) storetest.EventStore {
 		return openStore(t, newSchema(t))
 	})

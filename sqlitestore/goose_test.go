@@ -15,7 +15,6 @@ import (
 
 	"github.com/invitekit/invitekit/internal/upgradetest"
 	"github.com/invitekit/invitekit/store"
-	"github.com/invitekit/invitekit/storetest"
 )
 
 // gooseUp applies Migrations to db with goose, up to version to, or all of
@@ -87,20 +86,6 @@ func TestGooseMigrationsThenSchemaCheck(t *testing.T) {
 	s := openStore(t, path, WithSchemaCheck())
 	upgradetest.Check(t, s)
 	assert.NotContains(t, tables(t, path), migrationsTable)
-}
-
-// The conformance suite passes on databases goose migrated, through New
-// and WithSchemaCheck.
-func TestConformanceGoose(t *testing.T) {
-	t.Parallel()
-	storetest.Run(t, func(t *testing.T) storetest.EventStore {
-		db := openDB(t, ":memory:")
-		gooseUp(t, db, 0)
-		s, err := New(context.Background(), db, WithSchemaCheck())
-		require.NoError(t, err)
-		t.Cleanup(func() { s.Close() })
-		return s
-	})
 }
 
 // goose builds, byte for byte, the schema the store's own runner builds.
