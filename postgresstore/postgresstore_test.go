@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"net/url"
 	"os"
@@ -38,22 +37,7 @@ const envURL = pgtest.Env
 // back. It is nil without envURL.
 var admin *pgxpool.Pool
 
-// parallel is how many parallel tests run at once unless -parallel says:
-// more than go test's default (GOMAXPROCS), since these tests mostly wait,
-// on the server and on locks held on purpose (one holds a row lock for
-// 60 s), and the server does their work in processes of its own.
-const parallel = "8"
-
 func TestMain(m *testing.M) {
-	flag.Parse()
-	set := false
-	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
-	if !set {
-		if err := flag.Set("test.parallel", parallel); err != nil {
-			fmt.Fprintln(os.Stderr, "postgresstore tests:", err)
-			os.Exit(2)
-		}
-	}
 	code := func() int {
 		if u := os.Getenv(envURL); u != "" {
 			var err error
