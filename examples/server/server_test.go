@@ -291,7 +291,7 @@ func TestServerPostgresNeedsTokenKey(t *testing.T) {
 		t.Skip("builds and runs the server binary")
 	}
 	t.Parallel()
-	out, err := exec.Command(build(t), "-postgres", "postgres://127.0.0.1:1/none").CombinedOutput()
+	out, err := exec.Command(build(t), "-addr", "127.0.0.1:0", "-postgres", "postgres://127.0.0.1:1/none").CombinedOutput()
 	require.Error(t, err)
 	assert.Contains(t, string(out), "INVITEKIT_TOKEN_KEY", "instances must share a key, so the server does not invent one")
 }
