@@ -146,8 +146,12 @@ type ListQuery struct {
 	Now     time.Time
 	OrderBy OrderBy
 	Order   store.Direction
-	Limit   int
-	Offset  int
+	// After, when set, keeps invitations that come after it in q's order
+	// (Compare(inv, *After) > 0): a keyset page. Only its ID and its
+	// OrderBy field are read.
+	After  *Invitation
+	Limit  int
+	Offset int
 }
 
 // Matches reports whether inv passes q's filters. Stores that filter in Go
@@ -162,6 +166,9 @@ func (q ListQuery) Matches(inv Invitation) bool {
 		return false
 	}
 	if q.EmailContains != "" && !strings.Contains(inv.Email, q.EmailContains) {
+		return false
+	}
+	if q.After != nil && q.Compare(inv, *q.After) <= 0 {
 		return false
 	}
 	if q.Expired != nil && inv.Expired(q.Now) != *q.Expired {
