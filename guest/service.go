@@ -54,6 +54,7 @@ const (
 	FieldOrder                = "Order"
 	FieldLimit                = "Limit"
 	FieldOffset               = "Offset"
+	FieldCursor               = "Cursor"
 	FieldMetadata             = "Metadata"
 )
 
@@ -379,16 +380,31 @@ type ListOptions struct {
 	OrderBy OrderBy
 	Order   store.Direction
 	// Limit is 1 to MaxLimit, DefaultLimit when zero. Offset is at least 0.
+	// The time a page takes grows with Offset, as every store counts its
+	// way past the skipped invitations; a Cursor's does not.
 	Limit  int
 	Offset int
+	// Cursor continues the list after the page whose ListResult.Next it
+	// is: a keyset page, which neither repeats nor skips an invitation
+	// when invitations are created or deleted between two requests. It is
+	// valid only with the OrderBy and Order of the list that made it (the
+	// filters may differ), and not with an Offset above 0. Empty starts
+	// at the first invitation (or at Offset).
+	Cursor string
 }
 
 // ListResult is one page of List and the number of matching invitations.
 type ListResult struct {
 	// Items carry their tokens: the documented API shows invitation_token
 	// on every read.
-	Items      []Item
+	Items []Item
+	// TotalItems is the number of invitations that match the filters,
+	// however the page was reached (Offset or Cursor).
 	TotalItems int
+	// Next is the Cursor of the page after this one, on every page that
+	// has one, offset pages included, so a client can switch to keyset
+	// paging at any page; empty on the last page.
+	Next string
 	// Now is the instant the page was evaluated at: its Expired filter
 	// used it. Show each item's Expired(Now), so one page never mixes two
 	// instants.
@@ -437,30 +453,57 @@ func (o ListOptions) query(hostID uuid.UUID, now time.Time) (ListQuery, error) {
 		verr.Add(FieldOrder, "must be asc or desc")
 	}
 	q.Limit = service.Limit(&verr, FieldLimit, o.Limit, DefaultLimit, MaxLimit)
-	if q.Offset < 0 {
+	switch {
+	case q.Offset < 0:
 		verr.Add(FieldOffset, "must be at least 0")
+	case q.Offset > 0 && o.Cursor != "":
+		verr.Add(FieldOffset, "cannot be combined with cursor")
+	}
+	if o.Cursor != "" {
+		c, err := decodeCursor(o.Cursor)
+		if err == nil && q.OrderBy.Valid() && q.Order.Valid() {
+			// Against an invalid order the cursor cannot be
+			// judged; the order's own error says enough.
+			err = c.continues(q)
+		}
+		var cerr *cursorError
+		if errors.As(err, &cerr) {
+			verr.Add(FieldCursor, cerr.msg)
+		} else {
+			q.After = &c.after
+		}
 	}
 	return q, verr.Err()
 }
 
-// List returns a page of hostID's invitations that match opts. It fails
-// with the *store.ValidationError of opts.Validate before it runs any
-// query.
+// List returns a page of hostID's invitations that match opts, and the
+// cursor of the next page when there is one. It fails with the
+// *store.ValidationError of opts.Validate before it runs any query; a
+// Cursor that is not one List returned, or that was made for another
+// OrderBy or Order, is invalid (FieldCursor).
 func (s *Service) List(ctx context.Context, hostID uuid.UUID, opts ListOptions) (ListResult, error) {
 	now := s.Now()
 	q, err := opts.query(hostID, now)
 	if err != nil {
 		return ListResult{}, err
 	}
+	// One more than the page tells whether another page follows.
+	want := q.Limit
+	q.Limit++
 	invs, total, err := s.store.ListGuestInvitations(ctx, q)
 	if err != nil {
 		return ListResult{}, fmt.Errorf("guest: list: %w", err)
 	}
-	items := make([]Item, len(invs))
-	for i, inv := range invs {
-		items[i] = s.Item(inv)
+	res := ListResult{TotalItems: total, Now: now}
+	if len(invs) > want {
+		invs = invs[:want]
+		res.Next = encodeCursor(q.OrderBy, q.Order, invs[want-1])
 	}
-	return ListResult{Items: items, TotalItems: total, Now: now}, nil
+	res.Items = make([]Item, len(invs))
+	for i, inv := range invs {
+		res.Items[i] = s.Item(inv)
+	}
+	return res, nil
 }
 
 // distinctStatuses sorts and de-duplicates a status filter, and drops it

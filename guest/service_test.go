@@ -370,14 +370,16 @@ func TestListValidates(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
 	for name, opts := range map[string]guest.ListOptions{
-		"status":   {Statuses: []guest.Status{guest.StatusSent, "lost"}},
-		"email":    {Email: strings.Repeat("e", 256)},
-		"NUL":      {Email: "a\x00b"},
-		"bad UTF8": {Email: "\xff"},
-		"order by": {OrderBy: "password"},
-		"order":    {Order: "up"},
-		"limit":    {Limit: 101},
-		"offset":   {Offset: -1},
+		"status":            {Statuses: []guest.Status{guest.StatusSent, "lost"}},
+		"email":             {Email: strings.Repeat("e", 256)},
+		"NUL":               {Email: "a\x00b"},
+		"bad UTF8":          {Email: "\xff"},
+		"order by":          {OrderBy: "password"},
+		"order":             {Order: "up"},
+		"limit":             {Limit: 101},
+		"offset":            {Offset: -1},
+		"cursor":            {Cursor: "nope"},
+		"cursor and offset": {Cursor: "nope", Offset: 1},
 	} {
 		_, err := f.svc.List(ctx, host, opts)
 		var verr *store.ValidationError
@@ -422,6 +424,113 @@ func TestList(t *testing.T) {
 	res, err = f.svc.List(ctx, host, guest.ListOptions{Limit: 1, Offset: 1})
 	require.NoError(t, err)
 	assert.Equal(t, guest.ListResult{Items: items(a), TotalItems: 2, Now: f.now}, res)
+}
+
+func TestListCursor(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	var all []guest.Invitation // newest first, the default order
+	for i := range 5 {
+		if i%2 == 0 {
+			f.now = f.now.Add(time.Second) // pairs tie on created_at
+		}
+		all = append([]guest.Invitation{f.create(t, fmt.Sprintf("g%d@example.com", i))}, all...)
+	}
+	require.NotEqual(t, all[0].ID, all[1].ID)
+	ids := func(items []guest.Item) []uuid.UUID {
+		out := make([]uuid.UUID, len(items))
+		for i, item := range items {
+			out[i] = item.ID
+		}
+		return out
+	}
+	var want []uuid.UUID
+	for _, inv := range all {
+		want = append(want, inv.ID)
+	}
+	// Pages of 2 from the start: Next on every page but the last.
+	var got []uuid.UUID
+	opts := guest.ListOptions{Limit: 2}
+	for page := 0; ; page++ {
+		require.Less(t, page, 3)
+		res, err := f.svc.List(ctx, host, opts)
+		require.NoError(t, err)
+		assert.Equal(t, 5, res.TotalItems, "the total of every page is the list's")
+		got = append(got, ids(res.Items)...)
+		if res.Next == "" {
+			assert.Equal(t, 2, page, "the third page is the last")
+			break
+		}
+		opts.Cursor = res.Next
+	}
+	assert.Equal(t, want, got)
+
+	// An offset page has a Next too, and a full last page has none.
+	res, err := f.svc.List(ctx, host, guest.ListOptions{Limit: 2, Offset: 1})
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Next)
+	rest, err := f.svc.List(ctx, host, guest.ListOptions{Limit: 10, Cursor: res.Next})
+	require.NoError(t, err)
+	assert.Equal(t, want[3:], ids(rest.Items))
+	assert.Empty(t, rest.Next)
+	res, err = f.svc.List(ctx, host, guest.ListOptions{Limit: 5})
+	require.NoError(t, err)
+	assert.Empty(t, res.Next, "nothing follows a page that ends at the last invitation")
+
+	// Filters may change between pages; the total follows them.
+	_, err = f.svc.AcceptBySystem(ctx, host, all[4].ID)
+	require.NoError(t, err)
+	sent, err := f.svc.List(ctx, host, guest.ListOptions{Statuses: []guest.Status{guest.StatusSent}, Cursor: newestCursor(t, f)})
+	require.NoError(t, err)
+	assert.Equal(t, want[1:4], ids(sent.Items))
+	assert.Equal(t, 4, sent.TotalItems)
+
+	// The order may not: a cursor holds the position in one order only.
+	byEmail, err := f.svc.List(ctx, host, guest.ListOptions{OrderBy: guest.OrderByEmail, Order: store.Asc, Limit: 1})
+	require.NoError(t, err)
+	for _, opts := range []guest.ListOptions{
+		{Cursor: byEmail.Next},
+		{Cursor: byEmail.Next, OrderBy: guest.OrderByEmail},
+		{Cursor: byEmail.Next, Order: store.Asc},
+	} {
+		_, err := f.svc.List(ctx, host, opts)
+		assertFieldErr(t, err, guest.FieldCursor)
+		var verr *store.ValidationError
+		require.ErrorAs(t, err, &verr)
+		assert.Equal(t, "was made for order_by=email order=asc; repeat those or start over without a cursor", verr.Fields[0].Message)
+		assert.Equal(t, err, opts.Validate())
+	}
+	_, err = f.svc.List(ctx, host, guest.ListOptions{Cursor: byEmail.Next, OrderBy: guest.OrderByEmail, Order: store.Asc})
+	assert.NoError(t, err)
+	// Against an invalid order only the order is wrong.
+	assertFieldErr(t, guest.ListOptions{Cursor: byEmail.Next, OrderBy: "name", Order: store.Asc}.Validate(), guest.FieldOrderBy)
+
+	newest := newestCursor(t, f)
+	for name, c := range map[string]string{
+		"garbage":                "garbage",
+		"an organization cursor": store.Cursor{CreatedAt: all[0].CreatedAt, ID: all[0].ID}.String(),
+		"a cut cursor":           newest[:len(newest)-2],
+	} {
+		err := guest.ListOptions{Cursor: c}.Validate()
+		assertFieldErr(t, err, guest.FieldCursor)
+		var verr *store.ValidationError
+		require.ErrorAs(t, err, &verr, name)
+		assert.Equal(t, "is not a cursor returned by this list", verr.Fields[0].Message, name)
+	}
+	var verr *store.ValidationError
+	require.ErrorAs(t, guest.ListOptions{Cursor: newest, Offset: 2}.Validate(), &verr)
+	assert.Equal(t, []store.FieldError{{Field: guest.FieldOffset, Message: "cannot be combined with cursor"}}, verr.Fields)
+	assert.NoError(t, guest.ListOptions{Cursor: newest, Offset: 0}.Validate(), "offset 0 is no offset")
+}
+
+// newestCursor is the cursor after the newest invitation of host, in the
+// default order.
+func newestCursor(t *testing.T, f *fixture) string {
+	t.Helper()
+	res, err := f.svc.List(ctx, host, guest.ListOptions{Limit: 1})
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Next)
+	return res.Next
 }
 
 func TestValidateCreate(t *testing.T) {

@@ -65,9 +65,13 @@ type Store interface {
 	DeleteGuestInvitation(ctx context.Context, hostID, id uuid.UUID, deleted func(Invitation) (event.Event, error)) error
 
 	// ListGuestInvitations returns the page of q.HostOrganizationID's
-	// invitations that match q, in q's order (see ListQuery.Compare),
-	// skipping q.Offset and returning at most q.Limit, and the number of
-	// matching invitations in all.
+	// invitations that match q (see ListQuery.Matches), in q's order (see
+	// ListQuery.Compare): those after q.After when it is set, skipping
+	// q.Offset of them and returning at most q.Limit. The Service asks for
+	// one more invitation than its page holds, to learn whether another
+	// page follows. The int is the number of matching invitations in all:
+	// it counts every filter but After, and does not depend on Offset or
+	// Limit, so it is the same on every page of one list.
 	ListGuestInvitations(ctx context.Context, q ListQuery) ([]Invitation, int, error)
 
 	// ExpireGuestInvitations records the expiry of up to limit

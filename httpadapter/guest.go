@@ -162,6 +162,7 @@ func (h *Handler) listGuests(x *exchange) error {
 	}
 	opts.Limit, _ = q.limit(guest.MaxLimit)
 	opts.Offset, _ = q.int("offset")
+	opts.Cursor, _ = q.str("cursor")
 	for _, s := range q.values["statuses"] {
 		opts.Statuses = append(opts.Statuses, guest.Status(s))
 	}
@@ -185,12 +186,28 @@ func (h *Handler) listGuests(x *exchange) error {
 	if err != nil {
 		return err
 	}
+	x.linkNextGuests(res.Next)
 	out := guestListJSON{Items: make([]guest.View, len(res.Items)), TotalItems: res.TotalItems}
 	for i, item := range res.Items {
 		out.Items[i] = guestView(item, res.Now)
 	}
 	x.writeJSON(http.StatusOK, "application/json", out)
 	return nil
+}
+
+// linkNextGuests sets the Link header of a guest list page that has a next
+// one, whose cursor is next: the request's own path and query with the
+// cursor replaced and the offset dropped, since a cursor page takes no
+// offset. Every page that has a next one links it, offset pages included,
+// so a client moves from offsets to the cursor by following the link.
+func (x *exchange) linkNextGuests(next string) {
+	if next == "" {
+		return
+	}
+	q := x.r.URL.Query()
+	q.Del("offset")
+	q.Set("cursor", next)
+	x.w.Header().Set("Link", "<"+x.requestPath()+"?"+q.Encode()+`>; rel="next"`)
 }
 
 func (h *Handler) getGuest(x *exchange) error {

@@ -55,6 +55,7 @@ var wireNames = map[api]map[string]string{
 		guest.FieldOrder:                "order",
 		guest.FieldLimit:                "limit",
 		guest.FieldOffset:               "offset",
+		guest.FieldCursor:               "cursor",
 		guest.FieldMetadata:             "metadata",
 	},
 }

@@ -3,6 +3,7 @@ package memstore
 import (
 	"context"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/google/uuid"
@@ -103,27 +104,45 @@ func (s *Store) ListGuestInvitations(ctx context.Context, q guest.ListQuery) ([]
 		idx := s.guests.byOrg[q.HostOrganizationID]
 		q.Offset = max(q.Offset, 0) // the Service never sends one below 0; direct callers may
 		if unfiltered(q) {
-			// The index is already in this order: cut the page out of it.
+			// The index is already in this order, ascending: cut the
+			// page out of it, finding q.After by binary search.
 			total = len(idx)
-			out = make([]guest.Invitation, 0, max(min(q.Limit, total-q.Offset), 0))
-			for i := q.Offset; i < total && len(out) < q.Limit; i++ {
-				j := i
+			lo, hi := 0, total // the entries after q.After
+			if q.After != nil {
+				after := *q.After
 				if q.Order == store.Desc {
-					j = total - 1 - i
+					hi = sort.Search(total, func(i int) bool { return q.Compare(*idx[i].rec, after) <= 0 })
+				} else {
+					lo = sort.Search(total, func(i int) bool { return q.Compare(*idx[i].rec, after) > 0 })
+				}
+			}
+			n := hi - lo
+			out = make([]guest.Invitation, 0, max(min(q.Limit, n-q.Offset), 0))
+			for i := q.Offset; i < n && len(out) < q.Limit; i++ {
+				j := lo + i
+				if q.Order == store.Desc {
+					j = hi - 1 - i
 				}
 				out = append(out, cloneGuest(*idx[j].rec))
 			}
 			return nil
 		}
+		// The total counts the filters, not the keyset position.
+		filters := q
+		filters.After = nil
 		var match []*guest.Invitation
 		for _, e := range idx {
-			if rec := e.rec; q.Matches(*rec) {
+			if rec := e.rec; filters.Matches(*rec) {
 				match = append(match, rec)
 			}
 		}
 		slices.SortFunc(match, func(a, b *guest.Invitation) int { return q.Compare(*a, *b) })
 		total = len(match)
-		for i := q.Offset; i < total && len(out) < q.Limit; i++ {
+		if q.After != nil {
+			after := *q.After
+			match = match[sort.Search(total, func(i int) bool { return q.Compare(*match[i], after) > 0 }):]
+		}
+		for i := q.Offset; i < len(match) && len(out) < q.Limit; i++ {
 			out = append(out, cloneGuest(*match[i]))
 		}
 		return nil

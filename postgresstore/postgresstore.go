@@ -343,9 +343,12 @@ var dialect = sqlcore.Dialect{
 	// A one-key advisory lock: the two-key form the migrations take is
 	// another key space.
 	LockTenant: "SELECT pg_advisory_xact_lock($1)",
+	Filtered:   func(column string) string { return column },
 	Contains: func(column, arg string) string {
-		// strpos matches literally: no LIKE wildcards to escape.
-		return "strpos(" + column + ", " + arg + ") > 0"
+		// LIKE, which the trigram index of the migrations serves, with
+		// its wildcards and escape character escaped: it matches
+		// literally.
+		return column + ` LIKE '%' || replace(replace(replace(` + arg + `, '\', '\\'), '%', '\%'), '_', '\_') || '%'`
 	},
 }
 

@@ -165,8 +165,8 @@ func TestNilOptionsAreIgnored(t *testing.T) {
 	defer s.Close()
 	var tables int
 	require.NoError(t, admin.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE schemaname = $1", schema).Scan(&tables))
-	assert.Equal(t, 6, tables, "the options around the nil ones applied: invitations, guest_invitations, events, "+
-		"invite_links, invite_link_redemptions and schema_migrations")
+	assert.Equal(t, 7, tables, "the options around the nil ones applied: invitations, guest_invitations, "+
+		"guest_invitation_counts, events, invite_links, invite_link_redemptions and schema_migrations")
 }
 
 func TestMigrationsRecordedOnceAndReopenIsANoOp(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,6 +32,17 @@ var dialect = sqlcore.Dialect{
 	Contains: func(column, arg string) string {
 		// instr matches literally: '%' and '_' are not wildcards.
 		return "instr(" + column + ", " + arg + ") > 0"
+	},
+	Filtered: func(column string) string { return "+" + column },
+	Trigrams: &sqlcore.TrigramIndex{
+		Match: func(arg string) string {
+			return "id IN (SELECT r.id FROM guest_invitation_emails e JOIN guest_invitation_email_rows r ON r.n = e.rowid" +
+				" WHERE guest_invitation_emails MATCH " + arg + ")"
+		},
+		// One FTS5 string: the trigram tokenizer finds it as a substring.
+		Query: func(text string) string { return `"` + strings.ReplaceAll(text, `"`, `""`) + `"` },
+		Rows: `SELECT (SELECT min(doc) FROM guest_invitation_email_terms WHERE term IN (SELECT value FROM json_each($1))),
+			(SELECT coalesce(sum(n), 0) FROM guest_invitation_counts WHERE host_organization_id = $2)`,
 	},
 	Positional: true,
 }

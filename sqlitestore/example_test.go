@@ -127,6 +127,6 @@ func ExampleMigrations() {
 	fmt.Println(errors.Is(err, store.ErrNotFound))
 	// Output:
 	// refused at version 0
-	// goose applied 6 migrations
+	// goose applied 7 migrations
 	// true
 }

@@ -174,28 +174,53 @@ func TestQueriesSeekAnIndex(t *testing.T) {
 	require.NoError(t, err)
 	seeks("guest writes and reads", false)
 
+	accepted := now.Add(time.Hour)
 	for _, by := range []guest.OrderBy{
 		guest.OrderByCreatedAt, guest.OrderByEmail, guest.OrderByFirstInvitationSentAt,
 		guest.OrderByLastInvitationSentAt, guest.OrderByExpiredAt, guest.OrderByUpdatedAt,
 		guest.OrderByAcceptedAt, guest.OrderByArchivedAt,
 	} {
 		for _, dir := range []store.Direction{store.Asc, store.Desc} {
-			_, _, err := core.ListGuestInvitations(ctx, guest.ListQuery{HostOrganizationID: org, OrderBy: by, Order: dir, Limit: 20, Now: now})
-			require.NoError(t, err)
-			// Nullable columns sort NULLS LAST, against SQLite's index
-			// order, so the orders by those two sort the host's rows.
-			seeks(string(by)+" "+string(dir), by == guest.OrderByAcceptedAt || by == guest.OrderByArchivedAt)
+			// The first page, and keyset pages after a row with a
+			// value and (nullable orders) after a row without.
+			afters := []*guest.Invitation{nil, {ID: uuid.New(), Email: "m@example.com", CreatedAt: now, UpdatedAt: now,
+				FirstInvitationSentAt: now, LastInvitationSentAt: now, ExpiredAt: now, AcceptedAt: &accepted, ArchivedAt: &accepted}}
+			if by == guest.OrderByAcceptedAt || by == guest.OrderByArchivedAt {
+				afters = append(afters, &guest.Invitation{ID: uuid.New()})
+			}
+			for _, after := range afters {
+				_, _, err := core.ListGuestInvitations(ctx, guest.ListQuery{HostOrganizationID: org, OrderBy: by, Order: dir, After: after, Limit: 20, Now: now})
+				require.NoError(t, err)
+				// After a row with a value, a nullable order
+				// continues with the rows after it and then the
+				// nulls: two ranges, which SQLite merges by sorting.
+				nullable := by == guest.OrderByAcceptedAt || by == guest.OrderByArchivedAt
+				seeks(fmt.Sprintf("%s %s after %v", by, dir, after != nil), nullable && after != nil && after.AcceptedAt != nil)
+			}
 		}
 	}
-	yes := true
+	yes, no := true, false
 	for _, q := range []guest.ListQuery{
-		{Statuses: []guest.Status{guest.StatusSent}}, {Expired: &yes}, {Archived: &yes}, {EmailContains: "a"},
+		{Statuses: []guest.Status{guest.StatusSent}}, {Statuses: []guest.Status{guest.StatusAcceptedByGuest}},
+		{Statuses: []guest.Status{guest.StatusAcceptedBySystem}}, {Expired: &yes}, {Expired: &no},
+		{Archived: &yes}, {Archived: &no}, {Archived: &yes, Expired: &yes},
+		{Statuses: []guest.Status{guest.StatusSent}, Archived: &no, Expired: &no},
 	} {
-		q.HostOrganizationID, q.OrderBy, q.Order, q.Now, q.Limit = org, guest.OrderByCreatedAt, store.Desc, now, 20
+		for _, dir := range []store.Direction{store.Asc, store.Desc} {
+			q.HostOrganizationID, q.OrderBy, q.Order, q.Now, q.Limit = org, guest.OrderByCreatedAt, dir, now, 20
+			_, _, err := core.ListGuestInvitations(ctx, q)
+			require.NoError(t, err)
+			seeks(fmt.Sprintf("%+v", q), false)
+		}
+	}
+	// An email search reads the trigram index when its rarest trigram is
+	// in fewer rows than the host has, and sorts its few matches; a short
+	// one, or one as common as the host's rows, walks the order.
+	for _, email := range []string{"a", "zz", "qxj", "example.com"} {
+		q := guest.ListQuery{HostOrganizationID: org, EmailContains: email, OrderBy: guest.OrderByCreatedAt, Order: store.Desc, Now: now, Limit: 20}
 		_, _, err := core.ListGuestInvitations(ctx, q)
 		require.NoError(t, err)
-		// A filter the planner serves from an index of its own may sort.
-		seeks(fmt.Sprintf("%+v", q), true)
+		seeks(fmt.Sprintf("%+v", q), email == "qxj")
 	}
 	require.NoError(t, core.DeleteGuestInvitation(ctx, org, g.ID, storetest.Deleted[guest.Invitation]))
 	seeks("guest delete", false)

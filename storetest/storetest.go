@@ -100,7 +100,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) EventStore) {
 var (
 	invitationSuite = [][]test{invitationTests, invitationListTests, invitationClaimTests,
 		invitationConcurrencyTests, invitationLifecycleTests}
-	guestSuite = [][]test{guestTests, guestListTests, guestClaimTests, guestConcurrencyTests, guestLifecycleTests}
+	guestSuite = [][]test{guestTests, guestListTests, guestCursorTests, guestTotalTests, guestClaimTests, guestConcurrencyTests, guestLifecycleTests}
 )
 
 func run(t *testing.T, suite [][]test, newHarness func(t *testing.T) *harness) {

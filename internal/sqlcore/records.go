@@ -188,20 +188,47 @@ var guestRecord = record[gi]{
 	created: event.GuestInvitationCreated,
 }
 
-// guestOrder is the one sort-column table: each documented order's column,
-// and whether it is nullable. Only these names ever reach the SQL text.
-var guestOrder = map[guest.OrderBy]struct {
+// guestSort is a documented order's column, whether it is nullable, and
+// the value of its key in a record, encoded (nil for NULL).
+type guestSort struct {
 	column   string
 	nullable bool
-}{
-	guest.OrderByEmail:                 {"email", false},
-	guest.OrderByFirstInvitationSentAt: {"first_invitation_sent_at", false},
-	guest.OrderByLastInvitationSentAt:  {"last_invitation_sent_at", false},
-	guest.OrderByExpiredAt:             {"expired_at", false},
-	guest.OrderByAcceptedAt:            {"accepted_at", true},
-	guest.OrderByArchivedAt:            {"archived_at", true},
-	guest.OrderByCreatedAt:             {"created_at", false},
-	guest.OrderByUpdatedAt:             {"updated_at", false},
+	key      func(d *Dialect, r *gi) any
+}
+
+func timeKey(f func(r *gi) time.Time) func(*Dialect, *gi) any {
+	return func(d *Dialect, r *gi) any { return d.Time(f(r)) }
+}
+
+func nullTimeKey(f func(r *gi) *time.Time) func(*Dialect, *gi) any {
+	return func(d *Dialect, r *gi) any {
+		if t := f(r); t != nil {
+			return d.Time(*t)
+		}
+		return nil
+	}
+}
+
+// guestOrder is the one sort-column table. Only these names ever reach the
+// SQL text.
+var guestOrder = map[guest.OrderBy]guestSort{
+	guest.OrderByEmail:                 {"email", false, func(_ *Dialect, r *gi) any { return r.Email }},
+	guest.OrderByFirstInvitationSentAt: {"first_invitation_sent_at", false, timeKey(func(r *gi) time.Time { return r.FirstInvitationSentAt })},
+	guest.OrderByLastInvitationSentAt:  {"last_invitation_sent_at", false, timeKey(func(r *gi) time.Time { return r.LastInvitationSentAt })},
+	guest.OrderByExpiredAt:             {"expired_at", false, timeKey(func(r *gi) time.Time { return r.ExpiredAt })},
+	guest.OrderByAcceptedAt:            {"accepted_at", true, nullTimeKey(func(r *gi) *time.Time { return r.AcceptedAt })},
+	guest.OrderByArchivedAt:            {"archived_at", true, nullTimeKey(func(r *gi) *time.Time { return r.ArchivedAt })},
+	guest.OrderByCreatedAt:             {"created_at", false, timeKey(func(r *gi) time.Time { return r.CreatedAt })},
+	guest.OrderByUpdatedAt:             {"updated_at", false, timeKey(func(r *gi) time.Time { return r.UpdatedAt })},
+}
+
+// guestOrderOf returns the sort of o; an unknown field sorts by
+// created_at.
+func guestOrderOf(o guest.OrderBy) guestSort {
+	if s, ok := guestOrder[o]; ok {
+		return s
+	}
+	return guestOrder[guest.OrderByCreatedAt]
 }
 
 // CreateGuestInvitation implements guest.Store.
@@ -243,75 +270,4 @@ func (c *Core) PurgeGuestInvitations(ctx context.Context, before time.Time, limi
 // DeleteGuestInvitation implements guest.Store.
 func (c *Core) DeleteGuestInvitation(ctx context.Context, hostID, id uuid.UUID, deleted func(guest.Invitation) (event.Event, error)) error {
 	return c.guests.deleteRecord(ctx, hostID, id, deleted)
-}
-
-// ListGuestInvitations implements guest.Store. The page and the total come
-// from one statement, so they agree with each other; the total counts every
-// match of the host, which costs a scan of the host's matching rows.
-func (c *Core) ListGuestInvitations(ctx context.Context, q guest.ListQuery) (out []guest.Invitation, total int, err error) {
-	count, page, a := c.guestList(q)
-	out, err = c.guests.list(ctx, "list", q.Limit, page, a, &total)
-	if err != nil || len(out) > 0 || q.Offset == 0 {
-		return out, total, err
-	}
-	// The offset is past the last match: the page had no row to carry the
-	// total on.
-	_, err = doRead(ctx, &c.guests, "count", func() (int, error) {
-		return 0, scanOne(ctx, c.drv.Reader(), count, a[:len(a)-2], &total)
-	})
-	return nil, total, err
-}
-
-// guestList returns the count and the page queries of q and their
-// arguments, the page's LIMIT and OFFSET last.
-func (c *Core) guestList(q guest.ListQuery) (count, page string, _ []any) {
-	var a args
-	var w strings.Builder
-	w.WriteString(" WHERE host_organization_id = " + a.add(c.d.ID(q.HostOrganizationID)))
-	if len(q.Statuses) > 0 {
-		w.WriteString(" AND " + in(&a, "status", q.Statuses))
-	}
-	if q.EmailContains != "" {
-		w.WriteString(" AND " + c.d.Contains("email", a.add(q.EmailContains)))
-	}
-	if q.Expired != nil {
-		now := a.add(c.d.Time(q.Now))
-		if *q.Expired {
-			w.WriteString(" AND status = 'sent' AND expired_at <= " + now)
-		} else {
-			w.WriteString(" AND (status <> 'sent' OR expired_at > " + now + ")")
-		}
-	}
-	switch {
-	case q.Archived == nil:
-	case *q.Archived:
-		w.WriteString(" AND archived")
-	default:
-		w.WriteString(" AND NOT archived")
-	}
-	count = "SELECT count(*) FROM " + c.guests.name + w.String()
-	page = "SELECT " + c.guests.cols + ", (" + count + ") FROM " + c.guests.name + w.String() + guestOrderBy(q) +
-		" LIMIT " + a.add(max(q.Limit, 0)) + " OFFSET " + a.add(max(q.Offset, 0))
-	return count, page, a
-}
-
-// guestOrderBy returns the ORDER BY clause of q, guest.ListQuery.Compare in
-// SQL: an unknown field sorts by created_at, any direction but descending is
-// ascending. NULLS LAST is spelled only for nullable columns, so that a
-// backward scan of an ascending index still serves the descending order of
-// the others on PostgreSQL.
-func guestOrderBy(q guest.ListQuery) string {
-	o, ok := guestOrder[q.OrderBy]
-	if !ok {
-		o = guestOrder[guest.OrderByCreatedAt]
-	}
-	dir := " ASC"
-	if q.Order == store.Desc {
-		dir = " DESC"
-	}
-	nulls := ""
-	if o.nullable {
-		nulls = " NULLS LAST"
-	}
-	return " ORDER BY " + o.column + dir + nulls + ", id" + dir
 }

@@ -132,6 +132,15 @@ type Dialect struct {
 	// Contains returns the condition "column contains arg literally": no
 	// pattern characters.
 	Contains func(column, arg string) string
+	// Filtered returns column as a condition spells it so that the
+	// planner does not serve the condition from an index on the column
+	// (SQLite's unary +), where the list's order index serves it better
+	// than its planner, which has no statistics, guesses; column itself
+	// where the planner costs the choice.
+	Filtered func(column string) string
+	// Trigrams, where set, is the trigram index of guest emails that an
+	// email search reads (see TrigramIndex).
+	Trigrams *TrigramIndex
 	// SkipLocked ends a select of rows to claim so that concurrent claims
 	// pass over each other's rows; empty where write transactions run one
 	// at a time.
@@ -164,6 +173,8 @@ type Core struct {
 
 	invitations table[invitation.Invitation]
 	guests      table[guest.Invitation]
+	// guestCounts is the table of the guest list's counters.
+	guestCounts string
 	links       linkTables
 	events      eventTable
 	listeners   listeners
@@ -180,6 +191,7 @@ func New(name string, drv Driver, d Dialect, prefix string) *Core {
 	c.events = newEventTable(c, prefix+"events") // first: the tables' statements use it
 	c.invitations = newTable(c, "invitation", prefix+"invitations", invitationRecord)
 	c.guests = newTable(c, "guest invitation", prefix+"guest_invitations", guestRecord)
+	c.guestCounts = prefix + "guest_invitation_counts"
 	c.links = newLinkTables(c, prefix)
 	return c
 }

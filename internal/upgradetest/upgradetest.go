@@ -232,6 +232,7 @@ func Check(t *testing.T, s Store) {
 	ctx := context.Background()
 	invs, guests := records(Invitations()), records(Guests())
 	checkRecords(t, s, invs, guests)
+	guestTotals(t, s, "as upgraded")
 
 	clock := func() time.Time { return Now }
 	isvc, err := invitation.NewService(invitation.Config{Store: s, Keys: [][]byte{Key}, Clock: clock})
@@ -318,6 +319,44 @@ func Check(t *testing.T, s Store) {
 	assert.Equal(t, invitation.LegacyAssignedRoles("admin"), r.AssignedRoles)
 	_, err = lsvc.Redeem(ctx, lsvc.Token(l), "other@example.com")
 	assert.ErrorIs(t, err, link.ErrExhausted)
+	guestTotals(t, s, "after the changes")
+}
+
+// guestTotals checks the total of the host's guest list under each filter,
+// and the matches of email searches, which later releases keep in
+// counters and a trigram index that the upgrade fills from the rows,
+// against the rows themselves.
+func guestTotals(t *testing.T, s Store, when string) {
+	t.Helper()
+	ctx := context.Background()
+	list := func(q guest.ListQuery) ([]guest.Invitation, int) {
+		q.HostOrganizationID, q.Now, q.OrderBy, q.Order, q.Limit = HostID, Now, guest.OrderByCreatedAt, store.Asc, 100
+		items, total, err := s.ListGuestInvitations(ctx, q)
+		require.NoError(t, err)
+		return items, total
+	}
+	all, total := list(guest.ListQuery{})
+	require.Equal(t, len(all), total, "%s: every guest invitation", when)
+	yes, no := true, false
+	for _, st := range [][]guest.Status{nil, {guest.StatusSent}, {guest.StatusAcceptedByGuest}, {guest.StatusAcceptedBySystem}} {
+		for _, b := range []*bool{nil, &yes, &no} {
+			for _, q := range []guest.ListQuery{{Statuses: st, Expired: b}, {Statuses: st, Archived: b}} {
+				want := 0
+				for _, g := range all {
+					q.HostOrganizationID, q.Now = HostID, Now
+					if q.Matches(g) {
+						want++
+					}
+				}
+				_, got := list(q)
+				assert.Equal(t, want, got, "%s: statuses %v, expired %v, archived %v", when, st, q.Expired, q.Archived)
+			}
+		}
+	}
+	for _, g := range all {
+		items, _ := list(guest.ListQuery{EmailContains: g.Email[2:]})
+		assert.Contains(t, items, g, "%s: a search finds %s", when, g.Email)
+	}
 }
 
 // expiredOnce checks that org's only event of type typ is about id.
