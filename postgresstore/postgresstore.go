@@ -330,6 +330,10 @@ var dialect = sqlcore.Dialect{
 	Time:     func(t time.Time) any { return t },
 	Bool:     func(b bool) any { return b },
 	TimeDest: func(p *time.Time) sql.Scanner { return utcTime{p} },
+	// pgx scans times and UUIDs into their own types through its binary
+	// codecs; through sql.Scanner, a time is boxed and a UUID parsed
+	// from text, column by column.
+	DirectScan: true,
 	// NOWAIT: a transaction never waits on a connection for a row lock
 	// (WriteTx waits without one, see lockWait), so a lock held for long
 	// elsewhere cannot take the pool.

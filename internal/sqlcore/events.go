@@ -24,18 +24,18 @@ type dv = outbox.Delivery
 
 // eventColumns is the row descriptor of events with their delivery record.
 var eventColumns = []column[dv]{
-	col("id", func(r *dv) *uuid.UUID { return &r.Event.ID }, encID, addr),
+	col("id", func(r *dv) *uuid.UUID { return &r.Event.ID }, encID, destID),
 	col("type", func(r *dv) *event.Type { return &r.Event.Type }, encText, destText),
-	col("organization_id", func(r *dv) *uuid.UUID { return &r.Event.OrganizationID }, encID, addr),
-	col("invitation_id", func(r *dv) *uuid.UUID { return &r.Event.InvitationID }, encID, addr),
+	col("organization_id", func(r *dv) *uuid.UUID { return &r.Event.OrganizationID }, encID, destID),
+	col("invitation_id", func(r *dv) *uuid.UUID { return &r.Event.InvitationID }, encID, destID),
 	nullCol("actor_id", func(r *dv) **string { return &r.Event.ActorID }, encText, destNullText),
-	col("occurred_at", func(r *dv) *time.Time { return &r.Event.OccurredAt }, encTime, destTime),
+	timeCol("occurred_at", func(r *dv) *time.Time { return &r.Event.OccurredAt }),
 	col("data", func(r *dv) *json.RawMessage { return &r.Event.Data }, encJSON, destJSON),
 	col("state", func(r *dv) *outbox.State { return &r.State }, encText, destText),
 	col("attempts", func(r *dv) *int { return &r.Attempts }, asIs, addr),
 	col("acked", func(r *dv) *[]string { return &r.Acked }, encList, destList),
 	col("last_error", func(r *dv) *string { return &r.LastError }, encText, destText),
-	col("next_attempt_at", func(r *dv) *time.Time { return &r.NextAttemptAt }, encTime, destTime),
+	timeCol("next_attempt_at", func(r *dv) *time.Time { return &r.NextAttemptAt }),
 }
 
 // encJSON and destJSON store JSON as text, byte for byte: every store
@@ -181,7 +181,17 @@ func (t *eventTable) scan(rows Rows, extra ...any) (dv, error) {
 	for _, col := range eventColumns {
 		dest = append(dest, col.dest(t.c.d, &r))
 	}
-	return r, rows.Scan(dest...)
+	if err := rows.Scan(dest...); err != nil {
+		return r, err
+	}
+	if t.c.d.DirectScan {
+		for _, col := range eventColumns {
+			if col.utc != nil {
+				col.utc(&r)
+			}
+		}
+	}
+	return r, nil
 }
 
 // query returns the deliveries query selects; with seq, the first column

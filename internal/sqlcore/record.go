@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/google/uuid"
 
@@ -25,6 +26,9 @@ type column[T any] struct {
 	// target that stores into the field.
 	arg  func(d *Dialect, r *T) any
 	dest func(d *Dialect, r *T) any
+	// utc, set for time columns, makes the field UTC after a scan that
+	// the driver made itself (Dialect.DirectScan), in its own location.
+	utc func(r *T)
 }
 
 func (c column[T]) immutable() column[T] {
@@ -54,6 +58,31 @@ func nullCol[T, V any](name string, f func(*T) **V, enc func(*Dialect, V) any, d
 		}}
 }
 
+// timeCol maps a time field.
+func timeCol[T any](name string, f func(*T) *time.Time) column[T] {
+	c := col(name, f, encTime, destTime)
+	c.utc = func(r *T) { p := f(r); *p = p.UTC() }
+	return c
+}
+
+// nullTimeCol maps a nullable time field: nil is NULL.
+func nullTimeCol[T any](name string, f func(*T) **time.Time) column[T] {
+	c := nullCol(name, f, encTime, destTime)
+	wrapped := c.dest
+	c.dest = func(d *Dialect, r *T) any {
+		if d.DirectScan {
+			return f(r) // the driver sets nil, or a new time
+		}
+		return wrapped(d, r)
+	}
+	c.utc = func(r *T) {
+		if p := *f(r); p != nil {
+			*p = p.UTC()
+		}
+	}
+	return c
+}
+
 // The encoders and scan targets of column types, for col and nullCol.
 func asIs[V any](_ *Dialect, v V) any        { return v }
 func addr[V any](_ *Dialect, p *V) any       { return p }
@@ -61,15 +90,27 @@ func encID(d *Dialect, id uuid.UUID) any     { return d.ID(id) }
 func encTime(d *Dialect, t time.Time) any    { return d.Time(t) }
 func encBool(d *Dialect, b bool) any         { return d.Bool(b) }
 func encText[S ~string](_ *Dialect, s S) any { return string(s) }
-func destTime(d *Dialect, p *time.Time) any  { return d.TimeDest(p) }
 
-// destText scans text into a field of a string type; a plain string the
-// driver scans itself, without a wrapper.
-func destText[S ~string](_ *Dialect, p *S) any {
-	if s, ok := any(p).(*string); ok {
-		return s
+func destTime(d *Dialect, p *time.Time) any {
+	if d.DirectScan {
+		return p
 	}
-	return textDest[S]{p}
+	return d.TimeDest(p)
+}
+
+// destID scans a UUID: as the [16]byte it is where the driver scans that
+// itself, since uuid.UUID's sql.Scanner parses text.
+func destID(d *Dialect, p *uuid.UUID) any {
+	if d.DirectScan {
+		return (*[16]byte)(p)
+	}
+	return p
+}
+
+// destText scans text into a field of a string type, as the plain string
+// it is underneath, which drivers scan without a wrapper.
+func destText[S ~string](_ *Dialect, p *S) any {
+	return (*string)(unsafe.Pointer(p))
 }
 
 func destNullText(_ *Dialect, p *string) any { return textDest[string]{p} }
@@ -190,15 +231,39 @@ func (d *Dialect) placeholders(from, n int) string {
 
 func (t *table[T]) scan(rows Rows, extra ...any) (T, error) {
 	var r T
+	err := t.scanInto(rows, &r, t.dests(&r, extra))
+	return r, err
+}
+
+// dests returns the scan targets of a row into *r, then extra: made once
+// for the rows of a query, which scanInto reuses.
+func (t *table[T]) dests(r *T, extra []any) []any {
 	dest := make([]any, 0, len(t.rec.columns)+len(extra))
 	for _, c := range t.rec.columns {
-		dest = append(dest, c.dest(t.d, &r))
+		dest = append(dest, c.dest(t.d, r))
 	}
-	err := rows.Scan(append(dest, extra...)...)
-	if err == nil && t.rec.loaded != nil {
-		t.rec.loaded(&r)
+	return append(dest, extra...)
+}
+
+// scanInto scans the current row into *r through dest, targets of *r from
+// dests.
+func (t *table[T]) scanInto(rows Rows, r *T, dest []any) error {
+	var zero T
+	*r = zero // a driver may reuse what a target already holds
+	if err := rows.Scan(dest...); err != nil {
+		return err
 	}
-	return r, err
+	if t.d.DirectScan {
+		for _, c := range t.rec.columns {
+			if c.utc != nil {
+				c.utc(r)
+			}
+		}
+	}
+	if t.rec.loaded != nil {
+		t.rec.loaded(r)
+	}
+	return nil
 }
 
 // one returns the first row of query, or store.ErrNotFound.
@@ -222,13 +287,15 @@ func (t *table[T]) all(ctx context.Context, q Querier, limit int, query string, 
 	}
 	defer rows.Close()
 	var out []T
+	var r T
+	var dest []any
 	for rows.Next() {
 		if out == nil {
 			// A direct caller may ask for any limit: reserve a page.
 			out = make([]T, 0, min(limit, 128))
+			dest = t.dests(&r, extra)
 		}
-		r, err := t.scan(rows, extra...)
-		if err != nil {
+		if err := t.scanInto(rows, &r, dest); err != nil {
 			return nil, err
 		}
 		out = append(out, r)

@@ -120,6 +120,11 @@ type Dialect struct {
 	// TimeDest returns the scan target of a time column that stores into
 	// p, in UTC.
 	TimeDest func(p *time.Time) sql.Scanner
+	// DirectScan says the driver scans records' columns into *time.Time,
+	// **time.Time (NULL as nil) and *[16]byte (a UUID) targets itself,
+	// faster than through sql.Scanner wrappers, each of which costs an
+	// allocation a column (pgx); the core then makes the times UTC.
+	DirectScan bool
 	// ForUpdate ends a select that locks its row for the rest of the write
 	// transaction; empty where the transaction locks the whole database.
 	ForUpdate string
