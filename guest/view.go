@@ -10,6 +10,10 @@ import (
 // View is a guest invitation in its API shape: every documented field, in
 // the documented order, nullable ones as null. It is the body of the HTTP
 // routes and the data of events. Times are RFC 3339 strings in UTC.
+//
+// AppendViewJSON writes the same JSON without building a View; a member
+// added, renamed or moved here must be added, renamed or moved there too
+// (its test compares the two).
 type View struct {
 	ID                    string `json:"id"`
 	HostOrganizationID    string `json:"host_organization_id"`

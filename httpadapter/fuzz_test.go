@@ -292,6 +292,7 @@ func FuzzGuestListQuery(f *testing.F) {
 		"limit=0", "limit=100", "limit=101", "offset=-1", "offset=9223372036854775807", "limit=100&offset=9223372036854775807",
 		"offset=99999999999999999999", "%", "a=%zz",
 		"statuses=sent;x", "statuses=sent%zz", "limit=1;", "email=%E2%80%8B", "email=%FF",
+		"cursor=", "cursor=AQ", "cursor=%00", "cursor=AAAA&offset=1", "order_by=accepted_at&cursor=AQIDBA",
 	} {
 		f.Add(q)
 	}

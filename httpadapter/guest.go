@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,18 +21,32 @@ const (
 	TargetHeader    = "Target-Organization-ID"
 )
 
-// guestListJSON is the documented list response.
-type guestListJSON struct {
-	Items      []guest.View `json:"items"`
-	TotalItems int          `json:"total_items"`
-}
+// guestJSONSize is about the size of one guest invitation's JSON with its
+// token and no metadata. A list reserves this much per item up front, so
+// its buffer grows once, not once per doubling.
+const guestJSONSize = 768
 
-// guestView renders an invitation with its token, as every documented
-// read shows it, expired evaluated at now.
-func guestView(item guest.Item, now time.Time) guest.View {
-	v := guest.NewView(item.Invitation, now)
-	v.InvitationToken = item.Token
-	return v
+// appendGuestList appends the documented list response of res,
+// {"items":[...],"total_items":N}, byte for byte as json.Marshal writes it
+// for a struct of those two members, each item with its token and expired
+// evaluated at res.Now: the one instant the page was read at.
+func appendGuestList(dst []byte, res guest.ListResult) ([]byte, error) {
+	dst = slices.Grow(dst, len(res.Items)*guestJSONSize+48)
+	dst = append(dst, `{"items":[`...)
+	for i := range res.Items {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		// By index: an Item is too large to copy per iteration for nothing.
+		item := &res.Items[i]
+		var err error
+		if dst, err = appendGuestView(dst, item.Invitation, item.Token, res.Now); err != nil {
+			return dst, err
+		}
+	}
+	dst = append(dst, `],"total_items":`...)
+	dst = strconv.AppendInt(dst, int64(res.TotalItems), 10)
+	return append(dst, '}'), nil
 }
 
 // guestResult answers status with one invitation, expired evaluated at one
@@ -45,12 +61,23 @@ func guestView(item guest.Item, now time.Time) guest.View {
 // included.
 func (h *Handler) guestResult(x *exchange, status int, inv guest.Invitation) error {
 	now := h.cfg.Guests.Now()
-	if x.crossOrganization {
-		x.writeJSON(status, "application/json", guest.NewView(inv, now))
-		return nil
+	var token string // empty: AppendViewJSON leaves invitation_token out
+	if !x.crossOrganization {
+		token = h.cfg.Guests.Token(inv)
 	}
-	x.writeJSON(status, "application/json", guestView(h.cfg.Guests.Item(inv), now))
-	return nil
+	return x.renderJSON(status, "application/json", func(dst []byte) ([]byte, error) {
+		return appendGuestView(dst, inv, token, now)
+	})
+}
+
+// appendGuestView is guest.AppendViewJSON with its one failure, metadata
+// that is not JSON (a damaged store), said in the adapter's terms.
+func appendGuestView(dst []byte, inv guest.Invitation, token string, now time.Time) ([]byte, error) {
+	dst, err := guest.AppendViewJSON(dst, inv, token, now)
+	if err != nil {
+		return dst, fmt.Errorf("httpadapter: rendering guest invitation %s: %w", inv.ID, err)
+	}
+	return dst, nil
 }
 
 // scope says which requests may cross organizations.
@@ -187,12 +214,9 @@ func (h *Handler) listGuests(x *exchange) error {
 		return err
 	}
 	x.linkNextGuests(res.Next)
-	out := guestListJSON{Items: make([]guest.View, len(res.Items)), TotalItems: res.TotalItems}
-	for i, item := range res.Items {
-		out.Items[i] = guestView(item, res.Now)
-	}
-	x.writeJSON(http.StatusOK, "application/json", out)
-	return nil
+	return x.renderJSON(http.StatusOK, "application/json", func(dst []byte) ([]byte, error) {
+		return appendGuestList(dst, res)
+	})
 }
 
 // linkNextGuests sets the Link header of a guest list page that has a next

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -432,6 +433,42 @@ func (x *exchange) writeJSON(status int, contentType string, v any) {
 		status, contentType = http.StatusInternalServerError, "application/problem+json"
 		b = []byte(`{"status":500,"error":"an internal error occurred"}`)
 	}
+	x.writeBody(status, contentType, b)
+}
+
+// maxPooledBody bounds the buffers bodyBuffers keeps: a full guest list
+// page (100 invitations of about 700 bytes) fits, and a rare huge body,
+// one with large metadata on every item, is left to the garbage collector
+// rather than pinned in the pool.
+const maxPooledBody = 128 << 10
+
+// bodyBuffers recycles the buffers renderJSON renders bodies into, so that
+// a busy list route does not allocate and grow a fresh one per response.
+// It holds pointers so that Put does not allocate.
+var bodyBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// renderJSON writes the body render appends to a recycled buffer as the
+// whole response, as writeJSON writes a marshaled one; render must append
+// what json.Marshal would return for the body it stands for. When render
+// fails nothing is written and its error is returned, for the route to
+// return and the error table to answer (a 500, as the data cannot be
+// shown). The buffer goes back to the pool once written: an
+// http.ResponseWriter, like any io.Writer, does not retain it.
+func (x *exchange) renderJSON(status int, contentType string, render func(dst []byte) ([]byte, error)) error {
+	bp := bodyBuffers.Get().(*[]byte)
+	b, err := render((*bp)[:0])
+	if err == nil {
+		x.writeBody(status, contentType, b)
+	}
+	if cap(b) <= maxPooledBody {
+		*bp = b[:0]
+		bodyBuffers.Put(bp)
+	}
+	return err
+}
+
+// writeBody writes b, a JSON body, as the whole response.
+func (x *exchange) writeBody(status int, contentType string, b []byte) {
 	x.written = true
 	hdr := x.w.Header()
 	hdr.Set("Content-Type", contentType)

@@ -238,7 +238,7 @@ func (hs *hostileServer) requests() []hostileRequest {
 	rs = append(rs, queryRequests(eventsPath(hs.host), nil, []string{"type", "cursor", "limit"}, hostileQueryValues)...)
 	rs = append(rs, queryRequests("/guest-invitations", hdr, []string{"limit", "offset"}, numbers)...)
 	rs = append(rs, queryRequests("/guest-invitations", hdr,
-		[]string{"statuses", "email", "expired", "archived", "order_by", "order", "limit", "offset"}, hostileQueryValues)...)
+		[]string{"statuses", "email", "expired", "archived", "order_by", "order", "limit", "offset", "cursor"}, hostileQueryValues)...)
 
 	// Cursors that decode to times no database column holds.
 	var cursors []string
