@@ -131,3 +131,16 @@ func FuzzVerify(f *testing.F) {
 		require.Equal(t, tok, s.Sign(KindGuest, gotID, gotNonce))
 	})
 }
+
+// BenchmarkSign is the cost of a token, which every guest read pays once
+// per invitation.
+func BenchmarkSign(b *testing.B) {
+	s, err := NewSigner([][]byte{bytes.Repeat([]byte{7}, 32)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = s.Sign(KindGuest, id, nonce)
+	}
+}
