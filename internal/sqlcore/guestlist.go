@@ -68,19 +68,29 @@ func (c *Core) ListGuestInvitations(ctx context.Context, q guest.ListQuery) ([]g
 func (c *Core) guestList(ctx context.Context, q guest.ListQuery) (guestQuery, error) {
 	var a args
 	host := a.add(c.d.ID(q.HostOrganizationID))
+	var search string
+	tenant := "host_organization_id"
+	if q.EmailContains != "" {
+		var narrowed bool
+		var err error
+		if search, narrowed, err = c.emailSearch(ctx, &a, q); err != nil {
+			return guestQuery{}, err
+		}
+		if narrowed {
+			// Read the few rows the trigram index finds, not the
+			// host's rows in an order, looking for them.
+			tenant = c.d.Filtered(tenant)
+		}
+	}
 	var w strings.Builder
-	w.WriteString(" WHERE host_organization_id = " + host)
+	w.WriteString(" WHERE " + tenant + " = " + host)
 	statuses := ""
 	if len(q.Statuses) > 0 {
 		statuses = " AND " + in(&a, "status", q.Statuses)
 		w.WriteString(statuses)
 	}
-	if q.EmailContains != "" {
-		cond, err := c.emailSearch(ctx, &a, q)
-		if err != nil {
-			return guestQuery{}, err
-		}
-		w.WriteString(" AND " + cond)
+	if search != "" {
+		w.WriteString(" AND " + search)
 	}
 	now := ""
 	if q.Expired != nil {
@@ -142,29 +152,30 @@ func (c *Core) guestTotal(host, statuses, archived, now string, q guest.ListQuer
 	return "(" + all + " - " + expired + ")"
 }
 
-// emailSearch returns the condition of q's email search. Where the dialect
-// has a trigram index, a search it can serve reads it, unless its rarest
-// trigram is in as many rows as the host has: the page then finds its
-// matches sooner by walking its order, and the total costs the same.
-func (c *Core) emailSearch(ctx context.Context, a *args, q guest.ListQuery) (string, error) {
-	cond := c.d.Contains("email", a.add(q.EmailContains))
+// emailSearch returns the condition of q's email search, and whether it
+// narrows the rows to those of the dialect's trigram index. A search the
+// index can serve reads it, unless its rarest trigram is in as many rows
+// as the host has: the page then finds its matches sooner by walking its
+// order, and the total costs the same.
+func (c *Core) emailSearch(ctx context.Context, a *args, q guest.ListQuery) (cond string, narrowed bool, _ error) {
+	cond = c.d.Contains("email", a.add(q.EmailContains))
 	t := c.d.Trigrams
 	if t == nil || utf8.RuneCountInString(q.EmailContains) < 3 {
-		return cond, nil
+		return cond, false, nil
 	}
 	terms, err := json.Marshal(trigrams(q.EmailContains))
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	var fewest *int64
 	var rows int64
 	if err := scanOne(ctx, c.drv.Reader(), t.Rows, []any{string(terms), c.d.ID(q.HostOrganizationID)}, &fewest, &rows); err != nil {
-		return "", err
+		return "", false, err
 	}
 	if fewest != nil && *fewest >= rows {
-		return cond, nil
+		return cond, false, nil
 	}
-	return cond + " AND " + t.Match(a.add(t.Query(q.EmailContains))), nil
+	return cond + " AND " + t.Match(a.add(t.Query(q.EmailContains))), true, nil
 }
 
 // trigrams returns the distinct runs of three characters of s.

@@ -3,7 +3,7 @@
 -- same tables, indexes and rules as sqlitestore's).
 --
 -- Counts: total_items of a list is a sum of counters, not a count of the
--- host's rows. A trigger keeps counters per host, status, archived and
+-- host's rows. Triggers keep counters per host, status, archived and
 -- expiry_recorded in the transaction that changes a row, so the sum is as
 -- exact as the rows. Each key has 32 shards, picked by the row's ID, so
 -- that concurrent creates of one host seldom wait on one counter's row
@@ -26,33 +26,59 @@ INSERT INTO guest_invitation_counts (host_organization_id, status, archived, exp
     SELECT host_organization_id, status, archived, expiry_recorded, get_byte(uuid_send(id), 15) % 32, count(*)
     FROM guest_invitations GROUP BY 1, 2, 3, 4, 5;
 
--- The function resolves the counters' table through the search_path it
--- was created with (the store's schema), not the caller's.
+-- Inserts and deletes count per statement, from the statement's rows
+-- (a transition table): a counter row updated once per row, many times in
+-- one transaction (a COPY, a purge), leaves a version per update that each
+-- next update walks, quadratic in the rows. Updates change one row a
+-- statement, or a sweep's batch, and count per row, only when a counted
+-- column changes. The functions resolve the counters' table through the
+-- search_path they were created with (the store's schema), not the
+-- caller's.
 -- +goose StatementBegin
-CREATE FUNCTION guest_invitations_count() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+CREATE FUNCTION guest_invitations_count_inserted() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        INSERT INTO guest_invitation_counts AS c VALUES
-            (OLD.host_organization_id, OLD.status, OLD.archived, OLD.expiry_recorded, get_byte(uuid_send(OLD.id), 15) % 32, -1)
-        ON CONFLICT (host_organization_id, status, archived, expiry_recorded, shard) DO UPDATE SET n = c.n - 1;
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
-        INSERT INTO guest_invitation_counts AS c VALUES
-            (NEW.host_organization_id, NEW.status, NEW.archived, NEW.expiry_recorded, get_byte(uuid_send(NEW.id), 15) % 32, 1)
-        ON CONFLICT (host_organization_id, status, archived, expiry_recorded, shard) DO UPDATE SET n = c.n + 1;
-    END IF;
+    INSERT INTO guest_invitation_counts AS c
+        SELECT host_organization_id, status, archived, expiry_recorded, get_byte(uuid_send(id), 15) % 32, count(*)
+        FROM inserted GROUP BY 1, 2, 3, 4, 5
+    ON CONFLICT (host_organization_id, status, archived, expiry_recorded, shard) DO UPDATE SET n = c.n + EXCLUDED.n;
+    RETURN NULL;
+END
+$$;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+CREATE FUNCTION guest_invitations_count_deleted() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    INSERT INTO guest_invitation_counts AS c
+        SELECT host_organization_id, status, archived, expiry_recorded, get_byte(uuid_send(id), 15) % 32, -count(*)
+        FROM deleted GROUP BY 1, 2, 3, 4, 5
+    ON CONFLICT (host_organization_id, status, archived, expiry_recorded, shard) DO UPDATE SET n = c.n + EXCLUDED.n;
+    RETURN NULL;
+END
+$$;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+CREATE FUNCTION guest_invitations_count_updated() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    INSERT INTO guest_invitation_counts AS c VALUES
+        (OLD.host_organization_id, OLD.status, OLD.archived, OLD.expiry_recorded, get_byte(uuid_send(OLD.id), 15) % 32, -1)
+    ON CONFLICT (host_organization_id, status, archived, expiry_recorded, shard) DO UPDATE SET n = c.n - 1;
+    INSERT INTO guest_invitation_counts AS c VALUES
+        (NEW.host_organization_id, NEW.status, NEW.archived, NEW.expiry_recorded, get_byte(uuid_send(NEW.id), 15) % 32, 1)
+    ON CONFLICT (host_organization_id, status, archived, expiry_recorded, shard) DO UPDATE SET n = c.n + 1;
     RETURN NULL;
 END
 $$;
 -- +goose StatementEnd
 
 CREATE TRIGGER guest_invitations_count_insert AFTER INSERT ON guest_invitations
-    FOR EACH ROW EXECUTE FUNCTION guest_invitations_count();
+    REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION guest_invitations_count_inserted();
 CREATE TRIGGER guest_invitations_count_delete AFTER DELETE ON guest_invitations
-    FOR EACH ROW EXECUTE FUNCTION guest_invitations_count();
+    REFERENCING OLD TABLE AS deleted FOR EACH STATEMENT EXECUTE FUNCTION guest_invitations_count_deleted();
 CREATE TRIGGER guest_invitations_count_update AFTER UPDATE OF status, archived, expiry_recorded ON guest_invitations
     FOR EACH ROW WHEN (OLD.status <> NEW.status OR OLD.archived <> NEW.archived OR OLD.expiry_recorded <> NEW.expiry_recorded)
-    EXECUTE FUNCTION guest_invitations_count();
+    EXECUTE FUNCTION guest_invitations_count_updated();
 
 CREATE INDEX guest_invitations_expired_unrecorded ON guest_invitations (host_organization_id, expired_at, archived)
     WHERE status = 'sent' AND NOT expiry_recorded;
