@@ -107,9 +107,11 @@ func (c *Core) guestList(ctx context.Context, q guest.ListQuery) (guestQuery, er
 	}
 	archived := ""
 	if q.Archived != nil {
-		archived = " AND NOT archived"
+		// An equality, which SQLite's planner matches to an index
+		// where a bare boolean column is not.
+		archived = " AND archived = FALSE"
 		if *q.Archived {
-			archived = " AND archived"
+			archived = " AND archived = TRUE"
 		}
 		w.WriteString(archived)
 	}
