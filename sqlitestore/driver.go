@@ -41,8 +41,9 @@ var dialect = sqlcore.Dialect{
 		},
 		// One FTS5 string: the trigram tokenizer finds it as a substring.
 		Query: func(text string) string { return `"` + strings.ReplaceAll(text, `"`, `""`) + `"` },
-		Rows: `SELECT (SELECT min(doc) FROM guest_invitation_email_terms WHERE term IN (SELECT value FROM json_each($1))),
-			(SELECT coalesce(sum(n), 0) FROM guest_invitation_counts WHERE host_organization_id = $2)`,
+		Probe: `WITH host (n) AS (SELECT coalesce(sum(n), 0) FROM guest_invitation_counts WHERE host_organization_id = $2)
+			SELECT (SELECT count(*) FROM (SELECT 1 FROM guest_invitation_emails WHERE guest_invitation_emails MATCH $1
+				LIMIT (SELECT min(n, $3) FROM host))), (SELECT n FROM host)`,
 	},
 	Positional: true,
 }

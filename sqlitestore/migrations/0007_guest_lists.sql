@@ -71,16 +71,14 @@ CREATE INDEX guest_invitations_archived_created ON guest_invitations (host_organ
 -- Email search: a trigram index (FTS5, contentless: the emails are in the
 -- table already). Its rowids are those of guest_invitation_email_rows, an
 -- INTEGER PRIMARY KEY that VACUUM keeps, where the table's own rowids it
--- may renumber. A search of three characters or more reads the index; the
--- list still checks instr, so the index only narrows what it reads.
--- guest_invitation_email_terms tells how many rows hold a trigram, so that
--- a search matching most of the host walks the list's order instead.
+-- may renumber. A search of three characters or more that the index finds
+-- in few rows reads them (the list still checks instr, so the index only
+-- narrows what it reads); one it finds in many walks the list's order.
 CREATE TABLE guest_invitation_email_rows (
     n  INTEGER PRIMARY KEY,
     id BLOB    NOT NULL UNIQUE
 );
 CREATE VIRTUAL TABLE guest_invitation_emails USING fts5 (email, content = '', contentless_delete = 1, tokenize = 'trigram');
-CREATE VIRTUAL TABLE guest_invitation_email_terms USING fts5vocab (guest_invitation_emails, 'row');
 
 INSERT INTO guest_invitation_email_rows (id) SELECT id FROM guest_invitations;
 INSERT INTO guest_invitation_emails (rowid, email)
