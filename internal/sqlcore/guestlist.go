@@ -156,9 +156,9 @@ func (c *Core) guestTotal(host, statuses, archived, now string, q guest.ListQuer
 }
 
 // probeCap bounds how many of the trigram index's matches a search reads
-// to choose its plan: a few milliseconds of reading, against the hundreds
+// to choose its plan: about a millisecond of reading, against the hundreds
 // a search of a host of a million takes when it walks the host's rows.
-const probeCap = 10_000
+const probeCap = 1_000
 
 // emailSearch returns the condition of q's email search, and whether it
 // narrows the rows to those of the dialect's trigram index. A search the
