@@ -229,12 +229,6 @@ func (d *Dialect) placeholders(from, n int) string {
 	return b.String()
 }
 
-func (t *table[T]) scan(rows Rows, extra ...any) (T, error) {
-	var r T
-	err := t.scanInto(rows, &r, t.dests(&r, extra))
-	return r, err
-}
-
 // dests returns the scan targets of a row into *r, then extra: made once
 // for the rows of a query, which scanInto reuses.
 func (t *table[T]) dests(r *T, extra []any) []any {
