@@ -48,7 +48,7 @@ type jsonDest struct{ p *json.RawMessage }
 
 func (j jsonDest) Scan(src any) error {
 	var s string
-	if err := (textDest[string]{&s}).Scan(src); err != nil {
+	if err := (textDest{&s}).Scan(src); err != nil {
 		return err
 	}
 	*j.p = json.RawMessage(s)
@@ -86,7 +86,7 @@ type listDest struct{ p *[]string }
 
 func (l listDest) Scan(src any) error {
 	var s string
-	if err := (textDest[string]{&s}).Scan(src); err != nil {
+	if err := (textDest{&s}).Scan(src); err != nil {
 		return err
 	}
 	*l.p = nil

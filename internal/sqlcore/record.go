@@ -113,7 +113,7 @@ func destText[S ~string](_ *Dialect, p *S) any {
 	return (*string)(unsafe.Pointer(p))
 }
 
-func destNullText(_ *Dialect, p *string) any { return textDest[string]{p} }
+func destNullText(_ *Dialect, p *string) any { return textDest{p} }
 
 // record describes how a record type is stored: its row descriptor, its
 // part in the one-open-invitation rule, and its life (expiry, limits).
@@ -492,15 +492,16 @@ func (n nullable[V]) Scan(src any) error {
 	return nil
 }
 
-// textDest scans text into a field of a string type.
-type textDest[S ~string] struct{ p *S }
+// textDest scans text, as a string or bytes, into a string: the scan
+// target of a nullable text column (see nullCol).
+type textDest struct{ p *string }
 
-func (t textDest[S]) Scan(src any) error {
+func (t textDest) Scan(src any) error {
 	switch v := src.(type) {
 	case string:
-		*t.p = S(v)
+		*t.p = string(v)
 	case []byte:
-		*t.p = S(v)
+		*t.p = string(v)
 	default:
 		return fmt.Errorf("sqlcore: cannot scan %T into text", src)
 	}
